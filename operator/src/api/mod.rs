@@ -1,0 +1,22 @@
+//! The resource API (`sparkswarm.io/v1alpha1`): what a user writes in `spec`, what the
+//! operator writes in `status`. These types are the source of the JSON Schemas in `schemas/`.
+
+pub mod cluster;
+pub mod condition;
+pub mod job;
+pub mod kind;
+pub mod meta;
+pub mod quantity;
+
+pub use cluster::{SparkCluster, SparkClusterSpec, SparkClusterStatus};
+pub use condition::{Condition, ConditionStatus};
+pub use job::{SparkJob, SparkJobSpec, SparkJobStatus};
+pub use kind::{ApiVersion, Kind};
+pub use meta::ObjectMeta;
+
+/// The `apiVersion` every resource carries.
+pub const API_VERSION: &str = "sparkswarm.io/v1alpha1";
+/// The API group, used in CLI messages (`sparkjob.sparkswarm.io/NAME`).
+pub const GROUP: &str = "sparkswarm.io";
+/// The annotation `sparkswarm rerun` sets: a new value re-runs an unchanged job.
+pub const RERUN_ANNOTATION: &str = "sparkswarm.io/rerun";

@@ -1,0 +1,1 @@
+//! Reading and writing manifests: parse, validate, splice status, atomic writes.

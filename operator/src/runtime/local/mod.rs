@@ -1,0 +1,1 @@
+//! The local runtime: Spark standalone as processes on this machine.
