@@ -9,3 +9,5 @@
 pub mod api;
 pub mod manifest;
 pub mod runtime;
+pub mod controller;
+pub mod state;

@@ -1,0 +1,88 @@
+//! The job ledger: every attempt is recorded here before it is submitted, and its end is
+//! recorded once seen. It is what makes a restart (even after kill -9) never submit twice,
+//! and what keeps a finished job finished after its logs and outputs are gone.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::atomic;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct JobLedger {
+    pub attempts: Vec<AttemptRecord>,
+    /// Set once the attempt directories were removed by `ttlSecondsAfterFinished`.
+    #[serde(default)]
+    pub expired: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttemptRecord {
+    /// 1-based, counted per generation.
+    pub number: u32,
+    /// Unique across the job's life; also the attempt's directory name.
+    pub seq: u32,
+    pub generation: u64,
+    pub submission_id: String,
+    pub submitted_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended: Option<AttemptEnd>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttemptEnd {
+    pub at: DateTime<Utc>,
+    pub exit_code: Option<i32>,
+    /// CamelCase, e.g. Completed, Error, DeadlineExceeded, SpecChanged, Suspended, Lost.
+    pub reason: String,
+    #[serde(default)]
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spark_application_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_ui_url: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub results: BTreeMap<String, serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outputs_dir: Option<String>,
+}
+
+impl AttemptEnd {
+    pub fn succeeded(&self) -> bool {
+        self.exit_code == Some(0) && self.reason == "Completed"
+    }
+}
+
+impl JobLedger {
+    pub fn load(job_dir: &Path) -> std::io::Result<JobLedger> {
+        Ok(atomic::read_json(&job_dir.join("ledger.json"))?.unwrap_or_default())
+    }
+
+    pub fn save(&self, job_dir: &Path) -> std::io::Result<()> {
+        atomic::write_json(&job_dir.join("ledger.json"), self)
+    }
+
+    pub fn latest(&self) -> Option<&AttemptRecord> {
+        self.attempts.last()
+    }
+
+    pub fn latest_mut(&mut self) -> Option<&mut AttemptRecord> {
+        self.attempts.last_mut()
+    }
+
+    /// Attempts made for this generation, oldest first.
+    pub fn for_generation(&self, generation: u64) -> impl Iterator<Item = &AttemptRecord> {
+        self.attempts.iter().filter(move |a| a.generation == generation)
+    }
+
+    pub fn next_seq(&self) -> u32 {
+        self.attempts.last().map(|a| a.seq + 1).unwrap_or(1)
+    }
+}
