@@ -11,3 +11,7 @@ pub mod manifest;
 pub mod runtime;
 pub mod controller;
 pub mod state;
+pub mod metrics;
+pub mod telemetry;
+// pub mod watch; (enabled once manifest::scan lands)
+pub mod reconcile;

@@ -32,7 +32,7 @@ impl Condition {
             status,
             reason: reason.to_string(),
             message: message.into(),
-            last_transition_time: Utc::now(),
+            last_transition_time: super::now(),
             observed_generation: None,
         }
     }

@@ -20,3 +20,9 @@ pub const API_VERSION: &str = "sparkswarm.io/v1alpha1";
 pub const GROUP: &str = "sparkswarm.io";
 /// The annotation `sparkswarm rerun` sets: a new value re-runs an unchanged job.
 pub const RERUN_ANNOTATION: &str = "sparkswarm.io/rerun";
+
+/// Now, to the second: status timestamps read like Kubernetes' and do not churn the file.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(0)
+}

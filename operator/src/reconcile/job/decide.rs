@@ -1,0 +1,309 @@
+//! What a SparkJob should do next, and what its status says: pure functions of the spec,
+//! the ledger, what the runtime sees and the cluster's state. No I/O here; the reconciler
+//! applies one step, re-reads the world and asks again.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::api::condition::{set_condition, Condition, ConditionStatus};
+use crate::api::job::{JobPhase, RestartPolicyType, SparkJobSpec, SparkJobStatus};
+use crate::runtime::{AttemptObservation, AttemptState};
+use crate::state::ledger::{AttemptEnd, AttemptRecord, JobLedger};
+
+/// The referenced cluster, as the job sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClusterView {
+    Missing,
+    NotReady { phase: String },
+    Unsupported { provider: String },
+    Ready { master_url: String },
+}
+
+pub struct JobView<'a> {
+    pub spec: &'a SparkJobSpec,
+    pub generation: u64,
+    pub ledger: &'a JobLedger,
+    /// The runtime's view of the latest attempt, when that attempt has no recorded end.
+    pub live: Option<&'a AttemptObservation>,
+    pub cluster: &'a ClusterView,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Nothing to do now; look again after this long (None: when something changes).
+    Wait(Option<Duration>),
+    /// Record and submit attempt `number` of the current generation.
+    Submit { number: u32 },
+    /// The latest attempt ended: record how.
+    RecordEnd(AttemptEnd),
+    /// Stop the running attempt; its end is recorded with this reason.
+    Kill { reason: &'static str, message: String },
+    /// `ttlSecondsAfterFinished` passed: remove the attempts' logs and outputs.
+    Expire,
+}
+
+/// How long a driver may be missing after its record was written before the attempt
+/// counts as lost (the operator died between the record and the start).
+pub const LOST_AFTER: Duration = Duration::from_secs(30);
+const POLL_RUNNING: Duration = Duration::from_secs(2);
+const POLL_CLUSTER_NOT_READY: Duration = Duration::from_secs(30);
+
+pub fn next_step(v: &JobView) -> Step {
+    if let Some(open) = open_attempt(v.ledger) {
+        return step_for_open_attempt(v, open);
+    }
+    if v.spec.suspend {
+        return Step::Wait(None);
+    }
+    let attempts: Vec<&AttemptRecord> = v.ledger.for_generation(v.generation).collect();
+    let Some(last) = attempts.last() else {
+        return submit_when_ready(v, 1);
+    };
+    let Some(end) = &last.ended else { return Step::Wait(Some(POLL_RUNNING)) };
+    if end.succeeded() || !retry_allowed(v.spec, attempts.len() as u32, end) {
+        return finished_step(v, end);
+    }
+    let due = end.at + chrono::Duration::seconds(v.spec.restart_policy.backoff_seconds as i64);
+    if v.now < due {
+        return Step::Wait(Some(to_std(due - v.now)));
+    }
+    submit_when_ready(v, attempts.len() as u32 + 1)
+}
+
+fn open_attempt(ledger: &JobLedger) -> Option<&AttemptRecord> {
+    ledger.latest().filter(|a| a.ended.is_none())
+}
+
+fn step_for_open_attempt(v: &JobView, open: &AttemptRecord) -> Step {
+    let live = match v.live {
+        Some(live) => live,
+        None => {
+            // No trace at all: the operator stopped after the record, before the start.
+            if v.now - open.submitted_at < chrono::Duration::from_std(LOST_AFTER).unwrap_or_default() {
+                return Step::Wait(Some(POLL_RUNNING));
+            }
+            return Step::RecordEnd(lost_end(v.now, None));
+        }
+    };
+    match &live.state {
+        AttemptState::Lost => Step::RecordEnd(lost_end(v.now, Some(live))),
+        AttemptState::Exited(code) => Step::RecordEnd(exited_end(*code, live, v.now)),
+        AttemptState::Running => {
+            if open.generation != v.generation {
+                return Step::Kill { reason: "SpecChanged", message: "the spec changed: stopping this attempt to run the new spec".into() };
+            }
+            if v.spec.suspend {
+                return Step::Kill { reason: "Suspended", message: "the job was suspended".into() };
+            }
+            if let Some(deadline) = v.spec.active_deadline_seconds {
+                let start = first_submitted(v.ledger, v.generation).unwrap_or(open.submitted_at);
+                if v.now - start >= chrono::Duration::seconds(deadline as i64) {
+                    return Step::Kill {
+                        reason: "DeadlineExceeded",
+                        message: format!("the job ran longer than activeDeadlineSeconds ({deadline}s)"),
+                    };
+                }
+            }
+            Step::Wait(Some(POLL_RUNNING))
+        }
+    }
+}
+
+fn submit_when_ready(v: &JobView, number: u32) -> Step {
+    match v.cluster {
+        ClusterView::Ready { .. } => Step::Submit { number },
+        ClusterView::Missing | ClusterView::Unsupported { .. } => Step::Wait(None),
+        ClusterView::NotReady { .. } => Step::Wait(Some(POLL_CLUSTER_NOT_READY)),
+    }
+}
+
+fn finished_step(v: &JobView, end: &AttemptEnd) -> Step {
+    let Some(ttl) = v.spec.ttl_seconds_after_finished else { return Step::Wait(None) };
+    if v.ledger.expired {
+        return Step::Wait(None);
+    }
+    let due = end.at + chrono::Duration::seconds(ttl as i64);
+    if v.now >= due {
+        Step::Expire
+    } else {
+        Step::Wait(Some(to_std(due - v.now)))
+    }
+}
+
+/// Whether a failed attempt may be followed by another. A deadline or a stop on purpose
+/// ends the job; only real failures are retried.
+fn retry_allowed(spec: &SparkJobSpec, attempts: u32, end: &AttemptEnd) -> bool {
+    spec.restart_policy.type_ == RestartPolicyType::OnFailure
+        && attempts <= spec.restart_policy.max_retries
+        && matches!(end.reason.as_str(), "Error" | "Lost" | "SubmitFailed")
+}
+
+fn first_submitted(ledger: &JobLedger, generation: u64) -> Option<DateTime<Utc>> {
+    ledger.for_generation(generation).next().map(|a| a.submitted_at)
+}
+
+fn lost_end(now: DateTime<Utc>, live: Option<&AttemptObservation>) -> AttemptEnd {
+    AttemptEnd {
+        at: now,
+        exit_code: None,
+        reason: "Lost".into(),
+        message: "the driver was never started or vanished without an exit code (was the operator stopped during submission?)".into(),
+        started: live.and_then(|l| l.started),
+        spark_application_id: live.and_then(|l| l.spark_application_id.clone()),
+        web_ui_url: None,
+        results: Default::default(),
+        outputs_dir: live.map(|l| l.outputs_dir.display().to_string()),
+    }
+}
+
+fn exited_end(code: i32, live: &AttemptObservation, now: DateTime<Utc>) -> AttemptEnd {
+    let ok = code == 0;
+    AttemptEnd {
+        at: live.finished.unwrap_or(now),
+        exit_code: Some(code),
+        reason: if ok { "Completed" } else { "Error" }.into(),
+        message: if ok {
+            String::new()
+        } else {
+            live.error_line.clone().unwrap_or_else(|| format!("spark-submit exited with code {code}"))
+        },
+        started: live.started,
+        spark_application_id: live.spark_application_id.clone(),
+        web_ui_url: live.web_ui_url.clone(),
+        results: live.results.clone(),
+        outputs_dir: Some(live.outputs_dir.display().to_string()),
+    }
+}
+
+/// The end to record for an attempt stopped on purpose.
+pub fn killed_end(reason: &str, message: &str, live: Option<&AttemptObservation>, now: DateTime<Utc>) -> AttemptEnd {
+    AttemptEnd {
+        at: now,
+        exit_code: None,
+        reason: reason.to_string(),
+        message: message.to_string(),
+        started: live.and_then(|l| l.started),
+        spark_application_id: live.and_then(|l| l.spark_application_id.clone()),
+        web_ui_url: live.and_then(|l| l.web_ui_url.clone()),
+        results: Default::default(),
+        outputs_dir: live.map(|l| l.outputs_dir.display().to_string()),
+    }
+}
+
+fn to_std(d: chrono::Duration) -> Duration {
+    d.to_std().unwrap_or(Duration::ZERO).max(Duration::from_millis(100))
+}
+
+/// The status the job shows for this view. `previous` keeps condition transition times.
+pub fn status(v: &JobView, previous: Option<&SparkJobStatus>) -> SparkJobStatus {
+    let mut conditions = previous.map(|p| p.conditions.clone()).unwrap_or_default();
+    let gen = Some(v.generation);
+    let mut cond = |type_: &str, status: ConditionStatus, reason: &str, message: &str| {
+        let mut c = Condition::new(type_, status, reason, message);
+        c.observed_generation = gen;
+        set_condition(&mut conditions, c);
+    };
+    cond("Valid", ConditionStatus::True, "Valid", "");
+
+    let attempts: Vec<&AttemptRecord> = v.ledger.for_generation(v.generation).collect();
+    let last = attempts.last().copied();
+    let mut st = SparkJobStatus {
+        observed_generation: gen,
+        attempts: attempts.len() as u32,
+        submission_id: last.map(|a| a.submission_id.clone()),
+        start_time: attempts.first().map(|a| a.submitted_at),
+        ..Default::default()
+    };
+
+    match last {
+        None => {
+            if v.spec.suspend {
+                st.phase = JobPhase::Suspended;
+                cond("Submitted", ConditionStatus::False, "Suspended", "the job is suspended");
+            } else {
+                st.phase = JobPhase::Pending;
+                let (reason, message) = pending_reason(v.cluster, &v.spec.cluster_ref);
+                st.message = Some(message.clone());
+                cond("Submitted", ConditionStatus::False, reason, &message);
+            }
+            cond("Running", ConditionStatus::False, "NotStarted", "");
+            cond("Succeeded", ConditionStatus::Unknown, "NotFinished", "");
+        }
+        Some(a) => match (&a.ended, v.live) {
+            (None, live) => {
+                let app = live.and_then(|l| l.spark_application_id.clone());
+                st.phase = if app.is_some() { JobPhase::Running } else { JobPhase::Submitted };
+                st.spark_application_id = app;
+                st.web_ui_url = live.and_then(|l| l.web_ui_url.clone());
+                st.outputs_dir = live.map(|l| l.outputs_dir.display().to_string());
+                cond("Submitted", ConditionStatus::True, "Submitted", &format!("attempt {} submitted", a.number));
+                if st.phase == JobPhase::Running {
+                    cond("Running", ConditionStatus::True, "Running", "the driver is running");
+                } else {
+                    cond("Running", ConditionStatus::False, "Starting", "waiting for the application to register");
+                }
+                cond("Succeeded", ConditionStatus::Unknown, "NotFinished", "");
+            }
+            (Some(end), _) => {
+                st.spark_application_id = end.spark_application_id.clone();
+                st.web_ui_url = end.web_ui_url.clone();
+                st.exit_code = end.exit_code;
+                st.outputs_dir = end.outputs_dir.clone();
+                st.results = end.results.clone();
+                cond("Submitted", ConditionStatus::True, "Submitted", &format!("attempt {} submitted", a.number));
+                cond("Running", ConditionStatus::False, &end.reason, "");
+                let retrying = !end.succeeded() && retry_allowed(v.spec, attempts.len() as u32, end) && !v.spec.suspend;
+                if end.succeeded() {
+                    st.phase = JobPhase::Succeeded;
+                    st.completion_time = Some(end.at);
+                    cond("Succeeded", ConditionStatus::True, "Completed", "");
+                } else if v.spec.suspend && end.reason == "Suspended" {
+                    st.phase = JobPhase::Suspended;
+                    st.message = Some(end.message.clone());
+                    cond("Succeeded", ConditionStatus::Unknown, "Suspended", "");
+                } else if retrying {
+                    st.phase = JobPhase::Pending;
+                    let msg = format!(
+                        "attempt {} failed: {}; retrying ({} of {})",
+                        a.number,
+                        non_empty(&end.message, &end.reason),
+                        attempts.len(),
+                        v.spec.restart_policy.max_retries
+                    );
+                    st.message = Some(msg.clone());
+                    cond("Succeeded", ConditionStatus::Unknown, "RetryBackoff", &msg);
+                } else {
+                    st.phase = JobPhase::Failed;
+                    st.completion_time = Some(end.at);
+                    let msg = non_empty(&end.message, &end.reason).to_string();
+                    st.message = Some(msg.clone());
+                    cond("Succeeded", ConditionStatus::False, &end.reason, &msg);
+                }
+            }
+        },
+    }
+    st.conditions = conditions;
+    st
+}
+
+fn pending_reason(cluster: &ClusterView, name: &str) -> (&'static str, String) {
+    match cluster {
+        ClusterView::Missing => ("ClusterNotFound", format!("SparkCluster {name:?} not found")),
+        ClusterView::NotReady { phase } => ("ClusterNotReady", format!("SparkCluster {name:?} is {phase}, waiting for Ready")),
+        ClusterView::Unsupported { provider } => (
+            "ProviderNotSupported",
+            format!("SparkCluster {name:?} uses the {provider} provider, which cannot run jobs in this build"),
+        ),
+        ClusterView::Ready { .. } => ("Submitting", "submitting".into()),
+    }
+}
+
+fn non_empty<'a>(s: &'a str, fallback: &'a str) -> &'a str {
+    if s.trim().is_empty() { fallback } else { s }
+}
+
+#[cfg(test)]
+#[path = "decide_tests.rs"]
+mod tests;

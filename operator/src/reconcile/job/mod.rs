@@ -1,0 +1,3 @@
+//! The SparkJob reconciler: dereference → decide (pure) → apply one step → status.
+
+pub mod decide;

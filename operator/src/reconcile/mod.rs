@@ -1,0 +1,4 @@
+//! Per-kind reconcilers. Each reconcile reads the truth (file, ledger, runtime), decides
+//! with pure functions, applies through a runtime trait and writes the status.
+
+pub mod job;
