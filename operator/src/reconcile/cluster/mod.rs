@@ -1,0 +1,3 @@
+//! The SparkCluster reconciler: dereference → decide (pure) → apply → status.
+
+pub mod decide;
