@@ -1,0 +1,156 @@
+"""Boston housing prices with Spark MLlib linear regression.
+
+VectorAssembler (13 features) -> LinearRegression, trained on a seeded 80% split and scored on
+the held-out 20%. Writes results.json, predictions.csv and predicted_vs_actual.png to
+$SPARKSWARM_OUTPUT_DIR (default ./outputs).
+
+    spark-submit main.py --data boston.csv [--test-fraction 0.2] [--seed 42]
+"""
+import argparse
+import csv
+import json
+import os
+import sys
+import time
+
+from pyspark.ml import Pipeline
+from pyspark.ml.evaluation import RegressionEvaluator
+from pyspark.ml.feature import VectorAssembler
+from pyspark.ml.regression import LinearRegression
+from pyspark.sql import SparkSession
+from pyspark.sql.types import DoubleType, StructField, StructType
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description="Linear regression on the Boston housing data")
+    p.add_argument("--data", default="boston.csv", help="CSV with a header, relative to the working directory")
+    p.add_argument("--label", default="medv", help="target column; every other column is a feature")
+    p.add_argument("--test-fraction", type=float, default=0.2)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--reg-param", type=float, default=0.0, help="L2/L1 penalty strength (0 = OLS)")
+    p.add_argument("--elastic-net", type=float, default=0.0, help="0 = ridge, 1 = lasso")
+    p.add_argument("--max-iter", type=int, default=100)
+    p.add_argument("--sample-rows", type=int, default=50, help="rows written to predictions.csv")
+    p.add_argument("--partitions", type=int, default=2,
+                   help="fixed partition count: randomSplit is only repeatable for the same partitioning")
+    args = p.parse_args(argv)
+    if not 0.0 < args.test_fraction < 1.0:
+        p.error("--test-fraction must be between 0 and 1")
+    return args
+
+
+def read_numeric_csv(path, label):
+    """Read the (small) CSV on the driver, so executors on other machines never need the file."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"data file not found: {os.path.abspath(path)}")
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if not header or label not in header:
+            raise ValueError(f"{path}: header {header} has no label column {label!r}")
+        rows = []
+        for lineno, row in enumerate(reader, start=2):
+            if len(row) != len(header):
+                raise ValueError(f"{path}:{lineno}: {len(row)} fields, expected {len(header)}")
+            try:
+                rows.append(tuple(float(v) for v in row))
+            except ValueError:
+                raise ValueError(f"{path}:{lineno}: non-numeric or missing value in {row}") from None
+    if len(rows) < 20:
+        raise ValueError(f"{path}: only {len(rows)} rows, too few to split and fit")
+    return header, rows
+
+
+def output_dir():
+    out = os.environ.get("SPARKSWARM_OUTPUT_DIR") or "outputs"
+    os.makedirs(out, exist_ok=True)
+    return out
+
+
+def load_minipng():
+    """The PNG helper ships with pyFiles; from a checkout it sits in ../common."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for d in ("", os.path.join(here, "..", "common"), os.getcwd()):
+        if d and os.path.isfile(os.path.join(d, "minipng.py")) and d not in sys.path:
+            sys.path.append(d)
+        try:
+            import minipng
+            return minipng
+        except ImportError:
+            continue
+    print("WARN: minipng.py not found (add apps/common/minipng.py to pyFiles); no picture", file=sys.stderr)
+    return None
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    started = time.time()
+    header, rows = read_numeric_csv(args.data, args.label)  # fail fast, before Spark starts
+    features = [c for c in header if c != args.label]
+    out = output_dir()
+
+    spark = SparkSession.builder.appName("sparkswarm-linear-regression").getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    try:
+        schema = StructType([StructField(c, DoubleType(), False) for c in header])
+        df = spark.createDataFrame(spark.sparkContext.parallelize(rows, args.partitions), schema)
+        train, test = df.randomSplit([1 - args.test_fraction, args.test_fraction], seed=args.seed)
+        train.cache()
+
+        pipeline = Pipeline(stages=[
+            VectorAssembler(inputCols=features, outputCol="features"),
+            # standardization (the default) puts crim (0-89) and tax (187-711) on one scale for the solver
+            LinearRegression(featuresCol="features", labelCol=args.label, maxIter=args.max_iter,
+                             regParam=args.reg_param, elasticNetParam=args.elastic_net),
+        ])
+        model = pipeline.fit(train)  # fitted on the training split only
+        pred_test = model.transform(test)
+        pred_train = model.transform(train)
+
+        def metric(pred, name):
+            return RegressionEvaluator(labelCol=args.label, predictionCol="prediction", metricName=name).evaluate(pred)
+
+        # Baseline: always predict the training mean. A pipeline that learnt anything beats it.
+        train_mean = train.agg({args.label: "avg"}).first()[0]
+        test_rows = pred_test.select(*features, args.label, "prediction").collect()
+        baseline_rmse = (sum((r[args.label] - train_mean) ** 2 for r in test_rows) / len(test_rows)) ** 0.5
+
+        results = {
+            "rmse": metric(pred_test, "rmse"),
+            "mae": metric(pred_test, "mae"),
+            "r2": metric(pred_test, "r2"),
+            "trainRmse": metric(pred_train, "rmse"),
+            "trainR2": metric(pred_train, "r2"),
+            "baselineRmse": baseline_rmse,
+            "trainRows": train.count(),
+            "testRows": len(test_rows),
+            "numFeatures": len(features),
+        }
+    finally:
+        spark.stop()
+
+    with open(os.path.join(out, "predictions.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(features + [args.label, "prediction", "residual"])
+        for r in test_rows[:args.sample_rows]:
+            w.writerow([r[c] for c in features] + [r[args.label], round(r["prediction"], 4),
+                                                   round(r[args.label] - r["prediction"], 4)])
+
+    png = load_minipng()
+    if png:
+        png.scatter_png(os.path.join(out, "predicted_vs_actual.png"),
+                        [r[args.label] for r in test_rows], [r["prediction"] for r in test_rows],
+                        f"Test set: predicted vs actual  R2={results['r2']:.3f}",
+                        f"actual {args.label}", f"predicted {args.label}")
+
+    results["seconds"] = time.time() - started
+    results = {k: round(v, 4) if isinstance(v, float) else v for k, v in results.items()}
+    with open(os.path.join(out, "results.json"), "w") as f:  # written last: its presence means done
+        json.dump(results, f, indent=2)
+    for k, v in results.items():
+        print(f"{k:>14}: {v}")
+    print("RESULTS " + json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
