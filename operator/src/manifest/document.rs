@@ -1,0 +1,412 @@
+//! A manifest file as documents: JSON values (as serde sees them) plus source positions.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::tree::{self, Node, NodeKind, TreeErrorKind};
+
+/// Manifests are small; anything bigger is a mistake (a data file dropped in the directory)
+/// and must not make the operator allocate without bound.
+pub const MAX_FILE_SIZE: u64 = 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct ManifestFile {
+    pub path: PathBuf,
+    pub text: String,
+    pub docs: Vec<Document>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    /// 0-based among the file's non-empty documents.
+    pub index: usize,
+    /// 1-based line of the document's first content line.
+    pub start_line: usize,
+    /// The whole document, status included.
+    pub value: Value,
+    /// JSON pointer to 1-based (line, column) of each key (for a mapping entry) or node.
+    positions: HashMap<String, (usize, usize)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParseErrorKind {
+    InvalidYaml,
+    DuplicateKey,
+    FileTooLarge,
+    BinaryFile,
+    InvalidUtf8,
+    Unreadable,
+}
+
+impl ParseErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParseErrorKind::InvalidYaml => "InvalidYaml",
+            ParseErrorKind::DuplicateKey => "DuplicateKey",
+            ParseErrorKind::FileTooLarge => "FileTooLarge",
+            ParseErrorKind::BinaryFile => "BinaryFile",
+            ParseErrorKind::InvalidUtf8 => "InvalidUtf8",
+            ParseErrorKind::Unreadable => "Unreadable",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}:{line}:{column}: {message}", path.display())]
+pub struct ParseError {
+    pub path: PathBuf,
+    /// 1-based.
+    pub line: usize,
+    /// 1-based.
+    pub column: usize,
+    pub message: String,
+    pub kind: ParseErrorKind,
+}
+
+impl ParseError {
+    /// CamelCase, for a condition's `reason`.
+    pub fn reason(&self) -> &'static str {
+        self.kind.as_str()
+    }
+
+    fn new(path: &Path, line: usize, column: usize, kind: ParseErrorKind, message: impl Into<String>) -> Self {
+        ParseError { path: path.to_path_buf(), line, column, message: message.into(), kind }
+    }
+}
+
+impl Document {
+    pub fn kind(&self) -> Option<&str> {
+        self.value.get("kind")?.as_str()
+    }
+
+    pub fn name(&self) -> Option<&str> {
+        self.value.get("metadata")?.get("name")?.as_str()
+    }
+
+    pub fn status(&self) -> Option<&Value> {
+        self.value.get("status")
+    }
+
+    /// 1-based (line, column) of the node at `pointer`, if it is in the source (values that
+    /// came through a merge key `<<` are not).
+    pub fn position_of(&self, pointer: &str) -> Option<(usize, usize)> {
+        self.positions.get(pointer).copied()
+    }
+
+    /// The line of the node at `pointer`, else of its nearest ancestor in the source.
+    pub fn line_of(&self, pointer: &str) -> usize {
+        let mut p = pointer;
+        loop {
+            if let Some((line, _)) = self.positions.get(p) {
+                return *line;
+            }
+            match p.rfind('/') {
+                Some(i) => p = &p[..i],
+                None => return self.start_line,
+            }
+        }
+    }
+
+    /// What a change of makes a new generation: `spec` and `metadata.annotations`.
+    pub fn generation_hash(&self) -> String {
+        let annotations = match self.value.get("metadata").and_then(|m| m.get("annotations")) {
+            None | Some(Value::Null) => Value::Object(Default::default()),
+            Some(a) => a.clone(),
+        };
+        let spec = self.value.get("spec").cloned().unwrap_or(Value::Null);
+        let mut canon = String::new();
+        write_canonical(&serde_json::json!({"annotations": annotations, "spec": spec}), &mut canon);
+        hex::encode(Sha256::digest(canon.as_bytes()))
+    }
+}
+
+/// JSON with object keys sorted at every level, whatever map order serde_json was built with.
+fn write_canonical(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                if let Some(inner) = m.get(k) {
+                    write_canonical(inner, out);
+                }
+            }
+            out.push('}');
+        }
+        Value::Array(a) => {
+            out.push('[');
+            for (i, item) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        other => {
+            let _ = write!(out, "{other}");
+        }
+    }
+}
+
+/// Reads and parses a manifest file, refusing what cannot be a manifest.
+pub fn read(path: &Path) -> Result<ManifestFile, ParseError> {
+    let unreadable = |e: std::io::Error| ParseError::new(path, 1, 1, ParseErrorKind::Unreadable, format!("cannot read the file: {e}"));
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    let mut bytes = Vec::new();
+    // `take` rather than trusting the metadata: the file may grow while being read.
+    file.take(MAX_FILE_SIZE + 1).read_to_end(&mut bytes).map_err(unreadable)?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        return Err(ParseError::new(
+            path,
+            1,
+            1,
+            ParseErrorKind::FileTooLarge,
+            format!("the file is larger than {} KiB; manifests are small YAML files", MAX_FILE_SIZE / 1024),
+        ));
+    }
+    if let Some(i) = bytes.iter().position(|b| *b == 0) {
+        let (line, column) = byte_position(&bytes, i);
+        return Err(ParseError::new(path, line, column, ParseErrorKind::BinaryFile, "the file contains a NUL byte: it is binary, not YAML"));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let (line, column) = byte_position(e.as_bytes(), at);
+        ParseError::new(path, line, column, ParseErrorKind::InvalidUtf8, "the file is not valid UTF-8")
+    })?;
+    parse(path, &text)
+}
+
+fn byte_position(bytes: &[u8], at: usize) -> (usize, usize) {
+    let before = &bytes[..at.min(bytes.len())];
+    let line = 1 + before.iter().filter(|b| **b == b'\n').count();
+    let line_start = before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let column = 1 + String::from_utf8_lossy(&before[line_start..]).chars().count();
+    (line, column)
+}
+
+/// Parses `text` (the content of `path`, which is only used in errors).
+pub fn parse(path: &Path, text: &str) -> Result<ManifestFile, ParseError> {
+    let trees = tree::parse(text).map_err(|e| {
+        let kind = match e.kind {
+            TreeErrorKind::DuplicateKey => ParseErrorKind::DuplicateKey,
+            TreeErrorKind::Syntax | TreeErrorKind::TooDeep => ParseErrorKind::InvalidYaml,
+        };
+        ParseError::new(path, e.line, e.column, kind, format!("invalid YAML: {}", e.message))
+    })?;
+    let mut docs = Vec::new();
+    for t in trees.iter().filter(|t| !t.root.is_nothing()) {
+        let slice = text.get(t.slice.0..t.slice.1).unwrap_or("");
+        let offset = t.slice_line - 1;
+        let yaml_error = |e: serde_yaml::Error| {
+            let (line, column) = e.location().map_or((t.root.start.line, 1), |l| (l.line() + offset, l.column()));
+            ParseError::new(path, line, column, ParseErrorKind::InvalidYaml, format!("invalid YAML: {}", strip_location(&e.to_string())))
+        };
+        let mut yaml: serde_yaml::Value = serde_yaml::from_str(slice).map_err(yaml_error)?;
+        yaml.apply_merge().map_err(yaml_error)?;
+        let value = to_json(yaml).map_err(|message| {
+            ParseError::new(path, t.root.start.line, t.root.start.col + 1, ParseErrorKind::InvalidYaml, message)
+        })?;
+        let mut positions = HashMap::new();
+        record_positions(&t.root, &mut String::new(), (t.root.start.line, t.root.start.col + 1), &mut positions);
+        docs.push(Document { index: docs.len(), start_line: t.root.start.line, value, positions });
+    }
+    Ok(ManifestFile { path: path.to_path_buf(), text: text.to_string(), docs })
+}
+
+/// serde_yaml appends " at line L column C" relative to the slice; the caller reports the
+/// position itself, relative to the file.
+fn strip_location(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+fn record_positions(node: &Node, pointer: &mut String, at: (usize, usize), out: &mut HashMap<String, (usize, usize)>) {
+    out.insert(pointer.clone(), at);
+    let len = pointer.len();
+    match &node.kind {
+        NodeKind::Mapping { entries, .. } => {
+            for (k, v) in entries {
+                let Some(key) = k.scalar() else { continue };
+                pointer.push('/');
+                pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                record_positions(v, pointer, (k.start.line, k.start.col + 1), out);
+                pointer.truncate(len);
+            }
+        }
+        NodeKind::Sequence { items, .. } => {
+            for (i, item) in items.iter().enumerate() {
+                let _ = write!(pointer, "/{i}");
+                record_positions(item, pointer, (item.start.line, item.start.col + 1), out);
+                pointer.truncate(len);
+            }
+        }
+        NodeKind::Scalar { .. } | NodeKind::Alias => {}
+    }
+}
+
+fn to_json(v: serde_yaml::Value) -> Result<Value, String> {
+    Ok(match v {
+        serde_yaml::Value::Null => Value::Null,
+        serde_yaml::Value::Bool(b) => Value::Bool(b),
+        serde_yaml::Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Value::from(i)
+            } else if let Some(u) = n.as_u64() {
+                Value::from(u)
+            } else {
+                let f = n.as_f64().unwrap_or(f64::NAN);
+                // JSON has no NaN or infinities; keep what the user wrote so validation can
+                // point at it instead of the parse failing.
+                serde_json::Number::from_f64(f).map_or_else(|| Value::String(n.to_string()), Value::Number)
+            }
+        }
+        serde_yaml::Value::String(s) => Value::String(s),
+        serde_yaml::Value::Sequence(items) => Value::Array(items.into_iter().map(to_json).collect::<Result<_, _>>()?),
+        serde_yaml::Value::Mapping(m) => {
+            let mut out = serde_json::Map::new();
+            for (k, v) in m {
+                let key = match k {
+                    serde_yaml::Value::String(s) => s,
+                    serde_yaml::Value::Bool(b) => b.to_string(),
+                    serde_yaml::Value::Number(n) => n.to_string(),
+                    serde_yaml::Value::Null => "null".to_string(),
+                    serde_yaml::Value::Tagged(t) => match to_json(t.value)? {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    },
+                    serde_yaml::Value::Sequence(_) | serde_yaml::Value::Mapping(_) => {
+                        return Err("a mapping key is a sequence or a mapping; only scalar keys are supported".into())
+                    }
+                };
+                if out.insert(key.clone(), to_json(v)?).is_some() {
+                    return Err(format!("duplicate key `{key}` (two keys that differ only in YAML type)"));
+                }
+            }
+            Value::Object(out)
+        }
+        serde_yaml::Value::Tagged(t) => to_json(t.value)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn p(text: &str) -> ManifestFile {
+        parse(Path::new("m.yaml"), text).expect("parses")
+    }
+
+    #[test]
+    fn documents_skip_empty_ones_and_know_their_lines() {
+        let f = p("# head\n---\n---\n# c\nkind: SparkJob\nmetadata:\n  name: a\n...\n---\nkind: SparkCluster\nmetadata: {name: b}\n---\n");
+        assert_eq!(f.docs.len(), 2);
+        assert_eq!((f.docs[0].index, f.docs[0].start_line), (0, 5));
+        assert_eq!((f.docs[1].index, f.docs[1].start_line), (1, 10));
+        assert_eq!(f.docs[0].kind(), Some("SparkJob"));
+        assert_eq!(f.docs[1].name(), Some("b"));
+        assert_eq!(f.docs[1].position_of("/metadata/name"), Some((11, 12)));
+    }
+
+    #[test]
+    fn line_of_falls_back_to_ancestors() {
+        let f = p("a: 1\nspec:\n  workers:\n    replicas: two\n  files:\n  - x\n  - {src: y, dst: z}\n");
+        let d = &f.docs[0];
+        assert_eq!(d.line_of("/spec/workers/replicas"), 4);
+        assert_eq!(d.line_of("/spec/workers/cores"), 3);
+        assert_eq!(d.line_of("/spec/files/1/dst"), 7);
+        assert_eq!(d.line_of("/nothing/here"), 1);
+        assert_eq!(d.line_of(""), 1);
+    }
+
+    #[test]
+    fn scalar_typing_is_serde_yaml_s() {
+        let f = p("a: yes\nb: 010\nc: 1e3\nd: ~\ne: '1'\nf: !!binary aGk=\n1: x\ng: .nan\n");
+        assert_eq!(f.docs[0].value, json!({"a": "yes", "b": "010", "c": 1000.0, "d": null, "e": "1", "f": "aGk=", "1": "x", "g": ".nan"}));
+    }
+
+    #[test]
+    fn anchors_and_merge_keys_resolve() {
+        let f = p("base: &b {x: 1}\nm:\n  <<: *b\n  y: 2\nn: *b\n");
+        assert_eq!(f.docs[0].value, json!({"base": {"x": 1}, "m": {"x": 1, "y": 2}, "n": {"x": 1}}));
+    }
+
+    #[test]
+    fn invalid_yaml_names_the_line_in_the_file() {
+        let e = parse(Path::new("m.yaml"), "a: 1\n---\nb: [1, 2\nc: 3\n").expect_err("invalid");
+        assert_eq!(e.reason(), "InvalidYaml");
+        assert_eq!(e.line, 4);
+        assert!(e.to_string().starts_with("m.yaml:4:"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_keys_are_parse_errors() {
+        let e = parse(Path::new("m.yaml"), "---\nkind: A\nspec: {}\nkind: B\n").expect_err("dup");
+        assert_eq!((e.reason(), e.line, e.column), ("DuplicateKey", 4, 1));
+        assert!(e.message.contains("`kind`") && e.message.contains("line 2"), "{}", e.message);
+        let e = parse(Path::new("m.yaml"), "a: {1: x, '1': y}\n").expect_err("dup");
+        assert_eq!(e.reason(), "DuplicateKey");
+    }
+
+    #[test]
+    fn non_mapping_roots_are_documents() {
+        let f = p("- 1\n---\nhello\n");
+        assert_eq!(f.docs.len(), 2);
+        assert_eq!(f.docs[1].value, json!("hello"));
+        assert_eq!(f.docs[1].kind(), None);
+    }
+
+    #[test]
+    fn generation_hash_follows_spec_and_annotations_only() {
+        let base = p("kind: SparkJob\nmetadata:\n  name: a\nspec:\n  x: 1\n").docs[0].generation_hash();
+        let same = [
+            "# comment\nkind: SparkJob\nmetadata: {name: a, labels: {l: v}}\nspec: {x: 1}\nstatus: {phase: Running}\n",
+            "kind: SparkJob\nmetadata:\n  name: a\n  annotations: {}\nspec:\n  x: 1\n",
+        ];
+        for s in same {
+            assert_eq!(p(s).docs[0].generation_hash(), base, "{s}");
+        }
+        let different = [
+            "kind: SparkJob\nmetadata:\n  name: a\nspec:\n  x: 2\n",
+            "kind: SparkJob\nmetadata:\n  name: a\n  annotations: {k: v}\nspec:\n  x: 1\n",
+        ];
+        for s in different {
+            assert_ne!(p(s).docs[0].generation_hash(), base, "{s}");
+        }
+        assert_eq!(base.len(), 64);
+    }
+
+    #[test]
+    fn read_refuses_what_is_not_a_manifest() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let big = dir.path().join("big.yaml");
+        std::fs::write(&big, "a: 1\n".repeat(300_000)).expect("write");
+        assert_eq!(read(&big).expect_err("big").reason(), "FileTooLarge");
+        let bin = dir.path().join("bin.yaml");
+        std::fs::write(&bin, b"a: 1\nb: \0\n").expect("write");
+        let e = read(&bin).expect_err("bin");
+        assert_eq!((e.reason(), e.line, e.column), ("BinaryFile", 2, 4));
+        let latin = dir.path().join("latin.yaml");
+        std::fs::write(&latin, b"a: caf\xe9\n").expect("write");
+        assert_eq!(read(&latin).expect_err("latin1").reason(), "InvalidUtf8");
+        let missing = read(&dir.path().join("missing.yaml")).expect_err("missing");
+        assert_eq!(missing.reason(), "Unreadable");
+        let ok = dir.path().join("ok.yaml");
+        std::fs::write(&ok, "\u{feff}kind: SparkJob\r\n").expect("write");
+        assert_eq!(read(&ok).expect("ok").docs[0].kind(), Some("SparkJob"));
+    }
+}

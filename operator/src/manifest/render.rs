@@ -1,0 +1,164 @@
+//! Rendering JSON values as block YAML for the text the operator writes into a manifest.
+//!
+//! Scalars are rendered by serde_yaml, so quoting decisions are the ones serde_yaml's own
+//! parser agrees with. The one departure from `serde_yaml::to_string` is multi-line strings:
+//! they are written double-quoted instead of as block scalars, because a block scalar would
+//! swallow a user's more-indented comment written right after it, and a keep-chomped one
+//! (`|+`) the user's blank lines, which would break the byte-exact status contract.
+
+use serde_json::Value;
+
+/// `key:` followed by the value, indented by `indent` spaces per level, lines joined by `le`,
+/// without a final line break.
+pub(crate) fn keyed_block(key: &str, value: &Value, le: &str) -> Result<String, String> {
+    let key = scalar(&Value::String(key.to_string()))?;
+    let mut lines = Vec::new();
+    match value {
+        Value::Object(m) if !m.is_empty() => {
+            lines.push(format!("{key}:"));
+            mapping(m, 2, &mut lines)?;
+        }
+        Value::Array(a) if !a.is_empty() => {
+            lines.push(format!("{key}:"));
+            sequence(a, 2, &mut lines)?;
+        }
+        other => lines.push(format!("{key}: {}", scalar(other)?)),
+    }
+    Ok(lines.join(le))
+}
+
+fn mapping(m: &serde_json::Map<String, Value>, indent: usize, out: &mut Vec<String>) -> Result<(), String> {
+    let pad = " ".repeat(indent);
+    for (k, v) in m {
+        let key = scalar(&Value::String(k.clone()))?;
+        match v {
+            Value::Object(inner) if !inner.is_empty() => {
+                out.push(format!("{pad}{key}:"));
+                mapping(inner, indent + 2, out)?;
+            }
+            // serde_yaml's (and kubectl's) style: a sequence sits at its key's indentation.
+            Value::Array(items) if !items.is_empty() => {
+                out.push(format!("{pad}{key}:"));
+                sequence(items, indent, out)?;
+            }
+            other => out.push(format!("{pad}{key}: {}", scalar(other)?)),
+        }
+    }
+    Ok(())
+}
+
+fn sequence(items: &[Value], indent: usize, out: &mut Vec<String>) -> Result<(), String> {
+    let pad = " ".repeat(indent);
+    for item in items {
+        let nested_start = out.len();
+        match item {
+            Value::Object(inner) if !inner.is_empty() => mapping(inner, indent + 2, out)?,
+            Value::Array(inner) if !inner.is_empty() => sequence(inner, indent + 2, out)?,
+            other => {
+                out.push(format!("{pad}- {}", scalar(other)?));
+                continue;
+            }
+        }
+        // The item's first line carries the dash in place of two of its indentation spaces.
+        if let Some(first) = out.get_mut(nested_start) {
+            let rest = first.get(indent + 2..).unwrap_or("").to_string();
+            *first = format!("{pad}- {rest}");
+        }
+    }
+    Ok(())
+}
+
+/// One scalar (or empty collection) on one line.
+pub(crate) fn scalar(v: &Value) -> Result<String, String> {
+    if let Value::String(s) = v {
+        if s.contains(['\n', '\r']) {
+            return Ok(double_quoted(s));
+        }
+    }
+    if let Value::String(s) = v {
+        if is_yaml11_bool(s) {
+            return Ok(format!("'{s}'"));
+        }
+    }
+    let text = serde_yaml::to_string(v).map_err(|e| e.to_string())?;
+    let text = text.strip_suffix('\n').unwrap_or(&text);
+    if text.contains('\n') {
+        // Not expected for a one-line scalar; quoting keeps the output one line regardless.
+        return match v {
+            Value::String(s) => Ok(double_quoted(s)),
+            _ => Err(format!("cannot render {v} on one line")),
+        };
+    }
+    Ok(text.to_string())
+}
+
+/// serde_yaml follows YAML 1.2 and leaves these plain, but YAML 1.1 readers (PyYAML, older
+/// yq) would read them as booleans: a user scripting against the status must get strings.
+fn is_yaml11_bool(s: &str) -> bool {
+    const WORDS: [&str; 11] = ["y", "yes", "n", "no", "on", "off", "true", "false", "Y", "N", "~"];
+    WORDS.contains(&s)
+        || ["yes", "no", "on", "off", "true", "false"]
+            .iter()
+            .any(|w| s == w.to_uppercase() || s == capitalized(w))
+}
+
+fn capitalized(w: &str) -> String {
+    let mut c = w.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
+/// A YAML double-quoted scalar: every character that is not printable, or that YAML 1.1
+/// would read as a line break, is escaped.
+pub(crate) fn double_quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}' => out.push_str(&format!("\\x{:02x}", c as u32)),
+            '\u{2028}' | '\u{2029}' | '\u{feff}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn renders_like_serde_yaml_with_two_space_indent() {
+        let v = json!({"phase": "Ready", "conditions": [{"type": "Valid", "status": "True"}], "workers": {"ready": 2}, "nodes": [], "matrix": [[1, 2], []]});
+        let text = keyed_block("status", &v, "\n").expect("render");
+        let expected = "status:\n  conditions:\n  - status: 'True'\n    type: Valid\n  matrix:\n  - - 1\n    - 2\n  - []\n  nodes: []\n  phase: Ready\n  workers:\n    ready: 2";
+        assert_eq!(text, expected);
+        let back: Value = serde_yaml::from_str(&text).expect("parse");
+        assert_eq!(back, json!({"status": v}));
+    }
+
+    #[test]
+    fn multi_line_strings_are_double_quoted_and_round_trip() {
+        for s in ["a\nb", "a\n\n", "\n", "x\r\ny", "tab\tnel\u{85}ls\u{2028}bom\u{feff}\u{1}\u{7f}\"\\"] {
+            let v = json!({"m": s});
+            let text = keyed_block("status", &v, "\r\n").expect("render");
+            assert!(!text.contains('\n') || !text.contains("|"), "{text}");
+            let back: Value = serde_yaml::from_str(&text).expect("parse");
+            assert_eq!(back, json!({"status": v}), "{text}");
+        }
+    }
+
+    #[test]
+    fn scalar_status_stays_on_the_key_line() {
+        assert_eq!(keyed_block("status", &json!(null), "\n").as_deref(), Ok("status: null"));
+        assert_eq!(keyed_block("status", &json!({}), "\n").as_deref(), Ok("status: {}"));
+        assert_eq!(keyed_block("status", &json!("yes"), "\n").as_deref(), Ok("status: 'yes'"));
+        assert_eq!(keyed_block("status", &json!("Off"), "\n").as_deref(), Ok("status: 'Off'"));
+    }
+}

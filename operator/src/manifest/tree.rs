@@ -1,0 +1,394 @@
+//! A YAML node tree with source positions, built from saphyr-parser events.
+//!
+//! serde_yaml gives values but no positions; the lossless editors (status splice,
+//! annotations) and the line numbers of validation errors need to know where each node
+//! starts and where its last content character ends, in bytes.
+
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+
+/// Deeper than any manifest needs; the limit keeps the recursive walks over the tree safe
+/// from stack exhaustion on hostile input.
+const MAX_DEPTH: usize = 128;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Pos {
+    pub byte: usize,
+    /// 1-based.
+    pub line: usize,
+    /// 0-based, in characters.
+    pub col: usize,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Node {
+    pub start: Pos,
+    /// Byte just after the node's last content character; `None` for an empty node (`key:`).
+    pub content_end: Option<usize>,
+    /// Anchors and tags make even an empty plain scalar a deliberate node.
+    pub decorated: bool,
+    pub kind: NodeKind,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum NodeKind {
+    Scalar { value: String, style: ScalarStyle },
+    Alias,
+    Mapping { flow: bool, entries: Vec<(Node, Node)> },
+    Sequence { flow: bool, items: Vec<Node> },
+}
+
+impl Node {
+    pub fn scalar(&self) -> Option<&str> {
+        match &self.kind {
+            NodeKind::Scalar { value, .. } => Some(value),
+            _ => None,
+        }
+    }
+
+    /// An empty plain scalar without anchor or tag is what the parser makes of nothing at all.
+    pub fn is_nothing(&self) -> bool {
+        matches!(&self.kind, NodeKind::Scalar { value, style: ScalarStyle::Plain } if value.is_empty())
+            && !self.decorated
+    }
+
+    pub fn entries(&self) -> Option<&[(Node, Node)]> {
+        match &self.kind {
+            NodeKind::Mapping { entries, .. } => Some(entries),
+            _ => None,
+        }
+    }
+
+    pub fn is_block_mapping(&self) -> bool {
+        matches!(&self.kind, NodeKind::Mapping { flow: false, .. })
+    }
+
+    /// The first entry whose key is the scalar `key`.
+    pub fn get(&self, key: &str) -> Option<&(Node, Node)> {
+        self.entries()?.iter().find(|(k, _)| k.scalar() == Some(key))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Doc {
+    pub root: Node,
+    /// The byte range of the text that holds this document and nothing of the others: it
+    /// starts at its `---` (or just after the previous `...`) and ends where the next begins.
+    pub slice: (usize, usize),
+    /// 1-based line where `slice` starts.
+    pub slice_line: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TreeErrorKind {
+    Syntax,
+    DuplicateKey,
+    TooDeep,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TreeError {
+    pub kind: TreeErrorKind,
+    pub line: usize,
+    /// 1-based.
+    pub column: usize,
+    pub message: String,
+}
+
+/// saphyr-parser counts positions in characters; slicing needs bytes.
+struct Offsets {
+    /// `None` when the text is ASCII and characters are bytes.
+    char_to_byte: Option<Vec<usize>>,
+    len: usize,
+}
+
+impl Offsets {
+    fn new(text: &str) -> Self {
+        let char_to_byte = (!text.is_ascii()).then(|| {
+            text.char_indices().map(|(b, _)| b).chain(std::iter::once(text.len())).collect()
+        });
+        Offsets { char_to_byte, len: text.len() }
+    }
+
+    fn byte(&self, char_index: usize) -> usize {
+        match &self.char_to_byte {
+            None => char_index.min(self.len),
+            Some(map) => map.get(char_index).copied().unwrap_or(self.len),
+        }
+    }
+
+    fn pos(&self, m: saphyr_parser::Marker) -> Pos {
+        Pos { byte: self.byte(m.index()), line: m.line(), col: m.col() }
+    }
+}
+
+enum Frame {
+    Map {
+        start: Pos,
+        decorated: bool,
+        flow: bool,
+        entries: Vec<(Node, Node)>,
+        pending_key: Option<Node>,
+        /// Key text to the line it was first seen on, for duplicate detection.
+        seen: HashMap<String, usize>,
+    },
+    Seq {
+        start: Pos,
+        decorated: bool,
+        flow: bool,
+        items: Vec<Node>,
+    },
+}
+
+struct DocState {
+    start_byte: usize,
+    root: Option<Node>,
+}
+
+/// Parses every document of `text`, empty ones included (callers decide what to skip).
+pub(crate) fn parse(text: &str) -> Result<Vec<Doc>, TreeError> {
+    let offsets = Offsets::new(text);
+    let mut parser = Parser::new_from_str(text);
+    let mut docs: Vec<(DocState, usize)> = Vec::new();
+    let mut current: Option<DocState> = None;
+    let mut stack: Vec<Frame> = Vec::new();
+    // Where the next document's text begins: after an explicit `...`, else at its `---`.
+    let mut next_start: Option<usize> = Some(0);
+
+    while let Some(item) = parser.next_event() {
+        let (event, span) = item.map_err(|e| TreeError {
+            kind: TreeErrorKind::Syntax,
+            line: e.marker().line(),
+            column: e.marker().col() + 1,
+            message: e.info().to_string(),
+        })?;
+        let start = offsets.pos(span.start);
+        match event {
+            Event::DocumentStart(_) => {
+                let start_byte = next_start.take().unwrap_or(start.byte);
+                current = Some(DocState { start_byte, root: None });
+            }
+            Event::DocumentEnd => {
+                let end_text = &text[offsets.byte(span.start.index())..offsets.byte(span.end.index())];
+                let explicit = end_text.starts_with("...");
+                let end_byte = if explicit { offsets.byte(span.end.index()) } else { start.byte };
+                if let Some(state) = current.take() {
+                    docs.push((state, end_byte));
+                }
+                next_start = explicit.then_some(end_byte);
+            }
+            Event::Scalar(value, style, anchor, tag) => {
+                let content_end = scalar_content_end(text, &offsets, &span, &value, style);
+                let node = Node {
+                    start,
+                    content_end,
+                    decorated: anchor != 0 || tag.is_some(),
+                    kind: NodeKind::Scalar { value: value.into_owned(), style },
+                };
+                attach(&mut stack, &mut current, node)?;
+            }
+            Event::Alias(_) => {
+                let node = Node {
+                    start,
+                    content_end: Some(offsets.byte(span.end.index())),
+                    decorated: true,
+                    kind: NodeKind::Alias,
+                };
+                attach(&mut stack, &mut current, node)?;
+            }
+            Event::MappingStart(anchor, tag) => {
+                check_depth(&stack, start)?;
+                stack.push(Frame::Map {
+                    start,
+                    decorated: anchor != 0 || tag.is_some(),
+                    flow: span_text(text, &offsets, &span).ends_with('{'),
+                    entries: Vec::new(),
+                    pending_key: None,
+                    seen: HashMap::new(),
+                });
+            }
+            Event::SequenceStart(anchor, tag) => {
+                check_depth(&stack, start)?;
+                stack.push(Frame::Seq {
+                    start,
+                    decorated: anchor != 0 || tag.is_some(),
+                    flow: span_text(text, &offsets, &span).ends_with('['),
+                    items: Vec::new(),
+                });
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                let Some(frame) = stack.pop() else { continue };
+                let flow_end = offsets.byte(span.end.index());
+                let node = match frame {
+                    Frame::Map { start, decorated, flow, entries, .. } => {
+                        let content_end = if flow {
+                            Some(flow_end)
+                        } else {
+                            entries
+                                .iter()
+                                .flat_map(|(k, v)| [k.content_end, v.content_end])
+                                .flatten()
+                                .max()
+                        };
+                        Node { start, content_end, decorated, kind: NodeKind::Mapping { flow, entries } }
+                    }
+                    Frame::Seq { start, decorated, flow, items } => {
+                        let content_end = if flow {
+                            Some(flow_end)
+                        } else {
+                            items.iter().filter_map(|n| n.content_end).max()
+                        };
+                        Node { start, content_end, decorated, kind: NodeKind::Sequence { flow, items } }
+                    }
+                };
+                attach(&mut stack, &mut current, node)?;
+            }
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
+        }
+    }
+
+    let mut out = Vec::with_capacity(docs.len());
+    let starts: Vec<usize> = docs.iter().map(|(s, _)| s.start_byte).collect();
+    for (i, (state, _end)) in docs.into_iter().enumerate() {
+        let Some(root) = state.root else { continue };
+        let slice_end = starts.get(i + 1).copied().unwrap_or(text.len()).max(state.start_byte);
+        let slice_line = 1 + text[..state.start_byte].bytes().filter(|b| *b == b'\n').count();
+        out.push(Doc { root, slice: (state.start_byte, slice_end), slice_line });
+    }
+    Ok(out)
+}
+
+fn span_text<'t>(text: &'t str, offsets: &Offsets, span: &Span) -> &'t str {
+    let (a, b) = (offsets.byte(span.start.index()), offsets.byte(span.end.index()));
+    text.get(a..b.max(a)).unwrap_or("")
+}
+
+fn scalar_content_end(
+    text: &str,
+    offsets: &Offsets,
+    span: &Span,
+    value: &str,
+    style: ScalarStyle,
+) -> Option<usize> {
+    let (a, b) = (offsets.byte(span.start.index()), offsets.byte(span.end.index()));
+    match style {
+        // The span of an empty plain scalar points at whatever comes next, even a later line.
+        ScalarStyle::Plain if value.is_empty() => None,
+        // A block scalar's span runs on over trailing blank lines up to the next token.
+        ScalarStyle::Literal | ScalarStyle::Folded => {
+            let body = text.get(a..b.max(a)).unwrap_or("");
+            let trimmed = body.trim_end_matches([' ', '\t', '\r', '\n']);
+            (!trimmed.is_empty()).then_some(a + trimmed.len())
+        }
+        _ => Some(b),
+    }
+}
+
+fn check_depth(stack: &[Frame], at: Pos) -> Result<(), TreeError> {
+    if stack.len() >= MAX_DEPTH {
+        return Err(TreeError {
+            kind: TreeErrorKind::TooDeep,
+            line: at.line,
+            column: at.col + 1,
+            message: format!("nesting deeper than {MAX_DEPTH} levels"),
+        });
+    }
+    Ok(())
+}
+
+fn attach(stack: &mut [Frame], current: &mut Option<DocState>, node: Node) -> Result<(), TreeError> {
+    match stack.last_mut() {
+        None => {
+            if let Some(state) = current {
+                state.root = Some(node);
+            }
+        }
+        Some(Frame::Seq { items, .. }) => items.push(node),
+        Some(Frame::Map { entries, pending_key, seen, .. }) => match pending_key.take() {
+            None => {
+                if let Some(key) = node.scalar() {
+                    if let Some(first) = seen.get(key) {
+                        return Err(TreeError {
+                            kind: TreeErrorKind::DuplicateKey,
+                            line: node.start.line,
+                            column: node.start.col + 1,
+                            message: format!("duplicate key `{key}` (first defined on line {first})"),
+                        });
+                    }
+                    seen.insert(key.to_string(), node.start.line);
+                }
+                *pending_key = Some(node);
+            }
+            Some(key) => entries.push((key, node)),
+        },
+    }
+    Ok(())
+}
+
+/// The byte where the line holding `at` ends, before its line break.
+pub(crate) fn line_end(text: &str, at: usize) -> usize {
+    let at = at.min(text.len());
+    text.as_bytes()[at..]
+        .iter()
+        .position(|b| *b == b'\n' || *b == b'\r')
+        .map_or(text.len(), |i| at + i)
+}
+
+/// The line break the file uses, judged by its first one; LF for a one-line file.
+pub(crate) fn line_ending(text: &str) -> &'static str {
+    match text.find('\n') {
+        Some(i) if i > 0 && text.as_bytes()[i - 1] == b'\r' => "\r\n",
+        _ => "\n",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_scalar_content_stops_at_last_non_blank() {
+        let text = "a: |\n  x\n\n# c\nb: 1\n";
+        let docs = parse(text).map_err(|e| e.message).unwrap_or_default();
+        let (_, v) = docs[0].root.get("a").cloned().unwrap_or_else(|| panic!("no a"));
+        assert_eq!(v.content_end, Some(text.find("x").unwrap_or(0) + 1));
+    }
+
+    #[test]
+    fn duplicate_keys_are_reported_with_both_lines() {
+        let err = parse("a: 1\nb:\n  c: 1\n  c: 2\n").err().unwrap_or_else(|| panic!("accepted"));
+        assert_eq!(err.kind, TreeErrorKind::DuplicateKey);
+        assert_eq!((err.line, err.column), (4, 3));
+        assert!(err.message.contains("line 3"), "{}", err.message);
+    }
+
+    #[test]
+    fn flow_and_block_collections_are_told_apart() {
+        let docs = parse("a: &x {b: 1}\nc: [1]\nd:\n- 1\n").unwrap_or_default();
+        let root = &docs[0].root;
+        assert!(root.is_block_mapping());
+        assert!(matches!(root.get("a").map(|e| &e.1.kind), Some(NodeKind::Mapping { flow: true, .. })));
+        assert!(matches!(root.get("c").map(|e| &e.1.kind), Some(NodeKind::Sequence { flow: true, .. })));
+        assert!(matches!(root.get("d").map(|e| &e.1.kind), Some(NodeKind::Sequence { flow: false, .. })));
+    }
+
+    #[test]
+    fn slices_partition_the_text() {
+        let text = "a: 1\n...\n%YAML 1.2\n---\nb: 2\n---\nc: 3\n";
+        let docs = parse(text).unwrap_or_default();
+        assert_eq!(docs.len(), 3);
+        assert_eq!(&text[docs[0].slice.0..docs[0].slice.1], "a: 1\n...");
+        assert_eq!(&text[docs[1].slice.0..docs[1].slice.1], "\n%YAML 1.2\n---\nb: 2\n");
+        assert_eq!(&text[docs[2].slice.0..docs[2].slice.1], "---\nc: 3\n");
+        assert_eq!(docs[2].slice_line, 6);
+    }
+
+    #[test]
+    fn non_ascii_positions_are_bytes() {
+        let text = "\u{feff}é: ü\nb: 1\n";
+        let docs = parse(text).unwrap_or_default();
+        let (k, _) = docs[0].root.get("b").cloned().unwrap_or_else(|| panic!("no b"));
+        assert_eq!(&text[k.start.byte..k.start.byte + 1], "b");
+    }
+}
