@@ -1,1 +1,132 @@
 //! The local runtime: Spark standalone as processes on this machine.
+//!
+//! Everything it starts is detached (own process group, survives the operator) and is
+//! found again from files under the state directory plus markers in /proc, so a restarted
+//! operator adopts what runs instead of starting it twice. See `cluster` and `job` for the
+//! file layouts.
+
+mod cluster;
+mod driver_log;
+mod fsutil;
+mod job;
+mod master_api;
+mod ports;
+mod process;
+pub mod spark_dist;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use spark_dist::{SparkDist, PYSPARK_VERSION};
+
+use super::{AttemptObservation, ClusterPlan, ClusterRuntime, JobRuntime, JobSubmission, ObservedCluster, RuntimeError};
+
+pub struct LocalRuntime {
+    state_dir: PathBuf,
+    progress: Arc<dyn Fn(&str) + Send + Sync>,
+    /// Where the pyspark venv lives when there is no SPARK_HOME; None: [`spark_dist::cache_dir`].
+    spark_cache: Option<PathBuf>,
+    dist: tokio::sync::OnceCell<SparkDist>,
+    /// One apply/delete per cluster at a time within this process (the controller already
+    /// serialises per object; this covers callers that do not, like the CLI or tests).
+    cluster_locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl std::fmt::Debug for LocalRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalRuntime")
+            .field("state_dir", &self.state_dir)
+            .field("spark_cache", &self.spark_cache)
+            .field("dist", &self.dist.get())
+            .finish_non_exhaustive()
+    }
+}
+
+impl LocalRuntime {
+    /// `progress` receives human-readable lines while Spark is being installed.
+    pub fn new(state_dir: PathBuf, progress: Arc<dyn Fn(&str) + Send + Sync>) -> Self {
+        // Absolute, because the path is part of the markers that identify our processes
+        // and a later operator may run from another working directory.
+        let state_dir = std::path::absolute(&state_dir).unwrap_or(state_dir);
+        LocalRuntime {
+            state_dir,
+            progress,
+            spark_cache: None,
+            dist: tokio::sync::OnceCell::new(),
+            cluster_locks: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Keeps the pyspark venv in `dir` instead of under the state directory (shared by
+    /// tests and CI; `SPARKSWARM_SPARK_CACHE` does the same without code).
+    pub fn with_spark_cache(mut self, dir: PathBuf) -> Self {
+        self.spark_cache = Some(dir);
+        self
+    }
+
+    pub fn state_dir(&self) -> &Path {
+        &self.state_dir
+    }
+
+    /// `<state_dir>/clusters/<name>`: the cluster's record, pidfiles and logs.
+    pub fn cluster_dir(&self, name: &str) -> PathBuf {
+        self.state_dir.join("clusters").join(name)
+    }
+
+    /// The Spark in use, found or installed on first call.
+    pub async fn spark(&self) -> Result<&SparkDist, RuntimeError> {
+        self.dist
+            .get_or_try_init(|| async {
+                let progress: &(dyn Fn(&str) + Sync) = &*self.progress;
+                match &self.spark_cache {
+                    Some(cache) => spark_dist::ensure_in(cache, progress).await,
+                    None => spark_dist::ensure(&self.state_dir, progress).await,
+                }
+            })
+            .await
+    }
+
+    /// Pids of every live process of the cluster (daemons, and executors they started),
+    /// recognised by their markers whatever the pidfiles say.
+    pub fn cluster_pids(&self, name: &str) -> Vec<i32> {
+        process::find_marked(&cluster::marker(&self.state_dir, name))
+    }
+
+    fn cluster_lock(&self, name: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.cluster_locks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        locks.entry(name.to_string()).or_default().clone()
+    }
+}
+
+impl ClusterRuntime for LocalRuntime {
+    async fn observe(&self, name: &str) -> Result<ObservedCluster, RuntimeError> {
+        cluster::observe(self, name).await
+    }
+
+    async fn apply(&self, plan: &ClusterPlan) -> Result<(), RuntimeError> {
+        cluster::apply(self, plan).await
+    }
+
+    async fn delete(&self, name: &str) -> Result<(), RuntimeError> {
+        cluster::delete(self, name).await
+    }
+
+    async fn list(&self) -> Result<Vec<String>, RuntimeError> {
+        cluster::list(self).await
+    }
+}
+
+impl JobRuntime for LocalRuntime {
+    async fn submit(&self, sub: &JobSubmission) -> Result<(), RuntimeError> {
+        job::submit(self, sub).await
+    }
+
+    async fn observe(&self, attempt_dir: &Path) -> Result<Option<AttemptObservation>, RuntimeError> {
+        job::observe(attempt_dir).await
+    }
+
+    async fn kill(&self, attempt_dir: &Path) -> Result<(), RuntimeError> {
+        job::kill(attempt_dir).await
+    }
+}
