@@ -14,4 +14,9 @@ pub mod state;
 pub mod metrics;
 pub mod telemetry;
 // pub mod watch; (enabled once manifest::scan lands)
+#[cfg(feature = "wip")]
 pub mod reconcile;
+#[cfg(feature = "wip")]
+pub mod manager;
+#[cfg(feature = "wip")]
+pub mod cli;

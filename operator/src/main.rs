@@ -1,1 +1,7 @@
+#[cfg(feature = "wip")]
+fn main() -> std::process::ExitCode {
+    sparkswarm::cli::main()
+}
+
+#[cfg(not(feature = "wip"))]
 fn main() {}

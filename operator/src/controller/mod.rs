@@ -6,5 +6,7 @@
 pub mod backoff;
 pub mod runner;
 pub mod scheduler;
+#[cfg(feature = "wip")]
+pub mod store;
 
 pub use runner::{run, Action, Hint};

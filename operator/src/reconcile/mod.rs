@@ -2,4 +2,65 @@
 //! with pure functions, applies through a runtime trait and writes the status.
 
 pub mod cluster;
+pub mod context;
+pub mod invalid;
 pub mod job;
+pub mod locate;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::api::Kind;
+use crate::controller::store::Key;
+use crate::controller::Action;
+use crate::manifest::document::ParseError;
+use crate::runtime::RuntimeError;
+
+pub use context::Context;
+
+/// Why a reconcile failed; the variant name is the event reason.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error("{0}")]
+    Unparseable(ParseError),
+    #[error("cannot write the status of {path}: {message}")]
+    StatusNotWritable { path: PathBuf, message: String },
+    #[error("{0}")]
+    Runtime(#[from] RuntimeError),
+    #[error("state directory: {0}")]
+    State(#[from] std::io::Error),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ReconcileError {
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ReconcileError::Unparseable(_) => "InvalidYaml",
+            ReconcileError::StatusNotWritable { .. } => "StatusNotWritable",
+            ReconcileError::Runtime(e) => e.reason(),
+            ReconcileError::State(_) => "StateError",
+            ReconcileError::Internal(_) => "InternalError",
+        }
+    }
+}
+
+/// The one entry point the controller runtime calls.
+pub async fn reconcile(ctx: Arc<Context>, key: Key) -> Result<Action, ReconcileError> {
+    let started = Instant::now();
+    let (kind_label, result) = match &key {
+        Key::Object(Kind::SparkCluster, name) => ("SparkCluster", cluster::reconcile(&ctx, name).await),
+        Key::Object(Kind::SparkJob, name) => ("SparkJob", job::reconcile(&ctx, name).await),
+        Key::Document(path, index) => ("Document", invalid::reconcile_document(&ctx, path, *index).await),
+    };
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(_) => "error",
+    };
+    crate::metrics::reconciled(kind_label, outcome, started.elapsed());
+    if let (Err(e), Key::Object(kind, name)) = (&result, &key) {
+        ctx.events.warning(kind.as_str(), name, e.reason(), e.to_string());
+    }
+    result
+}

@@ -1,3 +1,121 @@
-//! The SparkCluster reconciler: dereference → decide (pure) → apply → status.
+//! The SparkCluster reconciler: dereference → validate → plan (pure) → apply → status.
 
 pub mod decide;
+
+use crate::api::cluster::{ClusterPhase, DeletionPolicy, Provider, SparkCluster, SparkClusterStatus};
+use crate::api::condition::{set_condition, Condition, ConditionStatus};
+use crate::api::Kind;
+use crate::controller::Action;
+use crate::manifest::validate::{validate, Resource};
+use crate::runtime::ClusterRuntime;
+use crate::state::StateDir;
+
+use super::context::{lock, Context};
+use super::invalid::{describe_errors, mark_invalid};
+use super::job::wake_jobs_of;
+use super::locate::{locate, write_status_async, Found};
+use super::ReconcileError;
+
+const KIND: &str = "SparkCluster";
+
+pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileError> {
+    let (file, index, losers) = match locate(ctx, Kind::SparkCluster, name) {
+        Found::Gone => return cleanup(ctx, name).await,
+        Found::Unparseable(e) => {
+            ctx.events.warning(KIND, name, e.reason(), e.to_string());
+            return Ok(Action::AwaitChange);
+        }
+        Found::Present { file, index, losers } => (file, index, losers),
+    };
+    let Some(doc) = Found::doc(&file, index) else { return Ok(Action::AwaitChange) };
+    let key = StateDir::object_key(Kind::SparkCluster, name);
+    let generation = lock(&ctx.generations).observe(&key, &doc.generation_hash()).generation;
+    for (path, i) in &losers {
+        let msg = format!("SparkCluster {name:?} is already defined in {} (line {}); this one is ignored", file.path.display(), doc.start_line);
+        mark_invalid(ctx, path, Some(Kind::SparkCluster), Some(name), *i, None, "DuplicateName", &msg, None).await?;
+    }
+    let cluster: SparkCluster = match validate(&file.path, doc) {
+        Ok(Resource::Cluster(c)) => c,
+        Ok(Resource::Job(_)) => return Ok(Action::AwaitChange),
+        Err(errors) => {
+            let (reason, message) = describe_errors(&errors);
+            mark_invalid(ctx, &file.path, Some(Kind::SparkCluster), Some(name), index, doc.status(), &reason, &message, Some(generation)).await?;
+            return Ok(Action::AwaitChange);
+        }
+    };
+    let retain = cluster.spec.deletion_policy == DeletionPolicy::Retain;
+    lock(&ctx.generations).set_owner(&key, cluster.spec.provider.name(), retain);
+    let previous = cluster.status.clone();
+
+    let (status, action) = match &cluster.spec.provider {
+        Provider::Local(_) => {
+            let plan = decide::plan(name, &cluster.spec);
+            let mut seen = ctx.local.observe(name).await?;
+            if decide::needs_apply(&plan, &seen) {
+                if seen.workers_failed > 0 {
+                    ctx.events.warning(KIND, name, "WorkerFailed", format!("{} worker(s) died; restarting", seen.workers_failed));
+                }
+                let first = !seen.exists;
+                let failed = seen.workers_failed;
+                ctx.local.apply(&plan).await?;
+                if first {
+                    ctx.events.normal(KIND, name, "Provisioning", format!("starting a master and {} worker(s)", plan.workers));
+                } else if failed == 0 {
+                    ctx.events.normal(KIND, name, "Updated", format!("applied {} worker(s) x {} core(s), {}", plan.workers, plan.worker_cores, plan.worker_memory));
+                }
+                let after = ctx.local.observe(name).await?;
+                // Keep the failure visible for this status write: the phase goes Degraded
+                // before it comes back to Ready.
+                seen = crate::runtime::ObservedCluster { workers_failed: failed, ..after };
+            }
+            let status = decide::status(&plan, &seen, generation, previous.as_ref());
+            let action = Action::Requeue(decide::requeue(status.phase));
+            (status, action)
+        }
+        other => (unsupported(other.name(), generation, previous.as_ref()), Action::AwaitChange),
+    };
+
+    let phase = status.phase;
+    let value = serde_json::to_value(&status).map_err(|e| ReconcileError::Internal(e.to_string()))?;
+    write_status_async(file.path.clone(), Some(Kind::SparkCluster), Some(name.to_string()), index, value).await?;
+    if previous.as_ref().map(|p| p.phase) != Some(phase) {
+        match phase {
+            ClusterPhase::Ready => ctx.events.normal(KIND, name, "Ready", format!("{} worker(s) registered", status.workers.map(|w| w.ready).unwrap_or(0))),
+            ClusterPhase::Degraded => ctx.events.warning(KIND, name, "Degraded", "not every worker is registered"),
+            _ => {}
+        }
+        wake_jobs_of(ctx, name);
+    }
+    Ok(action)
+}
+
+fn unsupported(provider: &str, generation: u64, previous: Option<&SparkClusterStatus>) -> SparkClusterStatus {
+    let mut conditions = previous.map(|p| p.conditions.clone()).unwrap_or_default();
+    let mut c = Condition::new(
+        "Ready",
+        ConditionStatus::False,
+        "ProviderNotSupported",
+        format!("the {provider} provider is not available in this build"),
+    );
+    c.observed_generation = Some(generation);
+    set_condition(&mut conditions, c);
+    SparkClusterStatus { phase: ClusterPhase::Failed, observed_generation: Some(generation), conditions, ..Default::default() }
+}
+
+/// The file is gone: stop what the cluster runs, unless it was declared `Retain`.
+async fn cleanup(ctx: &Context, name: &str) -> Result<Action, ReconcileError> {
+    let key = StateDir::object_key(Kind::SparkCluster, name);
+    let record = lock(&ctx.generations).get(&key).cloned();
+    let retain = record.as_ref().is_some_and(|r| r.retain);
+    if retain {
+        // The record stays, so that a restart does not mistake the cluster for an orphan.
+        tracing::info!(cluster = name, "deleted with deletionPolicy Retain: leaving it running");
+    } else {
+        ctx.local.delete(name).await?;
+        tracing::info!(cluster = name, "deleted: stopped its master and workers");
+        lock(&ctx.generations).remove(&key);
+    }
+    ctx.events.forget(KIND, name);
+    wake_jobs_of(ctx, name);
+    Ok(Action::AwaitChange)
+}

@@ -1,3 +1,215 @@
-//! The SparkJob reconciler: dereference → decide (pure) → apply one step → status.
+//! The SparkJob reconciler: dereference → validate → decide (pure) → apply one step →
+//! status. Steps repeat until the decision is to wait, so one reconcile can record an
+//! attempt's end and submit the retry.
 
 pub mod decide;
+pub mod submission;
+
+use std::time::{Duration, Instant};
+
+use crate::api::job::SparkJob;
+use crate::api::{Kind, SparkJobStatus};
+use crate::controller::store::Key;
+use crate::controller::Action;
+use crate::manifest::validate::{validate, Resource};
+use crate::runtime::{AttemptObservation, JobRuntime};
+use crate::state::ledger::{AttemptRecord, JobLedger};
+use crate::state::StateDir;
+
+use self::decide::{ClusterView, JobView, Step};
+use super::context::{lock, Context};
+use super::invalid::{describe_errors, mark_invalid};
+use super::locate::{locate, write_status_async, Found};
+use super::ReconcileError;
+
+const KIND: &str = "SparkJob";
+
+pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileError> {
+    let (file, index, losers) = match locate(ctx, Kind::SparkJob, name) {
+        Found::Gone => return cleanup(ctx, name).await,
+        Found::Unparseable(e) => {
+            ctx.events.warning(KIND, name, e.reason(), e.to_string());
+            return Ok(Action::AwaitChange);
+        }
+        Found::Present { file, index, losers } => (file, index, losers),
+    };
+    let Some(doc) = Found::doc(&file, index) else { return Ok(Action::AwaitChange) };
+    let key = StateDir::object_key(Kind::SparkJob, name);
+    let generation = lock(&ctx.generations).observe(&key, &doc.generation_hash()).generation;
+    for (path, i) in &losers {
+        let msg = format!("SparkJob {name:?} is already defined in {} (line {}); this one is ignored", file.path.display(), doc.start_line);
+        mark_invalid(ctx, path, Some(Kind::SparkJob), Some(name), *i, None, "DuplicateName", &msg, None).await?;
+    }
+
+    let job: SparkJob = match validate(&file.path, doc) {
+        Ok(Resource::Job(job)) => job,
+        Ok(Resource::Cluster(_)) => return Ok(Action::AwaitChange),
+        Err(errors) => {
+            let (reason, message) = describe_errors(&errors);
+            mark_invalid(ctx, &file.path, Some(Kind::SparkJob), Some(name), index, doc.status(), &reason, &message, Some(generation)).await?;
+            ctx.set_job_phase(name, Some(crate::api::job::JobPhase::Failed));
+            return Ok(Action::AwaitChange);
+        }
+    };
+    let resolved = match submission::resolve(&ctx.roots, &file.path, doc, &job.spec) {
+        Ok(r) => r,
+        Err(errors) => {
+            let (reason, message) = describe_errors(&errors);
+            mark_invalid(ctx, &file.path, Some(Kind::SparkJob), Some(name), index, doc.status(), &reason, &message, Some(generation)).await?;
+            ctx.set_job_phase(name, Some(crate::api::job::JobPhase::Failed));
+            return Ok(Action::AwaitChange);
+        }
+    };
+
+    let cluster = cluster_view(ctx, &job.spec.cluster_ref);
+    let job_dir = ctx.state.job_dir(name);
+    let mut ledger = JobLedger::load(&job_dir)?;
+    let previous: Option<SparkJobStatus> = job.status.clone();
+
+    let mut wait = None;
+    let mut live: Option<AttemptObservation> = None;
+    for _ in 0..8 {
+        live = observe_open(ctx, name, &ledger).await?;
+        let now = crate::api::now();
+        let view = JobView { spec: &job.spec, generation, ledger: &ledger, live: live.as_ref(), cluster: &cluster, now };
+        match decide::next_step(&view) {
+            Step::Wait(after) => {
+                wait = after;
+                break;
+            }
+            Step::Submit { number } => {
+                let ClusterView::Ready { master_url } = &cluster else { break };
+                let seq = ledger.next_seq();
+                let record = AttemptRecord {
+                    number,
+                    seq,
+                    generation,
+                    submission_id: uuid::Uuid::new_v4().to_string(),
+                    submitted_at: now,
+                    ended: None,
+                };
+                let sub = submission::build(name, &job.spec, &resolved, master_url, &record, ctx.state.attempt_dir(name, seq));
+                // The record is durable before anything starts: a crash from here on can
+                // find the attempt again and never starts it twice.
+                ledger.attempts.push(record);
+                ledger.save(&job_dir)?;
+                let t = Instant::now();
+                match ctx.local.submit(&sub).await {
+                    Ok(()) => {
+                        crate::metrics::submitted(t.elapsed());
+                        ctx.events.normal(KIND, name, "Submitted", format!("attempt {number} submitted to {master_url} (submission {})", sub.submission_id));
+                    }
+                    Err(e) => {
+                        if let Some(last) = ledger.latest_mut() {
+                            last.ended = Some(decide::killed_end("SubmitFailed", &e.to_string(), None, crate::api::now()));
+                        }
+                        ledger.save(&job_dir)?;
+                        ctx.events.warning(KIND, name, "SubmitFailed", e.to_string());
+                    }
+                }
+            }
+            Step::RecordEnd(end) => {
+                let (ok, reason, message) = (end.succeeded(), end.reason.clone(), end.message.clone());
+                let number = ledger.latest().map(|a| a.number).unwrap_or(0);
+                if let Some(last) = ledger.latest_mut() {
+                    last.ended = Some(end);
+                }
+                ledger.save(&job_dir)?;
+                if ok {
+                    ctx.events.normal(KIND, name, "Completed", format!("attempt {number} succeeded"));
+                } else {
+                    ctx.events.warning(KIND, name, &reason, format!("attempt {number} failed: {message}"));
+                }
+            }
+            Step::Kill { reason, message } => {
+                if let Some(open) = ledger.latest() {
+                    ctx.local.kill(&ctx.state.attempt_dir(name, open.seq)).await?;
+                }
+                let end = decide::killed_end(reason, &message, live.as_ref(), crate::api::now());
+                if let Some(last) = ledger.latest_mut() {
+                    last.ended = Some(end);
+                }
+                ledger.save(&job_dir)?;
+                ctx.events.normal(KIND, name, reason, message);
+            }
+            Step::Expire => {
+                let _ = tokio::fs::remove_dir_all(job_dir.join("attempts")).await;
+                ledger.expired = true;
+                ledger.save(&job_dir)?;
+                ctx.events.normal(KIND, name, "TTLExpired", "ttlSecondsAfterFinished passed: attempt logs and outputs removed");
+            }
+        }
+    }
+
+    let now = crate::api::now();
+    let view = JobView { spec: &job.spec, generation, ledger: &ledger, live: live.as_ref(), cluster: &cluster, now };
+    let status = decide::status(&view, previous.as_ref());
+    let phase = status.phase;
+    let value = serde_json::to_value(&status).map_err(|e| ReconcileError::Internal(e.to_string()))?;
+    write_status_async(file.path.clone(), Some(Kind::SparkJob), Some(name.to_string()), index, value).await?;
+    if previous.as_ref().map(|p| p.phase) != Some(phase) {
+        tracing::info!(job = name, phase = phase.as_str(), "job phase");
+    }
+    ctx.set_job_phase(name, Some(phase));
+    Ok(match wait {
+        Some(d) => Action::Requeue(d),
+        None => Action::AwaitChange,
+    })
+}
+
+async fn observe_open(ctx: &Context, name: &str, ledger: &JobLedger) -> Result<Option<AttemptObservation>, ReconcileError> {
+    match ledger.latest() {
+        Some(open) if open.ended.is_none() => Ok(ctx.local.observe(&ctx.state.attempt_dir(name, open.seq)).await?),
+        _ => Ok(None),
+    }
+}
+
+/// The cluster as its own status tells it: the cluster reconciler keeps that current.
+fn cluster_view(ctx: &Context, cluster: &str) -> ClusterView {
+    let Found::Present { file, index, .. } = locate(ctx, Kind::SparkCluster, cluster) else {
+        return ClusterView::Missing;
+    };
+    let Some(doc) = Found::doc(&file, index) else { return ClusterView::Missing };
+    let provider = doc
+        .value
+        .pointer("/spec/provider")
+        .and_then(|p| p.as_object())
+        .and_then(|m| m.keys().next().cloned())
+        .unwrap_or_else(|| "local".into());
+    if provider != "local" {
+        return ClusterView::Unsupported { provider };
+    }
+    let phase = doc.value.pointer("/status/phase").and_then(|p| p.as_str()).unwrap_or("Pending");
+    let master = doc.value.pointer("/status/masterUrl").and_then(|p| p.as_str());
+    match (phase, master) {
+        ("Ready", Some(url)) => ClusterView::Ready { master_url: url.to_string() },
+        _ => ClusterView::NotReady { phase: phase.to_string() },
+    }
+}
+
+/// The file is gone: stop a running attempt and forget the job.
+async fn cleanup(ctx: &Context, name: &str) -> Result<Action, ReconcileError> {
+    let job_dir = ctx.state.job_dir(name);
+    let ledger = JobLedger::load(&job_dir)?;
+    if let Some(open) = ledger.latest().filter(|a| a.ended.is_none()) {
+        ctx.local.kill(&ctx.state.attempt_dir(name, open.seq)).await?;
+        tracing::info!(job = name, "stopped the running attempt of a deleted job");
+    }
+    if job_dir.exists() {
+        tokio::fs::remove_dir_all(&job_dir).await.map_err(ReconcileError::State)?;
+    }
+    lock(&ctx.generations).remove(&StateDir::object_key(Kind::SparkJob, name));
+    ctx.events.forget(KIND, name);
+    ctx.set_job_phase(name, None);
+    Ok(Action::AwaitChange)
+}
+
+/// Jobs waiting on a cluster are woken when it changes phase.
+pub fn wake_jobs_of(ctx: &Context, cluster: &str) {
+    let jobs = lock(&ctx.store).jobs_of(cluster);
+    for job in jobs {
+        ctx.hint(Key::Object(Kind::SparkJob, job));
+    }
+}
+
+pub const RUNNING_POLL: Duration = Duration::from_secs(2);

@@ -1,0 +1,199 @@
+//! `sparkswarm get KIND [NAME] [-o wide|yaml|json|name] [-w]`
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::api::Kind;
+use crate::manifest::catalog::{Catalog, Entry};
+use crate::state::generations::Generations;
+use crate::state::StateDir;
+
+use super::table::{age, Table};
+use super::target::{find, load, parse_kind, qualified, warn_file_errors};
+use super::{CliResult, Globals};
+
+#[derive(Debug, clap::Args)]
+pub struct GetArgs {
+    /// sparkclusters (sc) or sparkjobs (sj)
+    pub kind: String,
+    pub name: Option<String>,
+    /// Output format: wide, yaml, json or name.
+    #[arg(short = 'o', long = "output")]
+    pub output: Option<Output>,
+    /// After listing, watch for changes and print them.
+    #[arg(short = 'w', long = "watch")]
+    pub watch: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    Wide,
+    Yaml,
+    Json,
+    Name,
+}
+
+pub fn run(g: &Globals, args: GetArgs) -> CliResult {
+    let kind = parse_kind(&args.kind)?;
+    let catalog = load(&g.manifests)?;
+    warn_file_errors(&catalog);
+    let entries: Vec<&Entry> = match &args.name {
+        Some(n) => vec![find(&catalog, kind, n)?],
+        None => catalog.iter_kind(kind).collect(),
+    };
+    let wide = args.output == Some(Output::Wide);
+    match args.output {
+        Some(Output::Yaml) | Some(Output::Json) => {
+            let value = if args.name.is_some() {
+                entries.first().map(|e| e.raw.clone()).unwrap_or(Value::Null)
+            } else {
+                serde_json::json!({"apiVersion": "v1", "kind": "List", "items": entries.iter().map(|e| e.raw.clone()).collect::<Vec<_>>()})
+            };
+            let text = if args.output == Some(Output::Json) {
+                serde_json::to_string_pretty(&value)? + "\n"
+            } else {
+                serde_yaml::to_string(&value)?
+            };
+            print!("{text}");
+        }
+        Some(Output::Name) => {
+            for e in &entries {
+                if let Some(n) = &e.name {
+                    println!("{}/{n}", qualified(kind));
+                }
+            }
+        }
+        _ => {
+            let gens = Generations::load(&g.state).ok();
+            let table = render(kind, &entries, wide, gens.as_ref());
+            if table.is_empty() {
+                eprintln!("No resources found.");
+            } else {
+                print!("{}", table.render(true));
+            }
+        }
+    }
+    if args.watch {
+        watch(g, kind, args.name.as_deref(), wide)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints a row again whenever what it shows changes, like `kubectl get -w`.
+fn watch(g: &Globals, kind: Kind, name: Option<&str>, wide: bool) -> CliResult {
+    let mut last: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut widths: Option<Vec<usize>> = None;
+    loop {
+        let catalog = Catalog::load(&g.manifests);
+        let entries: Vec<&Entry> = catalog.iter_kind(kind).filter(|e| name.is_none() || e.name.as_deref() == name).collect();
+        let gens = Generations::load(&g.state).ok();
+        for e in &entries {
+            let row = row(kind, e, wide, gens.as_ref());
+            let key = e.name.clone().unwrap_or_default();
+            if last.get(&key) != Some(&row) {
+                let w = widths.get_or_insert_with(|| row.iter().map(|c| c.len().max(12)).collect());
+                if !last.is_empty() || widths.is_some() {
+                    println!("{}", Table::render_line(&row, w));
+                }
+                last.insert(key, row);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+pub fn render(kind: Kind, entries: &[&Entry], wide: bool, gens: Option<&Generations>) -> Table {
+    let mut t = Table::new(&headers(kind, wide));
+    for e in entries {
+        t.row(row(kind, e, wide, gens));
+    }
+    t
+}
+
+fn headers(kind: Kind, wide: bool) -> Vec<&'static str> {
+    match (kind, wide) {
+        (Kind::SparkCluster, false) => vec!["NAME", "PROVIDER", "PHASE", "WORKERS", "AGE"],
+        (Kind::SparkCluster, true) => vec!["NAME", "PROVIDER", "PHASE", "WORKERS", "AGE", "MASTER", "WEB-UI", "SPARK"],
+        (Kind::SparkJob, false) => vec!["NAME", "CLUSTER", "PHASE", "ATTEMPTS", "AGE"],
+        (Kind::SparkJob, true) => vec!["NAME", "CLUSTER", "PHASE", "ATTEMPTS", "AGE", "DURATION", "APPLICATION", "RESULTS", "OUTPUTS"],
+    }
+}
+
+fn s(v: &Value, pointer: &str) -> String {
+    match v.pointer(pointer) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn phase(e: &Entry) -> String {
+    match &e.result {
+        Err(errs) if errs.iter().any(|x| x.reason == "DuplicateName") => "Duplicate".into(),
+        Err(_) if e.raw.pointer("/status/phase").is_none() => "Invalid".into(),
+        _ => {
+            let p = s(&e.raw, "/status/phase");
+            if p.is_empty() { "Pending".into() } else { p }
+        }
+    }
+}
+
+fn row(kind: Kind, e: &Entry, wide: bool, gens: Option<&Generations>) -> Vec<String> {
+    let name = e.name.clone().unwrap_or_default();
+    let created = gens.and_then(|g| g.get(&StateDir::object_key(kind, &name))).map(|r| r.created);
+    let r = &e.raw;
+    match kind {
+        Kind::SparkCluster => {
+            let provider = r
+                .pointer("/spec/provider")
+                .and_then(|p| p.as_object())
+                .and_then(|m| m.keys().next().cloned())
+                .unwrap_or_else(|| "local".into());
+            let workers = match (r.pointer("/status/workers/ready"), r.pointer("/spec/workers/replicas")) {
+                (Some(ready), Some(want)) => format!("{ready}/{want}"),
+                (Some(ready), None) => format!("{ready}/2"),
+                (None, Some(want)) => format!("0/{want}"),
+                (None, None) => "0/2".into(),
+            };
+            let mut cells = vec![name, provider, phase(e), workers, age(created)];
+            if wide {
+                cells.extend([s(r, "/status/masterUrl"), s(r, "/status/webUiUrl"), s(r, "/status/sparkVersion")]);
+            }
+            cells
+        }
+        Kind::SparkJob => {
+            let attempts = r.pointer("/status/attempts").map(|v| v.to_string()).unwrap_or_else(|| "0".into());
+            let mut cells = vec![name, s(r, "/spec/clusterRef"), phase(e), attempts, age(created)];
+            if wide {
+                cells.extend([duration(r), s(r, "/status/sparkApplicationId"), results(r), s(r, "/status/outputsDir")]);
+            }
+            cells
+        }
+    }
+}
+
+fn duration(r: &Value) -> String {
+    let parse = |p: &str| r.pointer(p).and_then(|v| v.as_str()).and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    match (parse("/status/startTime"), parse("/status/completionTime")) {
+        (Some(a), Some(b)) => super::table::human_duration(b - a),
+        (Some(a), None) => super::table::human_duration(chrono::Utc::now().fixed_offset() - a),
+        _ => String::new(),
+    }
+}
+
+fn results(r: &Value) -> String {
+    match r.pointer("/status/results").and_then(|v| v.as_object()) {
+        Some(m) if !m.is_empty() => m
+            .iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => format!("{k}={s}"),
+                other => format!("{k}={other}"),
+            })
+            .collect::<Vec<_>>()
+            .join(","),
+        _ => String::new(),
+    }
+}

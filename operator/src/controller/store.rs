@@ -1,0 +1,173 @@
+//! The reflector: the last-known view of every manifest file, indexed by object. Events
+//! update it; reconciles use it only to find where an object lives and re-read the file.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use crate::api::Kind;
+use crate::manifest::document::{ManifestFile, ParseError};
+
+/// What gets reconciled: an object by kind and name, or a document that has no usable
+/// identity (no kind or no name) but still deserves a `Valid=False` status.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Key {
+    Object(Kind, String),
+    Document(PathBuf, usize),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocSummary {
+    pub index: usize,
+    pub kind: Option<Kind>,
+    pub name: Option<String>,
+    pub hash: String,
+    /// For jobs: the cluster they reference, so a cluster's change can wake its jobs.
+    pub cluster_ref: Option<String>,
+    /// Claims to be one of ours (apiVersion or kind), so it gets a status even if invalid.
+    pub ours: bool,
+}
+
+#[derive(Debug, Clone)]
+struct FileView {
+    docs: Vec<DocSummary>,
+    error: Option<ParseError>,
+    stamp: Option<(SystemTime, u64)>,
+}
+
+#[derive(Debug, Default)]
+pub struct Store {
+    files: BTreeMap<PathBuf, FileView>,
+    index: HashMap<(Kind, String), BTreeSet<(PathBuf, usize)>>,
+}
+
+pub fn summarize(file: &ManifestFile) -> Vec<DocSummary> {
+    file.docs
+        .iter()
+        .map(|d| {
+            let kind = d.kind().and_then(Kind::from_kind_field);
+            let api = d.value.get("apiVersion").and_then(|v| v.as_str()).unwrap_or("");
+            DocSummary {
+                index: d.index,
+                kind,
+                name: d.name().map(str::to_string),
+                hash: d.generation_hash(),
+                cluster_ref: d.value.pointer("/spec/clusterRef").and_then(|v| v.as_str()).map(str::to_string),
+                ours: kind.is_some() || api.starts_with(crate::api::GROUP),
+            }
+        })
+        .collect()
+}
+
+pub fn stamp_of(path: &Path) -> Option<(SystemTime, u64)> {
+    let md = std::fs::metadata(path).ok()?;
+    Some((md.modified().ok()?, md.len()))
+}
+
+impl Store {
+    /// Records a file's new content (`None`: the file is gone) and returns the keys whose
+    /// documents changed. A file that no longer parses keeps its last good documents: the
+    /// user may be in the middle of an edit, and their cluster must not vanish meanwhile.
+    pub fn update(&mut self, path: &Path, parsed: Option<Result<ManifestFile, ParseError>>) -> Vec<Key> {
+        let stamp = stamp_of(path);
+        let old = self.files.get(path).map(|f| f.docs.clone()).unwrap_or_default();
+        let new = match parsed {
+            None => {
+                self.files.remove(path);
+                Vec::new()
+            }
+            Some(Err(error)) => {
+                let view = self.files.entry(path.to_path_buf()).or_insert(FileView { docs: vec![], error: None, stamp });
+                view.error = Some(error);
+                view.stamp = stamp;
+                return Vec::new();
+            }
+            Some(Ok(file)) => {
+                let docs = summarize(&file);
+                self.files.insert(path.to_path_buf(), FileView { docs: docs.clone(), error: None, stamp });
+                docs
+            }
+        };
+        let mut changed = BTreeSet::new();
+        for d in &old {
+            if let (Some(k), Some(n)) = (d.kind, &d.name) {
+                if let Some(set) = self.index.get_mut(&(k, n.clone())) {
+                    set.remove(&(path.to_path_buf(), d.index));
+                    if set.is_empty() {
+                        self.index.remove(&(k, n.clone()));
+                    }
+                }
+            }
+        }
+        for d in &new {
+            if let (Some(k), Some(n)) = (d.kind, &d.name) {
+                self.index.entry((k, n.clone())).or_default().insert((path.to_path_buf(), d.index));
+            }
+        }
+        let key_of = |d: &DocSummary| match (d.kind, &d.name) {
+            (Some(k), Some(n)) => Some(Key::Object(k, n.clone())),
+            _ if d.ours => Some(Key::Document(path.to_path_buf(), d.index)),
+            _ => None,
+        };
+        for d in new.iter() {
+            let same = old.iter().any(|o| o == d);
+            if !same {
+                changed.extend(key_of(d));
+            }
+        }
+        for o in old.iter() {
+            if !new.iter().any(|d| d == o) {
+                changed.extend(key_of(o));
+            }
+        }
+        changed.into_iter().collect()
+    }
+
+    /// Where an object is written, in path order: the first is the one that counts.
+    pub fn locations(&self, kind: Kind, name: &str) -> Vec<(PathBuf, usize)> {
+        self.index.get(&(kind, name.to_string())).map(|s| s.iter().cloned().collect()).unwrap_or_default()
+    }
+
+    pub fn paths(&self) -> Vec<PathBuf> {
+        self.files.keys().cloned().collect()
+    }
+
+    pub fn stamp(&self, path: &Path) -> Option<(SystemTime, u64)> {
+        self.files.get(path).and_then(|f| f.stamp)
+    }
+
+    pub fn parse_error(&self, path: &Path) -> Option<&ParseError> {
+        self.files.get(path).and_then(|f| f.error.as_ref())
+    }
+
+    pub fn keys(&self) -> Vec<Key> {
+        let mut keys: Vec<Key> = self.index.keys().map(|(k, n)| Key::Object(*k, n.clone())).collect();
+        for (path, f) in &self.files {
+            for d in &f.docs {
+                if (d.kind.is_none() || d.name.is_none()) && d.ours {
+                    keys.push(Key::Document(path.clone(), d.index));
+                }
+            }
+        }
+        keys
+    }
+
+    pub fn names(&self, kind: Kind) -> Vec<String> {
+        let mut v: Vec<String> = self.index.keys().filter(|(k, _)| *k == kind).map(|(_, n)| n.clone()).collect();
+        v.sort();
+        v
+    }
+
+    /// Jobs that reference this cluster (by their winning document).
+    pub fn jobs_of(&self, cluster: &str) -> Vec<String> {
+        let mut out = BTreeSet::new();
+        for f in self.files.values() {
+            for d in &f.docs {
+                if d.kind == Some(Kind::SparkJob) && d.cluster_ref.as_deref() == Some(cluster) {
+                    out.extend(d.name.clone());
+                }
+            }
+        }
+        out.into_iter().collect()
+    }
+}

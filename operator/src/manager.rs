@@ -1,0 +1,239 @@
+//! The operator process: takes the lock, loads the directory, watches it, runs the
+//! controller, resyncs, and stops cleanly on SIGINT/SIGTERM. Clusters and running drivers
+//! are separate process groups and keep running; the next start adopts them.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::job::JobPhase;
+use crate::api::Kind;
+use crate::controller::backoff::Backoff;
+use crate::controller::store::{stamp_of, Key, Store};
+use crate::controller::{self, Hint};
+use crate::manifest::{document, paths::Roots, scan};
+use crate::reconcile::context::lock;
+use crate::reconcile::{self, Context};
+use crate::runtime::local::LocalRuntime;
+use crate::runtime::ClusterRuntime;
+use crate::state::events::Recorder;
+use crate::state::generations::Generations;
+use crate::state::lock::{LockError, OperatorLock};
+use crate::state::StateDir;
+use crate::watch::{self, WatchEvent};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub manifests: PathBuf,
+    pub state_dir: PathBuf,
+    pub metrics_addr: Option<SocketAddr>,
+    pub allow_roots: Vec<PathBuf>,
+    pub exit_when_done: bool,
+    pub concurrency: usize,
+    /// How often the directory is re-listed (by mtime and size) in case events were missed.
+    pub resync: Duration,
+}
+
+impl Config {
+    pub fn new(manifests: PathBuf, state_dir: PathBuf) -> Self {
+        Config {
+            manifests,
+            state_dir,
+            metrics_addr: None,
+            allow_roots: vec![],
+            exit_when_done: false,
+            concurrency: 8,
+            resync: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ManagerError {
+    #[error("manifests directory {0}: {1}")]
+    Manifests(PathBuf, std::io::Error),
+    #[error("state directory {0}: {1}")]
+    State(PathBuf, std::io::Error),
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error("cannot watch {0}: {1}")]
+    Watch(PathBuf, notify::Error),
+    #[error("metrics address {0}: {1}")]
+    Metrics(SocketAddr, std::io::Error),
+}
+
+/// How a `run` ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Stopped by a signal.
+    Stopped,
+    /// `--exit-when-done`: every job finished; `failed` of them Failed.
+    Done { succeeded: usize, failed: usize },
+}
+
+pub async fn run(cfg: Config, progress: Arc<dyn Fn(&str) + Send + Sync>) -> Result<Outcome, ManagerError> {
+    let manifests = cfg.manifests.canonicalize().map_err(|e| ManagerError::Manifests(cfg.manifests.clone(), e))?;
+    if !manifests.is_dir() {
+        return Err(ManagerError::Manifests(manifests, std::io::Error::other("not a directory")));
+    }
+    let state = StateDir::create(&cfg.state_dir).map_err(|e| ManagerError::State(cfg.state_dir.clone(), e))?;
+    let _lock = OperatorLock::acquire(&state.lock_file())?;
+    let roots = Roots::for_manifests(&manifests, &cfg.allow_roots).map_err(|e| ManagerError::Manifests(manifests.clone(), e))?;
+    let generations = Generations::load(&state).map_err(|e| ManagerError::State(state.root().to_path_buf(), e))?;
+
+    let shutdown = CancellationToken::new();
+    if let Some(addr) = cfg.metrics_addr {
+        let bound = crate::metrics::serve(addr, shutdown.clone()).await.map_err(|e| ManagerError::Metrics(addr, e))?;
+        tracing::info!(%bound, "serving /metrics and /healthz");
+    }
+
+    let (hint_tx, hint_rx) = mpsc::unbounded_channel::<Hint<Key>>();
+    let ctx = Arc::new(Context {
+        manifests: manifests.clone(),
+        state: state.clone(),
+        roots,
+        store: Mutex::new(Store::default()),
+        generations: Mutex::new(generations),
+        events: Recorder::new(state.clone()),
+        local: LocalRuntime::new(state.root().to_path_buf(), progress),
+        hints: hint_tx.clone(),
+        job_phases: Mutex::new(Default::default()),
+    });
+
+    // Watch before listing, so nothing that changes during the first list is missed.
+    let (watch_tx, mut watch_rx) = mpsc::unbounded_channel();
+    let _watcher = watch::start(&manifests, watch_tx).map_err(|e| ManagerError::Watch(manifests.clone(), e))?;
+    relist(&ctx, false);
+    hint_orphans(&ctx).await;
+    tracing::info!(manifests = %manifests.display(), state = %state.root().display(), "operator started");
+
+    let controller = {
+        let ctx = ctx.clone();
+        tokio::spawn(controller::run(
+            hint_rx,
+            move |key| reconcile::reconcile(ctx.clone(), key),
+            Backoff::default(),
+            cfg.concurrency,
+            shutdown.clone(),
+        ))
+    };
+
+    let mut resync = tokio::time::interval(cfg.resync);
+    resync.tick().await;
+    let mut flush = tokio::time::interval(Duration::from_secs(1));
+    let mut done_check = tokio::time::interval(Duration::from_millis(250));
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let outcome = loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break Outcome::Stopped,
+            _ = async { match sigterm.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => break Outcome::Stopped,
+            Some(event) = watch_rx.recv() => match event {
+                WatchEvent::Changed(path) => refresh(&ctx, &path),
+                WatchEvent::Relist => relist(&ctx, false),
+            },
+            _ = resync.tick() => relist(&ctx, true),
+            _ = flush.tick() => flush_generations(&ctx),
+            _ = done_check.tick(), if cfg.exit_when_done => {
+                if let Some(done) = all_jobs_done(&ctx) {
+                    break done;
+                }
+            }
+        }
+    };
+    tracing::info!("stopping: clusters and running drivers keep running and are adopted on the next start");
+    shutdown.cancel();
+    let _ = controller.await;
+    flush_generations(&ctx);
+    Ok(outcome)
+}
+
+/// Re-reads one file into the reflector and hints the objects that changed.
+fn refresh(ctx: &Context, path: &Path) {
+    let parsed = if path.exists() { Some(document::read(path)) } else { None };
+    if let Some(Err(e)) = &parsed {
+        tracing::warn!(path = %path.display(), "{e}");
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        ctx.events.warning("File", &name, e.reason(), e.to_string());
+    }
+    let keys = lock(&ctx.store).update(path, parsed);
+    for key in keys {
+        ctx.hint(key);
+    }
+}
+
+/// Re-lists the directory: files gone from disk are removed, new or (with `by_stamp`)
+/// changed ones re-read. Without `by_stamp` every file is re-read.
+fn relist(ctx: &Context, by_stamp: bool) {
+    let listed = match scan::list_files(&ctx.manifests) {
+        Ok(files) => files,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot list the manifests directory");
+            return;
+        }
+    };
+    let known = lock(&ctx.store).paths();
+    for path in &known {
+        if !listed.contains(path) {
+            refresh(ctx, path);
+        }
+    }
+    for path in &listed {
+        let unchanged = by_stamp && lock(&ctx.store).stamp(path).is_some_and(|s| Some(s) == stamp_of(path));
+        if !unchanged {
+            refresh(ctx, path);
+        }
+    }
+}
+
+/// What the operator created for objects whose files are gone (deleted while it was
+/// down) is cleaned up by reconciling those objects.
+async fn hint_orphans(ctx: &Context) {
+    let known: Vec<String> = lock(&ctx.generations).keys().cloned().collect();
+    for key in known {
+        if let Some((kind, name)) = key.split_once('/') {
+            if let Some(kind) = Kind::from_kind_field(kind) {
+                ctx.hint(Key::Object(kind, name.to_string()));
+            }
+        }
+    }
+    if let Ok(clusters) = ctx.local.list().await {
+        for name in clusters {
+            ctx.hint(Key::Object(Kind::SparkCluster, name));
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(ctx.state.root().join("jobs")) {
+        for e in entries.flatten() {
+            if let Some(name) = e.file_name().to_str() {
+                ctx.hint(Key::Object(Kind::SparkJob, name.to_string()));
+            }
+        }
+    }
+}
+
+fn flush_generations(ctx: &Context) {
+    if let Err(e) = lock(&ctx.generations).flush() {
+        tracing::warn!(error = %e, "cannot persist generations");
+    }
+}
+
+fn all_jobs_done(ctx: &Context) -> Option<Outcome> {
+    let names = lock(&ctx.store).names(Kind::SparkJob);
+    if names.is_empty() {
+        return None;
+    }
+    let phases = lock(&ctx.job_phases);
+    let mut succeeded = 0;
+    let mut failed = 0;
+    for n in &names {
+        match phases.get(n) {
+            Some(JobPhase::Succeeded) => succeeded += 1,
+            Some(JobPhase::Failed) => failed += 1,
+            _ => return None,
+        }
+    }
+    Some(Outcome::Done { succeeded, failed })
+}
