@@ -1,0 +1,422 @@
+//! Replacing the top-level `status:` of one document, leaving every other byte alone.
+//!
+//! The extent of a status block is line-granular: from the start of the `status:` line to
+//! the end of the line holding its last content character. Comments and blank lines after
+//! that belong to the user, whatever their indentation. A new status goes right after the
+//! document's last content line, preceded by a line break, so that removing it gives back
+//! the original bytes.
+
+use serde_json::Value;
+
+use super::render;
+use super::tree::{self, Doc, Node};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpliceError {
+    #[error("{line}:{column}: not valid YAML: {message}")]
+    Unparseable { line: usize, column: usize, message: String },
+    #[error("there is no document {index} (the file has {count})")]
+    NoSuchDocument { index: usize, count: usize },
+    #[error("line {line}: {what} is not a block mapping; only block-style YAML can be edited in place")]
+    NotBlockMapping { line: usize, what: String },
+    #[error("line {line}: the document has no `metadata:` mapping")]
+    NoMetadata { line: usize },
+    #[error("cannot render the value: {0}")]
+    Render(String),
+}
+
+/// The non-empty documents of `text`, numbered as `Document::index` numbers them.
+pub(crate) fn documents(text: &str) -> Result<Vec<Doc>, SpliceError> {
+    let docs = tree::parse(text)
+        .map_err(|e| SpliceError::Unparseable { line: e.line, column: e.column, message: e.message })?;
+    Ok(docs.into_iter().filter(|d| !d.root.is_nothing()).collect())
+}
+
+/// The root of document `index`, which must be a block mapping with its keys at column 0.
+pub(crate) fn block_root(docs: &[Doc], index: usize) -> Result<&Node, SpliceError> {
+    let doc = docs.get(index).ok_or(SpliceError::NoSuchDocument { index, count: docs.len() })?;
+    let root = &doc.root;
+    let keys_at_column_0 = root.entries().is_some_and(|e| e.iter().all(|(k, _)| k.start.col == 0));
+    if !root.is_block_mapping() || !keys_at_column_0 {
+        return Err(SpliceError::NotBlockMapping { line: root.start.line, what: format!("document {index}") });
+    }
+    Ok(root)
+}
+
+/// The byte range of a `key: value` entry, from the key to the end of the line holding the
+/// entry's last content character (line break excluded).
+pub(crate) fn entry_extent(text: &str, key: &Node, value: &Node) -> (usize, usize) {
+    let last = [key.content_end, value.content_end].into_iter().flatten().max().unwrap_or(key.start.byte);
+    (key.start.byte, tree::line_end(text, last))
+}
+
+/// Sets (`Some`) or removes (`None`) the top-level `status` of document `doc_index`.
+pub fn splice_status(text: &str, doc_index: usize, status: Option<&Value>) -> Result<String, SpliceError> {
+    let docs = documents(text)?;
+    let root = block_root(&docs, doc_index)?;
+    let le = tree::line_ending(text);
+    let rendered = status.map(|s| render::keyed_block("status", s, le).map_err(SpliceError::Render)).transpose()?;
+
+    match (root.get("status"), rendered) {
+        (Some((key, value)), Some(block)) => {
+            let (start, end) = entry_extent(text, key, value);
+            Ok(replace(text, start, end, &block))
+        }
+        (Some((key, value)), None) => {
+            let (start, end) = entry_extent(text, key, value);
+            // Take the line break before the block with it, mirroring how it was inserted;
+            // a status on the very first line takes the one after it instead.
+            let before = &text[..start];
+            if let Some(stripped) = before.strip_suffix("\r\n").or_else(|| before.strip_suffix(['\n', '\r'])) {
+                Ok(replace(text, stripped.len(), end, ""))
+            } else {
+                let after = &text[end..];
+                let lb = if after.starts_with("\r\n") { 2 } else { usize::from(after.starts_with(['\n', '\r'])) };
+                Ok(replace(text, start, end + lb, ""))
+            }
+        }
+        (None, Some(block)) => {
+            let last = root.content_end.unwrap_or(root.start.byte);
+            let at = tree::line_end(text, last);
+            Ok(replace(text, at, at, &format!("{le}{block}")))
+        }
+        (None, None) => Ok(text.to_string()),
+    }
+}
+
+fn replace(text: &str, start: usize, end: usize, with: &str) -> String {
+    let mut out = String::with_capacity(text.len() + with.len());
+    out.push_str(&text[..start]);
+    out.push_str(with);
+    out.push_str(&text[end..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::document::parse;
+    use proptest::prelude::*;
+    use serde_json::json;
+    use std::path::Path;
+
+    fn splice(text: &str, i: usize, s: Option<&Value>) -> String {
+        splice_status(text, i, s).unwrap_or_else(|e| panic!("splice failed: {e}\n{text}"))
+    }
+
+    const REALISTIC: &str = "\
+# The linear regression demo job.
+# Edit spec freely; the operator only ever writes `status:`.
+apiVersion: sparkswarm.io/v1alpha1
+kind: SparkJob
+metadata:
+  name: linear-regression   # must be unique
+  labels: {app: mllib}
+spec:
+  clusterRef: demo
+  mainApplicationFile: \"../apps/linear_regression/main.py\"
+
+  # shipped next to the driver
+  files:
+    - ../apps/linear_regression/data/boston.csv
+  sparkConf:
+    spark.sql.shuffle.partitions: '10'
+status:
+  phase: Running   # stale
+  attempts: 1
+# end of the job
+  # an indented trailing comment
+
+---
+# a second document without status
+apiVersion: sparkswarm.io/v1alpha1
+kind: SparkCluster
+metadata:
+  name: demo
+spec: {}
+# trailing comment of the file
+";
+
+    #[test]
+    fn realistic_manifest_exact_bytes() {
+        let status = json!({"phase": "Succeeded", "attempts": 1, "results": {"rmse": 4.9, "r2": 0.71}});
+        let out = splice(REALISTIC, 0, Some(&status));
+        let expected = REALISTIC.replace(
+            "status:\n  phase: Running   # stale\n  attempts: 1\n",
+            "status:\n  attempts: 1\n  phase: Succeeded\n  results:\n    r2: 0.71\n    rmse: 4.9\n",
+        );
+        assert_eq!(out, expected);
+
+        let cluster = json!({"phase": "Ready", "masterUrl": "spark://127.0.0.1:7077"});
+        let out2 = splice(&out, 1, Some(&cluster));
+        let expected2 = expected.replace(
+            "spec: {}\n# trailing comment of the file\n",
+            "spec: {}\nstatus:\n  masterUrl: spark://127.0.0.1:7077\n  phase: Ready\n# trailing comment of the file\n",
+        );
+        assert_eq!(out2, expected2);
+        assert_eq!(splice(&out2, 1, None), expected);
+        let removed = splice(&expected, 0, None);
+        assert!(removed.contains("'10'\n# end of the job\n  # an indented trailing comment\n\n---\n"), "{removed}");
+    }
+
+    #[test]
+    fn crlf_and_missing_trailing_newline() {
+        let text = "kind: SparkJob\r\nspec:\r\n  a: 1 # c";
+        let out = splice(text, 0, Some(&json!({"phase": "Pending", "nums": [1]})));
+        assert_eq!(out, "kind: SparkJob\r\nspec:\r\n  a: 1 # c\r\nstatus:\r\n  nums:\r\n  - 1\r\n  phase: Pending");
+        assert_eq!(splice(&out, 0, None), text);
+        assert_eq!(splice(&out, 0, Some(&json!({"phase": "Pending", "nums": [1]}))), out);
+    }
+
+    #[test]
+    fn user_written_flow_or_scalar_status_is_replaced_whole() {
+        for (text, rest) in [
+            ("a: 1\nstatus: {phase: X,\n  b: [1,\n  2]}   # c\nb: 2\n", "b: 2\n"),
+            ("a: 1\nstatus: garbage\nb: 2\n", "b: 2\n"),
+            ("a: 1\nstatus:\nb: 2\n", "b: 2\n"),
+            ("a: 1\nstatus: |\n  text\n   # more text\n\n# comment\nb: 2\n", "\n# comment\nb: 2\n"),
+        ] {
+            let out = splice(text, 0, Some(&json!({"phase": "Z"})));
+            assert_eq!(out, format!("a: 1\nstatus:\n  phase: Z\n{rest}"), "{text}");
+        }
+    }
+
+    #[test]
+    fn status_in_first_line_and_between_documents() {
+        let text = "status: x\na: 1\n";
+        assert_eq!(splice(text, 0, None), "a: 1\n");
+        let text = "a: 1\n...\n---\nb: 2\n";
+        assert_eq!(splice(text, 0, Some(&json!("s"))), "a: 1\nstatus: s\n...\n---\nb: 2\n");
+        assert_eq!(splice(text, 1, Some(&json!("s"))), "a: 1\n...\n---\nb: 2\nstatus: s\n");
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_edit_in_place() {
+        assert!(matches!(splice_status("{a: 1}\n", 0, Some(&json!(1))), Err(SpliceError::NotBlockMapping { .. })));
+        assert!(matches!(splice_status("- a\n", 0, Some(&json!(1))), Err(SpliceError::NotBlockMapping { .. })));
+        assert!(matches!(splice_status("a: 1\n", 1, Some(&json!(1))), Err(SpliceError::NoSuchDocument { index: 1, count: 1 })));
+        assert!(matches!(splice_status("a: [\n", 0, Some(&json!(1))), Err(SpliceError::Unparseable { .. })));
+        assert!(matches!(splice_status("--- \n  a: 1\n  b: 2\n", 0, Some(&json!(1))), Err(SpliceError::NotBlockMapping { .. })));
+    }
+
+    // ---- property tests ----
+
+    /// Builds one document as text from pieces, so that the expected result of removing
+    /// its status is known: the same pieces without it.
+    #[derive(Debug, Clone)]
+    struct GenDoc {
+        lead: Vec<String>,
+        entries: Vec<(String, String)>,
+        status: Option<(usize, String)>,
+        tail: Vec<String>,
+    }
+
+    fn comment() -> impl Strategy<Value = String> {
+        (prop_oneof![Just(0usize), Just(2), Just(4)], "[a-z :#'\"-]{0,12}").prop_map(|(ind, t)| format!("{}# {t}", " ".repeat(ind)))
+    }
+
+    fn filler() -> impl Strategy<Value = Vec<String>> {
+        prop::collection::vec(prop_oneof![comment(), Just(String::new())], 0..3)
+    }
+
+    fn scalar() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z][a-z0-9 ]{0,8}[a-z0-9]".prop_map(|s| s),
+            "[a-z0-9 :#-]{0,8}".prop_map(|s| format!("\"{s}\"")),
+            "[a-z0-9 \"#]{0,8}".prop_map(|s| format!("'{s}'")),
+            (0u32..5000).prop_map(|n| n.to_string()),
+            Just("true".to_string()),
+            Just("~".to_string()),
+        ]
+    }
+
+    fn value_text() -> impl Strategy<Value = String> {
+        let trailing = prop_oneof![Just(String::new()), "[a-z ]{0,6}".prop_map(|c| format!("  # {c}"))];
+        prop_oneof![
+            (scalar(), trailing.clone()).prop_map(|(s, t)| format!(" {s}{t}")),
+            (prop::collection::vec((("[a-z]{1,6}"), scalar(), filler()), 1..4), trailing.clone()).prop_map(|(kvs, t)| {
+                let mut out = t;
+                let mut seen = std::collections::HashSet::new();
+                for (k, v, f) in kvs {
+                    if !seen.insert(k.clone()) {
+                        continue;
+                    }
+                    out.push_str(&format!("\n  {k}: {v}"));
+                    for line in f {
+                        out.push('\n');
+                        out.push_str(&line);
+                    }
+                }
+                out
+            }),
+            prop::collection::vec(scalar(), 0..3).prop_map(|items| format!(" [{}]", items.join(", "))),
+            prop::collection::vec(scalar(), 1..3).prop_map(|items| items.iter().map(|i| format!("\n  - {i}")).collect()),
+        ]
+    }
+
+    fn status_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(":\n  phase: Old   # stale\n  attempts: 3".to_string()),
+            Just(": {phase: Old, n: [1, 2]}".to_string()),
+            Just(":\n  conditions:\n  - type: Valid\n    # inner comment\n    status: 'True'".to_string()),
+            Just(": ~".to_string()),
+        ]
+    }
+
+    fn gen_doc() -> impl Strategy<Value = GenDoc> {
+        let keys = Just(vec!["apiVersion", "kind", "metadata", "spec", "extra"]).prop_shuffle();
+        (filler(), keys, prop::collection::vec((value_text(), filler()), 5), prop::option::of((0usize..6, status_text())), filler())
+            .prop_map(|(lead, keys, values, status, tail)| {
+                let entries = keys
+                    .into_iter()
+                    .zip(values)
+                    .map(|(k, (v, f))| {
+                        let mut text = format!("{k}:{v}");
+                        for line in f {
+                            text.push('\n');
+                            text.push_str(&line);
+                        }
+                        (k.to_string(), text)
+                    })
+                    .collect();
+                GenDoc { lead, entries, status: status.map(|(pos, s)| (pos, format!("status{s}"))), tail }
+            })
+    }
+
+    impl GenDoc {
+        fn lines(&self, with_status: bool) -> Vec<String> {
+            let mut out = self.lead.clone();
+            let n = self.entries.len();
+            for (i, (_, text)) in self.entries.iter().enumerate() {
+                if let (true, Some((pos, s))) = (with_status, &self.status) {
+                    if *pos % (n + 1) == i {
+                        out.push(s.clone());
+                    }
+                }
+                out.push(text.clone());
+            }
+            if let (true, Some((pos, s))) = (with_status, &self.status) {
+                if *pos % (n + 1) == n {
+                    out.push(s.clone());
+                }
+            }
+            out.extend(self.tail.clone());
+            out
+        }
+    }
+
+    fn gen_file() -> impl Strategy<Value = (Vec<GenDoc>, bool, bool, bool)> {
+        (prop::collection::vec(gen_doc(), 1..4), any::<bool>(), any::<bool>(), any::<bool>())
+    }
+
+    fn assemble(docs: &[GenDoc], with_status: bool, crlf: bool, trailing_newline: bool, first_marker: bool) -> String {
+        let mut lines = Vec::new();
+        for (i, d) in docs.iter().enumerate() {
+            if i > 0 || first_marker {
+                lines.push("---".to_string());
+            }
+            lines.extend(d.lines(with_status));
+        }
+        let le = if crlf { "\r\n" } else { "\n" };
+        let mut text = lines.join("\n").replace('\n', le);
+        if trailing_newline {
+            text.push_str(le);
+        }
+        text
+    }
+
+    fn status_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            any::<i64>().prop_map(Value::from),
+            any::<bool>().prop_map(Value::from),
+            Just(Value::Null),
+            "\\PC{0,12}".prop_map(Value::from),
+            "[a-z\n #:'\"]{0,12}".prop_map(Value::from),
+            (-1e6f64..1e6).prop_map(Value::from),
+        ];
+        let tree = leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map("[a-zA-Z][a-zA-Z0-9./-]{0,8}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        });
+        prop_oneof![
+            3 => prop::collection::btree_map("[a-z]{1,8}", tree.clone(), 1..5).prop_map(|m| Value::Object(m.into_iter().collect())),
+            1 => tree,
+        ]
+    }
+
+    fn values(text: &str) -> Vec<Value> {
+        parse(Path::new("p.yaml"), text)
+            .unwrap_or_else(|e| panic!("does not parse: {e}\n{text}"))
+            .docs
+            .into_iter()
+            .map(|d| d.value)
+            .collect()
+    }
+
+    fn without_status(mut v: Value) -> Value {
+        if let Some(m) = v.as_object_mut() {
+            m.remove("status");
+        }
+        v
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+        #[test]
+        fn splice_properties(
+            (docs, crlf, trailing_newline, first_marker) in gen_file(),
+            target in 0usize..3,
+            status in status_value(),
+        ) {
+            let x = assemble(&docs, true, crlf, trailing_newline, first_marker);
+            let bare = assemble(&docs, false, crlf, trailing_newline, first_marker);
+            let i = target % docs.len();
+            let before = values(&x);
+            prop_assert_eq!(before.len(), docs.len());
+
+            // (a) the status is set, everything else unchanged.
+            let set = splice(&x, i, Some(&status));
+            let after = values(&set);
+            prop_assert_eq!(after.len(), before.len());
+            for (j, (a, b)) in after.iter().zip(&before).enumerate() {
+                if j == i {
+                    prop_assert_eq!(a.get("status"), Some(&status), "{}", set);
+                    prop_assert_eq!(without_status(a.clone()), without_status(b.clone()));
+                } else {
+                    prop_assert_eq!(a, b);
+                }
+            }
+
+            // (b) removing the status gives the original with its status removed.
+            let mut removed = set.clone();
+            let mut expected = x.clone();
+            for j in 0..docs.len() {
+                removed = splice(&removed, j, None);
+                expected = splice(&expected, j, None);
+            }
+            prop_assert_eq!(&removed, &bare);
+            prop_assert_eq!(&expected, &bare);
+
+            // (c) idempotent.
+            prop_assert_eq!(&splice(&set, i, Some(&status)), &set);
+
+            // (d) insert then remove is the identity on a document without status.
+            let inserted = splice(&bare, i, Some(&status));
+            prop_assert_eq!(&splice(&inserted, i, None), &bare);
+            prop_assert_eq!(&splice(&inserted, i, Some(&status)), &inserted);
+            if crlf {
+                prop_assert!(!inserted.replace("\r\n", "").contains('\n'), "bare LF in {:?}", inserted);
+            }
+        }
+
+        #[test]
+        fn splice_never_panics(text in "[a-z:#\\-\\[\\]{}'\" \n\r|>&*!?.,~]{0,60}", i in 0usize..3) {
+            let _ = splice_status(&text, i, Some(&json!({"phase": "X"})));
+            let _ = splice_status(&text, i, None);
+        }
+    }
+}
