@@ -1,0 +1,353 @@
+//! The local runtime against a real Spark: no mocks. Needs Java 17+ and either SPARK_HOME
+//! or the ability to install pyspark into the shared cache (`SPARKSWARM_SPARK_CACHE`, by
+//! default `<repo>/target/spark-cache`; `SPARKSWARM_PIP_FIND_LINKS` for offline wheels).
+//! Missing Java or Spark fails the tests with the reason: they are never skipped.
+//!
+//! The machine this runs on may have 2 cores: one cluster serves every step of the big test,
+//! JVMs are kept at 512m, and everything waited for is polled with a deadline.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sparkswarm::api::quantity::Memory;
+use sparkswarm::runtime::local::{spark_dist, LocalRuntime, SparkDist, PYSPARK_VERSION};
+use sparkswarm::runtime::{
+    AttemptObservation, AttemptState, ClusterPlan, ClusterRuntime, JobRuntime, JobSubmission, ObservedCluster,
+};
+
+/// Generous: other builds may be using both cores at the same time.
+const CLUSTER_UP: Duration = Duration::from_secs(180);
+const JOB_DONE: Duration = Duration::from_secs(240);
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn spark_cache() -> PathBuf {
+    match std::env::var_os(spark_dist::SPARK_CACHE_ENV) {
+        Some(v) if !v.is_empty() => PathBuf::from(v),
+        _ => repo_root().join("target").join("spark-cache"),
+    }
+}
+
+fn progress() -> Arc<dyn Fn(&str) + Send + Sync> {
+    Arc::new(|line: &str| eprintln!("[spark install] {line}"))
+}
+
+fn require_java() {
+    if let Err(e) = spark_dist::find_java() {
+        panic!("these tests need Java 17+ to run Spark: {e}");
+    }
+}
+
+async fn require_spark(rt: &LocalRuntime) -> SparkDist {
+    match rt.spark().await {
+        Ok(d) => d.clone(),
+        Err(e) => panic!(
+            "Spark is not available (set SPARK_HOME, or let pyspark {PYSPARK_VERSION} install into {}): {e}",
+            spark_cache().display()
+        ),
+    }
+}
+
+/// Every live process whose environment or command line mentions `needle` (our markers
+/// all hold the state directory's path).
+fn processes_mentioning(needle: &str) -> Vec<(i32, String)> {
+    let Ok(rd) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let mut found = Vec::new();
+    for e in rd.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        if stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')) {
+            continue;
+        }
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+        let cmd = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmd.contains(needle) || String::from_utf8_lossy(&environ).contains(needle) {
+            found.push((pid, cmd));
+        }
+    }
+    found
+}
+
+/// Kills whatever a failed test left running, so that a failure does not leave JVMs behind.
+struct KillOnDrop(String);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        for (pid, _) in processes_mentioning(&self.0) {
+            if pid != std::process::id() as i32 {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+            }
+        }
+    }
+}
+
+async fn wait_cluster(
+    rt: &LocalRuntime,
+    name: &str,
+    what: &str,
+    timeout: Duration,
+    ok: impl Fn(&ObservedCluster) -> bool,
+) -> ObservedCluster {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let obs = ClusterRuntime::observe(rt, name).await.unwrap_or_else(|e| panic!("observe {name}: {e}"));
+        if ok(&obs) {
+            return obs;
+        }
+        if Instant::now() > deadline {
+            let logs = ["master.log", "worker-0.log", "worker-1.log"]
+                .iter()
+                .map(|f| format!("--- {f}\n{}", tail(&rt.cluster_dir(name).join(f), 3000)))
+                .collect::<Vec<_>>()
+                .join("\n");
+            panic!("cluster {name}: {what} not reached within {timeout:?}; last observation: {obs:#?}\n{logs}");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+fn tail(path: &Path, n: usize) -> String {
+    let s = std::fs::read_to_string(path).unwrap_or_default();
+    let start = s.len().saturating_sub(n);
+    let start = (start..s.len()).find(|i| s.is_char_boundary(*i)).unwrap_or(s.len());
+    s[start..].to_string()
+}
+
+async fn wait_job(rt: &LocalRuntime, dir: &Path, ok: impl Fn(&AttemptObservation) -> bool) -> AttemptObservation {
+    let deadline = Instant::now() + JOB_DONE;
+    loop {
+        let obs = JobRuntime::observe(rt, dir).await.unwrap_or_else(|e| panic!("observe {}: {e}", dir.display()));
+        if let Some(obs) = obs {
+            if ok(&obs) {
+                return obs;
+            }
+            if Instant::now() > deadline {
+                panic!("job at {} did not get there within {JOB_DONE:?}: {obs:#?}\n{}", dir.display(), tail(&obs.driver_log, 4000));
+            }
+        } else if Instant::now() > deadline {
+            panic!("no trace of the job at {}", dir.display());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+fn pgid_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit(')').next()?.split_whitespace().nth(2)?.parse().ok()
+}
+
+fn read_pid(path: &Path) -> i32 {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no pid in {}", path.display()))
+}
+
+const APP: &str = r#"
+import json, os, sys, time
+from pyspark.sql import SparkSession
+import helper
+
+mode = sys.argv[1]
+spark = SparkSession.builder.getOrCreate()
+with open("data/input.txt") as f:
+    numbers = [int(x) for x in f.read().split()]
+total = spark.sparkContext.parallelize(numbers, 2).map(helper.double).sum()
+if mode == "fail":
+    raise ValueError("boom")
+if mode == "sleep":
+    time.sleep(600)
+with open(os.path.join(os.environ["SPARKSWARM_OUTPUT_DIR"], "results.json"), "w") as f:
+    json.dump({"total": total, "arg": sys.argv[2], "conf": spark.conf.get("spark.sparkswarm.submissionId")}, f)
+spark.stop()
+"#;
+
+fn submission(app: &Path, master_url: &str, attempt_dir: PathBuf, id: &str, mode: &str) -> JobSubmission {
+    JobSubmission {
+        job: format!("job-{mode}"),
+        cluster: "it".into(),
+        submission_id: id.into(),
+        attempt: 1,
+        master_url: master_url.into(),
+        main_application_file: app.join("main.py"),
+        // Would run a command if anything evaluated it in a shell.
+        arguments: vec![mode.into(), "it's $(touch pwned) `x`".into()],
+        files: vec![(app.join("numbers.txt"), "data/input.txt".into())],
+        py_files: vec![app.join("helper.py")],
+        spark_conf: BTreeMap::from([("spark.sql.shuffle.partitions".to_string(), "2".to_string())]),
+        driver_cores: 1,
+        driver_memory: Memory::new("512m"),
+        executor_instances: 1,
+        executor_cores: 1,
+        executor_memory: Memory::new("512m"),
+        attempt_dir,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spark_is_found_or_installed() {
+    require_java();
+    let cache = spark_cache();
+    let (a, b) = tokio::join!(
+        spark_dist::ensure_in(&cache, &|l: &str| eprintln!("[spark install a] {l}")),
+        spark_dist::ensure_in(&cache, &|l: &str| eprintln!("[spark install b] {l}")),
+    );
+    let a = a.unwrap_or_else(|e| panic!("Spark is not available: {e}"));
+    let b = b.unwrap_or_else(|e| panic!("Spark is not available: {e}"));
+    assert_eq!(a, b, "concurrent callers see the same install");
+    assert!(a.spark_submit().is_file(), "{} has no bin/spark-submit", a.home.display());
+    assert!(a.spark_class().is_file());
+    assert!(!a.version.is_empty());
+    if std::env::var_os("SPARK_HOME").is_none() {
+        assert_eq!(a.version, PYSPARK_VERSION);
+        assert!(a.python.is_file(), "venv python {} missing", a.python.display());
+        assert!(!cache.join("venv.partial").exists(), "a finished install leaves no partial venv");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_and_jobs_on_real_spark() {
+    require_java();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let state = tmp.path().join("state");
+    let _cleanup = KillOnDrop(state.to_string_lossy().into_owned());
+    let rt = LocalRuntime::new(state.clone(), progress()).with_spark_cache(spark_cache());
+    let dist = require_spark(&rt).await;
+    let name = "it";
+
+    // A 2-worker cluster comes up and the master reports both workers ALIVE.
+    let plan = ClusterPlan {
+        name: name.into(),
+        workers: 2,
+        worker_cores: 1,
+        worker_memory: Memory::new("1g"),
+        master_port: None,
+        web_ui_port: None,
+    };
+    let t0 = Instant::now();
+    rt.apply(&plan).await.unwrap_or_else(|e| panic!("apply: {e}"));
+    let up = wait_cluster(&rt, name, "2 ALIVE workers", CLUSTER_UP, |o| o.master_running && o.workers_alive == 2).await;
+    eprintln!("cluster up (2 workers ALIVE) in {:?}", t0.elapsed());
+    let master_url = up.master_url.clone().expect("master url");
+    assert!(master_url.starts_with("spark://127.0.0.1:"), "{master_url}");
+    assert!(up.web_ui_url.as_deref().is_some_and(|u| u.starts_with("http://127.0.0.1:")));
+    assert_eq!(up.spark_version.as_deref(), Some(dist.version.as_str()));
+    assert_eq!(up.applied.as_ref(), Some(&plan));
+    assert_eq!((up.workers_running, up.workers_failed), (2, 0));
+    assert_eq!(up.nodes.len(), 3, "{:?}", up.nodes);
+    assert!(up.nodes.iter().filter(|n| n.role == "worker").all(|n| n.state == "ALIVE"), "{:?}", up.nodes);
+    assert_eq!(rt.list().await.expect("list"), vec![name.to_string()]);
+
+    // Each daemon leads its own process group, apart from ours: a Ctrl-C to the operator
+    // does not reach it.
+    let dir = rt.cluster_dir(name);
+    let master_pid = read_pid(&dir.join("master.pid"));
+    let worker_pids = [read_pid(&dir.join("worker-0.pid")), read_pid(&dir.join("worker-1.pid"))];
+    for pid in std::iter::once(master_pid).chain(worker_pids) {
+        assert_eq!(pgid_of(pid), Some(pid), "pid {pid} leads its group");
+        assert_ne!(pgid_of(pid), pgid_of(std::process::id() as i32));
+    }
+
+    // A restarted operator (a new runtime on the same state dir) adopts, starts nothing.
+    let rt2 = LocalRuntime::new(state.clone(), progress()).with_spark_cache(spark_cache());
+    let adopted = ClusterRuntime::observe(&rt2, name).await.expect("observe");
+    assert_eq!(adopted.master_url.as_deref(), Some(master_url.as_str()));
+    assert!(adopted.master_running && adopted.workers_running == 2);
+    rt2.apply(&plan).await.expect("re-apply");
+    assert_eq!(read_pid(&dir.join("master.pid")), master_pid, "apply is idempotent");
+    assert_eq!([read_pid(&dir.join("worker-0.pid")), read_pid(&dir.join("worker-1.pid"))], worker_pids);
+
+    // The app: a data file at a nested destination, a py-file, arguments that must reach it verbatim.
+    let app = tmp.path().join("app");
+    std::fs::create_dir_all(&app).expect("mkdir");
+    std::fs::write(app.join("main.py"), APP).expect("write app");
+    std::fs::write(app.join("helper.py"), "def double(x):\n    return 2 * x\n").expect("write helper");
+    std::fs::write(app.join("numbers.txt"), (1..=100).map(|i| i.to_string()).collect::<Vec<_>>().join(" ")).expect("write data");
+    let jobs = state.join("jobs");
+
+    // A job that succeeds: exit 0, app id, UI, results.
+    let ok_dir = jobs.join("ok").join("1");
+    let t1 = Instant::now();
+    rt.submit(&submission(&app, &master_url, ok_dir.clone(), "sub-ok", "ok")).await.expect("submit");
+    let ok = wait_job(&rt, &ok_dir, |o| o.state != AttemptState::Running).await;
+    eprintln!("trivial job done in {:?}", t1.elapsed());
+    assert_eq!(ok.state, AttemptState::Exited(0), "{}", tail(&ok.driver_log, 4000));
+    let app_id = ok.spark_application_id.clone().unwrap_or_default();
+    assert!(app_id.starts_with("app-"), "application id {app_id:?}");
+    assert!(ok.web_ui_url.as_deref().is_some_and(|u| u.starts_with("http://127.0.0.1:")), "{:?}", ok.web_ui_url);
+    assert_eq!(ok.error_line, None);
+    assert_eq!(ok.results.get("total"), Some(&serde_json::json!(10100)));
+    assert_eq!(ok.results.get("arg"), Some(&serde_json::json!("it's $(touch pwned) `x`")));
+    assert_eq!(ok.results.get("conf"), Some(&serde_json::json!("sub-ok")));
+    assert!(!ok_dir.join("work").join("pwned").exists(), "an argument was evaluated by a shell");
+    assert!(ok.started.is_some() && ok.finished.is_some() && ok.started <= ok.finished);
+    assert_eq!(ok.outputs_dir, ok_dir.join("outputs"));
+    // Submitting the same attempt again never runs it twice.
+    rt.submit(&submission(&app, &master_url, ok_dir.clone(), "sub-ok", "ok")).await.expect("resubmit");
+    let again = JobRuntime::observe(&rt, &ok_dir).await.expect("observe").expect("attempt");
+    assert_eq!(again.state, AttemptState::Exited(0));
+
+    // A job that fails: non-zero exit, the Python exception as the error line.
+    let fail_dir = jobs.join("fail").join("1");
+    rt.submit(&submission(&app, &master_url, fail_dir.clone(), "sub-fail", "fail")).await.expect("submit");
+    let failed = wait_job(&rt, &fail_dir, |o| o.state != AttemptState::Running).await;
+    assert!(matches!(failed.state, AttemptState::Exited(c) if c != 0), "{:?}", failed.state);
+    assert_eq!(failed.error_line.as_deref(), Some("ValueError: boom"), "{}", tail(&failed.driver_log, 4000));
+    assert!(failed.spark_application_id.is_some());
+
+    // A running job is killed: it ends, and nothing of it stays behind.
+    let sleep_dir = jobs.join("sleep").join("1");
+    rt.submit(&submission(&app, &master_url, sleep_dir.clone(), "sub-sleep", "sleep")).await.expect("submit");
+    let running = wait_job(&rt, &sleep_dir, |o| o.state != AttemptState::Running || o.spark_application_id.is_some()).await;
+    assert_eq!(running.state, AttemptState::Running, "{}", tail(&running.driver_log, 4000));
+    let t2 = Instant::now();
+    rt.kill(&sleep_dir).await.expect("kill");
+    eprintln!("running job killed in {:?}", t2.elapsed());
+    let killed = JobRuntime::observe(&rt, &sleep_dir).await.expect("observe").expect("attempt");
+    assert!(matches!(killed.state, AttemptState::Exited(c) if c != 0), "{:?}", killed.state);
+    assert!(processes_mentioning(&sleep_dir.to_string_lossy()).is_empty(), "the killed driver left processes");
+    rt.kill(&sleep_dir).await.expect("kill is idempotent");
+
+    // A worker killed outright is seen dead, and apply restarts it.
+    let victim = read_pid(&dir.join("worker-0.pid"));
+    nix::sys::signal::killpg(nix::unistd::Pid::from_raw(victim), nix::sys::signal::Signal::SIGKILL).expect("kill worker");
+    let seen = wait_cluster(&rt, name, "the dead worker", CLUSTER_UP, |o| o.workers_failed == 1).await;
+    assert_eq!(seen.workers_running, 1);
+    let t3 = Instant::now();
+    rt.apply(&plan).await.expect("apply after a worker died");
+    wait_cluster(&rt, name, "2 ALIVE workers again", CLUSTER_UP, |o| {
+        o.workers_alive == 2 && o.workers_failed == 0 && o.workers_running == 2
+    })
+    .await;
+    eprintln!("dead worker replaced in {:?}", t3.elapsed());
+    assert_ne!(read_pid(&dir.join("worker-0.pid")), victim);
+    assert_eq!(read_pid(&dir.join("master.pid")), master_pid, "the master was left alone");
+
+    // Scaling down stops the extra worker.
+    let smaller = ClusterPlan { workers: 1, ..plan.clone() };
+    rt.apply(&smaller).await.expect("scale down");
+    let scaled = wait_cluster(&rt, name, "1 worker", CLUSTER_UP, |o| o.workers_running == 1 && o.workers_alive == 1).await;
+    assert_eq!(scaled.applied.as_ref(), Some(&smaller));
+    assert!(!dir.join("worker-1.pid").exists());
+
+    // Delete leaves no process with the marker and no directory.
+    let t4 = Instant::now();
+    rt.delete(name).await.expect("delete");
+    eprintln!("cluster deleted in {:?}", t4.elapsed());
+    let marker = format!("-Dsparkswarm.cluster={name}");
+    let left: Vec<_> = processes_mentioning(&state.to_string_lossy())
+        .into_iter()
+        .chain(processes_mentioning(&marker).into_iter().filter(|(_, cmd)| cmd.contains(&*state.to_string_lossy())))
+        .collect();
+    assert!(left.is_empty(), "processes left after delete: {left:?}");
+    assert!(rt.cluster_pids(name).is_empty());
+    assert!(!dir.exists());
+    assert!(rt.list().await.expect("list").is_empty());
+    assert!(!ClusterRuntime::observe(&rt, name).await.expect("observe").exists);
+    rt.delete(name).await.expect("delete is idempotent");
+}
