@@ -1,0 +1,206 @@
+//! Harness for the end-to-end tests: a throwaway project directory (manifests/, apps,
+//! state), the real `sparkswarm` binary as the operator, and polling with deadlines.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_sparkswarm");
+
+/// Where the operator's pinned pyspark venv is shared between tests, so Spark is
+/// installed once per machine rather than once per test.
+pub fn spark_cache() -> PathBuf {
+    std::env::var_os("SPARKSWARM_SPARK_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/spark-cache"))
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().expect("repo root")
+}
+
+pub struct Project {
+    pub dir: tempfile::TempDir,
+}
+
+impl Project {
+    pub fn new() -> Project {
+        let dir = tempfile::Builder::new().prefix("sparkswarm-e2e-").tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("manifests")).expect("manifests dir");
+        std::fs::create_dir_all(dir.path().join("apps")).expect("apps dir");
+        Project { dir }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn manifests(&self) -> PathBuf {
+        self.root().join("manifests")
+    }
+
+    pub fn state(&self) -> PathBuf {
+        self.root().join(".sparkswarm")
+    }
+
+    pub fn manifest(&self, name: &str) -> PathBuf {
+        self.manifests().join(name)
+    }
+
+    /// Writes a manifest the way an editor does: to a temp file, then renamed into place.
+    pub fn drop_manifest(&self, name: &str, text: &str) -> PathBuf {
+        let tmp = self.manifests().join(format!(".{name}.swp"));
+        std::fs::write(&tmp, text).expect("write manifest");
+        let path = self.manifest(name);
+        std::fs::rename(&tmp, &path).expect("rename manifest");
+        path
+    }
+
+    pub fn write_app(&self, rel: &str, text: &str) -> PathBuf {
+        let path = self.root().join("apps").join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("app dir");
+        std::fs::write(&path, text).expect("write app");
+        path
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.manifest(name)).unwrap_or_default()
+    }
+
+    /// The first document's value at a JSON pointer, e.g. `/status/phase`.
+    pub fn field(&self, name: &str, pointer: &str) -> Option<serde_json::Value> {
+        let text = self.read(name);
+        let doc = serde_yaml::Deserializer::from_str(&text).next()?;
+        let value: serde_json::Value = serde::Deserialize::deserialize(doc).ok()?;
+        value.pointer(pointer).cloned()
+    }
+
+    pub fn phase(&self, name: &str) -> String {
+        self.field(name, "/status/phase").and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    }
+
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .args(args)
+            .current_dir(self.root())
+            .env("SPARKSWARM_SPARK_CACHE", spark_cache())
+            .env_remove("SPARKSWARM_MANIFESTS")
+            .output()
+            .expect("run sparkswarm")
+    }
+
+    pub fn start(&self, extra: &[&str]) -> Operator {
+        Operator::start(self, extra)
+    }
+
+    pub fn cluster_yaml(name: &str, workers: u32) -> String {
+        format!(
+            "apiVersion: sparkswarm.io/v1alpha1\nkind: SparkCluster\nmetadata:\n  name: {name}\nspec:\n  provider:\n    local: {{}}\n  workers:\n    replicas: {workers}\n    cores: 1\n    memory: 1g\n"
+        )
+    }
+
+    pub fn job_yaml(name: &str, cluster: &str, app: &str, extra_spec: &str) -> String {
+        format!(
+            "apiVersion: sparkswarm.io/v1alpha1\nkind: SparkJob\nmetadata:\n  name: {name}\nspec:\n  clusterRef: {cluster}\n  mainApplicationFile: ../apps/{app}\n  driver: {{cores: 1, memory: 512m}}\n  executor: {{instances: 1, cores: 1, memory: 512m}}\n{extra_spec}"
+        )
+    }
+}
+
+pub struct Operator {
+    pub child: Child,
+    pub log: PathBuf,
+}
+
+impl Operator {
+    pub fn start(p: &Project, extra: &[&str]) -> Operator {
+        let log = p.root().join(format!("operator-{}.log", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)));
+        let file = std::fs::File::create(&log).expect("operator log");
+        let mut cmd = Command::new(BIN);
+        cmd.arg("run")
+            .args(extra)
+            .current_dir(p.root())
+            .env("SPARKSWARM_SPARK_CACHE", spark_cache())
+            .env("RUST_LOG", "sparkswarm=debug,info")
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("log"))
+            .stderr(file);
+        let child = cmd.spawn().expect("start the operator");
+        Operator { child, log }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, and the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), nix::sys::signal::Signal::SIGTERM);
+        self.child.wait().expect("wait operator")
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        if self.is_running() {
+            self.terminate();
+        }
+    }
+}
+
+/// Polls `check` until it returns Some, or fails the test with `what` and `context()`.
+pub fn eventually<T>(timeout: Duration, what: &str, mut check: impl FnMut() -> Option<T>, context: impl Fn() -> String) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        if Instant::now() > deadline {
+            panic!("timed out after {timeout:?} waiting for {what}\n{}", context());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Processes whose command line mentions `needle` (e.g. the state directory a cluster's
+/// JVMs were started with).
+pub fn processes_mentioning(needle: &str) -> Vec<(i32, String)> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir("/proc") else { return out };
+    for e in rd.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
+        let Ok(raw) = std::fs::read(e.path().join("cmdline")) else { continue };
+        let cmd = String::from_utf8_lossy(&raw).replace('\0', " ");
+        if cmd.contains(needle) && pid != std::process::id() as i32 {
+            out.push((pid, cmd));
+        }
+    }
+    out
+}
+
+/// Kills every process still carrying this project's state directory: a test that fails
+/// half-way must not leave JVMs behind for the next one.
+pub struct Reaper(pub String);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        for (pid, _) in processes_mentioning(&self.0) {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        }
+    }
+}
+
+/// Fails with a clear message when Java is missing: these tests need a real Spark.
+pub fn require_java() {
+    let ok = Command::new("java").arg("-version").output().map(|o| o.status.success()).unwrap_or(false);
+    assert!(ok, "Java 17+ is required for the Spark end-to-end tests (apt-get install openjdk-17-jre-headless)");
+}
