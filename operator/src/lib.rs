@@ -13,7 +13,7 @@ pub mod controller;
 pub mod state;
 pub mod metrics;
 pub mod telemetry;
-// pub mod watch; (enabled once manifest::scan lands)
+pub mod watch;
 #[cfg(feature = "wip")]
 pub mod reconcile;
 #[cfg(feature = "wip")]
