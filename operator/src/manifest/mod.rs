@@ -6,7 +6,9 @@ mod render;
 pub mod scan;
 pub mod splice;
 mod tree;
+pub mod validate;
 pub mod write;
 
 pub use document::{parse, read, Document, ManifestFile, ParseError, ParseErrorKind};
 pub use splice::{splice_status, SpliceError};
+pub use validate::{validate, FieldError, Resource};

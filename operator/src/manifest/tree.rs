@@ -36,7 +36,7 @@ pub(crate) enum NodeKind {
     Scalar { value: String, style: ScalarStyle },
     Alias,
     Mapping { flow: bool, entries: Vec<(Node, Node)> },
-    Sequence { flow: bool, items: Vec<Node> },
+    Sequence { items: Vec<Node> },
 }
 
 impl Node {
@@ -239,7 +239,7 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Doc>, TreeError> {
                         } else {
                             items.iter().filter_map(|n| n.content_end).max()
                         };
-                        Node { start, content_end, decorated, kind: NodeKind::Sequence { flow, items } }
+                        Node { start, content_end, decorated, kind: NodeKind::Sequence { items } }
                     }
                 };
                 attach(&mut stack, &mut current, node)?;
@@ -369,8 +369,12 @@ mod tests {
         let root = &docs[0].root;
         assert!(root.is_block_mapping());
         assert!(matches!(root.get("a").map(|e| &e.1.kind), Some(NodeKind::Mapping { flow: true, .. })));
-        assert!(matches!(root.get("c").map(|e| &e.1.kind), Some(NodeKind::Sequence { flow: true, .. })));
-        assert!(matches!(root.get("d").map(|e| &e.1.kind), Some(NodeKind::Sequence { flow: false, .. })));
+        let c = root.get("c").map(|e| e.1.clone()).expect("c");
+        assert_eq!(c.content_end, Some(text_len_until("a: &x {b: 1}\nc: [1]")));
+    }
+
+    fn text_len_until(s: &str) -> usize {
+        s.len()
     }
 
     #[test]
