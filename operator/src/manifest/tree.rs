@@ -219,7 +219,8 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Doc>, TreeError> {
             }
             Event::MappingEnd | Event::SequenceEnd => {
                 let Some(frame) = stack.pop() else { continue };
-                let flow_end = offsets.byte(span.end.index());
+                // The span of a flow end runs on over trailing blanks and a comment.
+                let flow_end = offsets.byte(span.start.index()) + 1;
                 let node = match frame {
                     Frame::Map { start, decorated, flow, entries, .. } => {
                         let content_end = if flow {
@@ -281,8 +282,28 @@ fn scalar_content_end(
             let trimmed = body.trim_end_matches([' ', '\t', '\r', '\n']);
             (!trimmed.is_empty()).then_some(a + trimmed.len())
         }
+        // Like flow ends, a quoted scalar's span runs on over a trailing comment.
+        ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => Some(quoted_end(text, a, style).unwrap_or(b)),
         _ => Some(b),
     }
+}
+
+/// The byte after the closing quote of the quoted scalar whose span starts at `from`.
+fn quoted_end(text: &str, from: usize, style: ScalarStyle) -> Option<usize> {
+    let quote = if style == ScalarStyle::SingleQuoted { b'\'' } else { b'"' };
+    let bytes = text.as_bytes();
+    // Skip an anchor or tag in front of the opening quote.
+    let open = from + bytes.get(from..)?.iter().position(|b| *b == quote)?;
+    let mut i = open + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if quote == b'"' => i += 2,
+            b'\'' if quote == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 2,
+            b if b == quote => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
 }
 
 fn check_depth(stack: &[Frame], at: Pos) -> Result<(), TreeError> {
@@ -353,6 +374,21 @@ mod tests {
         let docs = parse(text).map_err(|e| e.message).unwrap_or_default();
         let (_, v) = docs[0].root.get("a").cloned().unwrap_or_else(|| panic!("no a"));
         assert_eq!(v.content_end, Some(text.find("x").unwrap_or(0) + 1));
+    }
+
+    #[test]
+    fn quoted_and_flow_ends_exclude_trailing_comments() {
+        let text = "a: '1''x'   # c\nb: &q \"2\\\"\"  # d\nc: {}  # e\nd: [1] # f\n";
+        let docs = parse(text).unwrap_or_default();
+        let ends: Vec<&str> = ["a", "b", "c", "d"]
+            .iter()
+            .map(|k| {
+                let (_, v) = docs[0].root.get(k).cloned().unwrap_or_else(|| panic!("no {k}"));
+                let end = v.content_end.unwrap_or(0);
+                &text[v.start.byte..end]
+            })
+            .collect();
+        assert_eq!(ends, ["'1''x'", "&q \"2\\\"\"", "{}", "[1]"]);
     }
 
     #[test]
