@@ -318,6 +318,7 @@ async fn cluster_and_jobs_on_real_spark() {
     nix::sys::signal::killpg(nix::unistd::Pid::from_raw(victim), nix::sys::signal::Signal::SIGKILL).expect("kill worker");
     let seen = wait_cluster(&rt, name, "the dead worker", CLUSTER_UP, |o| o.workers_failed == 1).await;
     assert_eq!(seen.workers_running, 1);
+    assert!(seen.workers_alive <= 1, "a dead worker is not counted alive: {seen:#?}");
     let t3 = Instant::now();
     rt.apply(&plan).await.expect("apply after a worker died");
     wait_cluster(&rt, name, "2 ALIVE workers again", CLUSTER_UP, |o| {
@@ -327,6 +328,19 @@ async fn cluster_and_jobs_on_real_spark() {
     eprintln!("dead worker replaced in {:?}", t3.elapsed());
     assert_ne!(read_pid(&dir.join("worker-0.pid")), victim);
     assert_eq!(read_pid(&dir.join("master.pid")), master_pid, "the master was left alone");
+
+    // A dead master is restarted on the same port, with fresh workers.
+    nix::sys::signal::killpg(nix::unistd::Pid::from_raw(master_pid), nix::sys::signal::Signal::SIGKILL).expect("kill master");
+    wait_cluster(&rt, name, "the dead master", CLUSTER_UP, |o| !o.master_running).await;
+    let t5 = Instant::now();
+    rt.apply(&plan).await.expect("apply after the master died");
+    let back = wait_cluster(&rt, name, "2 ALIVE workers on a new master", CLUSTER_UP, |o| {
+        o.master_running && o.workers_alive == 2
+    })
+    .await;
+    eprintln!("dead master replaced in {:?}", t5.elapsed());
+    assert_eq!(back.master_url.as_deref(), Some(master_url.as_str()), "the master URL is stable");
+    assert_ne!(read_pid(&dir.join("master.pid")), master_pid);
 
     // Scaling down stops the extra worker.
     let smaller = ClusterPlan { workers: 1, ..plan.clone() };

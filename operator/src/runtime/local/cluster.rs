@@ -290,6 +290,16 @@ async fn stop_workers(dir: &ClusterDir, marker: &Marker, indexes: impl IntoItera
     futures::future::join_all(stops).await.into_iter().collect()
 }
 
+/// Gives the previous master's ports a moment to be released (sockets of a killed process
+/// linger briefly), so that the restarted master keeps its URL. Bounded: when they stay
+/// busy, fresh ports are chosen instead.
+async fn wait_free(ports_: &[u16]) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !ports_.iter().all(|p| ports::is_free(*p)) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// The ports for a (re)started master: the plan's, else the previous ones while they are
 /// free (stable URLs across restarts), else fresh ones.
 fn choose_ports(plan: &ClusterPlan, old: Option<&ClusterRecord>) -> Result<(u16, u16), RuntimeError> {
@@ -340,11 +350,15 @@ pub(crate) async fn apply(rt: &LocalRuntime, plan: &ClusterPlan) -> Result<(), R
     let mut record = match (master_alive, old.clone()) {
         (true, Some(o)) => o,
         _ => {
-            let (port, web) = choose_ports(plan, old.as_ref())?;
-            if old.as_ref().is_some_and(|o| o.bound_master_port != port) {
-                // Workers connect to one master URL: a moved master needs new workers.
-                stop_workers(&dir, &m, dir.worker_indexes()).await?;
+            // Workers of a dead master would reconnect on their own, but only after a
+            // randomised 5-90 s backoff (or give up and exit); a fresh start is ready in
+            // seconds and predictable. Without a master no job runs anyway. Stopped first:
+            // their connections to the dead master's port keep that port busy.
+            stop_workers(&dir, &m, dir.worker_indexes()).await?;
+            if let Some(o) = &old {
+                wait_free(&[o.bound_master_port, o.bound_web_ui_port]).await;
             }
+            let (port, web) = choose_ports(plan, old.as_ref())?;
             // Half-dead leftovers of the old master's group (there should be none).
             stop_pidfile(&dir.master_pid(), &m).await?;
             let record = ClusterRecord {
@@ -465,7 +479,6 @@ pub(crate) async fn observe(rt: &LocalRuntime, name: &str) -> Result<ObservedClu
             Err(e) => tracing::debug!(cluster = name, error = %e, "master UI not answering"),
         }
     }
-    obs.workers_alive = state.as_ref().map_or(0, master_api::MasterState::alive_workers);
 
     let master_state = match (&state, master_running) {
         (Some(s), _) => s.status.clone().unwrap_or_else(|| "ALIVE".into()),
@@ -491,6 +504,12 @@ pub(crate) async fn observe(rt: &LocalRuntime, name: &str) -> Result<ObservedClu
             (Some(s), Some(a)) if running => s.worker_state(a).map(str::to_string),
             _ => None,
         };
+        // Matched by address rather than the master's `aliveworkers`: a worker killed
+        // outright stays ALIVE there until spark.worker.timeout (60 s), and its restarted
+        // successor registers under a new port.
+        if reported.as_deref() == Some("ALIVE") {
+            obs.workers_alive += 1;
+        }
         obs.nodes.push(NodeStatus {
             name: format!("worker-{i}"),
             address: address.unwrap_or_else(|| "127.0.0.1".into()),

@@ -20,8 +20,6 @@ pub(crate) struct MasterState {
     pub url: String,
     #[serde(default)]
     pub workers: Vec<WorkerInfo>,
-    #[serde(default)]
-    pub aliveworkers: Option<u32>,
     /// The master's own state: ALIVE once elected leader.
     #[serde(default)]
     pub status: Option<String>,
@@ -39,13 +37,6 @@ pub(crate) struct WorkerInfo {
 }
 
 impl MasterState {
-    /// Workers the master reports ALIVE.
-    pub fn alive_workers(&self) -> u32 {
-        self.aliveworkers.unwrap_or_else(|| {
-            u32::try_from(self.workers.iter().filter(|w| w.state == "ALIVE").count()).unwrap_or(u32::MAX)
-        })
-    }
-
     /// The state the master reports for the worker at `address` (`host:port`); a restarted
     /// worker shows up as a new entry, so the last one wins.
     pub fn worker_state(&self, address: &str) -> Option<&str> {
@@ -129,11 +120,10 @@ mod tests {
         }"#;
         let s: MasterState = serde_json::from_str(json).expect("parse");
         assert_eq!(s.url, "spark://127.0.0.1:17077");
-        assert_eq!(s.alive_workers(), 1);
         assert_eq!(s.worker_state("127.0.0.1:34161"), Some("ALIVE"));
         assert_eq!(s.worker_state("127.0.0.1:1"), None);
-        let no_count: MasterState = serde_json::from_str(r#"{"workers":[{"state":"ALIVE"},{"state":"DEAD"}]}"#).expect("parse");
-        assert_eq!(no_count.alive_workers(), 1);
+        let sparse: MasterState = serde_json::from_str(r#"{"workers":[{"state":"ALIVE"}]}"#).expect("parse");
+        assert_eq!(sparse.worker_state(":0"), Some("ALIVE"));
     }
 
     #[test]

@@ -134,7 +134,7 @@ fn carries(pid: i32, marker: &Marker) -> bool {
     }
     let entry = marker.env_entry();
     // environ of another user's process is unreadable: then it is not ours either.
-    nul_separated(format!("/proc/{pid}/environ")).is_some_and(|env| env.iter().any(|e| *e == entry))
+    nul_separated(format!("/proc/{pid}/environ")).is_some_and(|env| env.contains(&entry))
 }
 
 /// Alive and carrying the marker.
