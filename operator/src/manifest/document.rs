@@ -207,7 +207,8 @@ pub fn parse(path: &Path, text: &str) -> Result<ManifestFile, ParseError> {
     })?;
     let mut docs = Vec::new();
     for t in trees.iter().filter(|t| !t.root.is_nothing()) {
-        let slice = text.get(t.slice.0..t.slice.1).unwrap_or("");
+        // libyaml (behind serde_yaml) takes a byte order mark for the start of a new document.
+        let slice = text.get(t.slice.0..t.slice.1).unwrap_or("").trim_start_matches('\u{feff}');
         let offset = t.slice_line - 1;
         let yaml_error = |e: serde_yaml::Error| {
             let (line, column) = e.location().map_or((t.root.start.line, 1), |l| (l.line() + offset, l.column()));

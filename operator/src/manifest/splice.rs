@@ -191,6 +191,44 @@ spec: {}
     }
 
     #[test]
+    fn tricky_documents_keep_the_contract() {
+        let status = json!({"phase": "Ready", "message": "a\nb # c"});
+        for text in [
+            "a: |\n  block\n   # not a comment\n# a comment\n",
+            "a: >-\n  folded\n\n\n",
+            "a: |+\n  kept\n\n\n# c\n",
+            "a: |+\r\n  kept\r\n\r\n",
+            "base: &b\n  x: 1\nother: *b\nm:\n  <<: *b\n",
+            "a: {x: 1,\n  y: 2}  # c\n",
+            "a: \"x\n  y\"  # c\n",
+            "a: 1\n... # end\n---\nb: 2\n",
+            "%YAML 1.2\n---\na: 1\n",
+            "'status': x\na: 1\n",
+            "\"status\": {a: 1}\na: 1\n",
+            "a: 1\t\nb: 2\t# c\n",
+            "status: x\n# c\na: 1",
+            "a: !!str 1\nstatus: !!map\n  x: 1\n",
+            "\u{feff}é: ü\nstatus: ä\n",
+            "a:\n- 1\n- - 2\n  - 3\n",
+            "key with spaces: 1\n",
+        ] {
+            let before = values(text);
+            let set = splice(text, 0, Some(&status));
+            let after = values(&set);
+            assert_eq!(after.len(), before.len(), "{text:?} -> {set:?}");
+            assert_eq!(after[0].get("status"), Some(&status), "{text:?} -> {set:?}");
+            assert_eq!(without_status(after[0].clone()), without_status(before[0].clone()), "{text:?} -> {set:?}");
+            assert_eq!(&after[1..], &before[1..]);
+            assert_eq!(splice(&set, 0, Some(&status)), set, "idempotent: {text:?}");
+            let removed = splice(&set, 0, None);
+            assert_eq!(without_status(values(&removed)[0].clone()), without_status(before[0].clone()));
+            if before[0].get("status").is_none() {
+                assert_eq!(removed, text, "insert then remove: {text:?}");
+            }
+        }
+    }
+
+    #[test]
     fn refuses_what_it_cannot_edit_in_place() {
         assert!(matches!(splice_status("{a: 1}\n", 0, Some(&json!(1))), Err(SpliceError::NotBlockMapping { .. })));
         assert!(matches!(splice_status("- a\n", 0, Some(&json!(1))), Err(SpliceError::NotBlockMapping { .. })));
@@ -207,7 +245,8 @@ spec: {}
     struct GenDoc {
         lead: Vec<String>,
         entries: Vec<(String, String)>,
-        status: Option<(usize, String)>,
+        /// Where among the entries, the status text, and the user's lines right after it.
+        status: Option<(usize, String, Vec<String>)>,
         tail: Vec<String>,
     }
 
@@ -265,7 +304,7 @@ spec: {}
 
     fn gen_doc() -> impl Strategy<Value = GenDoc> {
         let keys = Just(vec!["apiVersion", "kind", "metadata", "spec", "extra"]).prop_shuffle();
-        (filler(), keys, prop::collection::vec((value_text(), filler()), 5), prop::option::of((0usize..6, status_text())), filler())
+        (filler(), keys, prop::collection::vec((value_text(), filler()), 5), prop::option::of((0usize..6, status_text(), filler())), filler())
             .prop_map(|(lead, keys, values, status, tail)| {
                 let entries = keys
                     .into_iter()
@@ -279,7 +318,7 @@ spec: {}
                         (k.to_string(), text)
                     })
                     .collect();
-                GenDoc { lead, entries, status: status.map(|(pos, s)| (pos, format!("status{s}"))), tail }
+                GenDoc { lead, entries, status: status.map(|(pos, s, after)| (pos, format!("status{s}"), after)), tail }
             })
     }
 
@@ -287,19 +326,21 @@ spec: {}
         fn lines(&self, with_status: bool) -> Vec<String> {
             let mut out = self.lead.clone();
             let n = self.entries.len();
-            for (i, (_, text)) in self.entries.iter().enumerate() {
-                if let (true, Some((pos, s))) = (with_status, &self.status) {
+            let status_here = |out: &mut Vec<String>, i: usize| {
+                if let Some((pos, s, after)) = &self.status {
                     if *pos % (n + 1) == i {
-                        out.push(s.clone());
+                        if with_status {
+                            out.push(s.clone());
+                        }
+                        out.extend(after.iter().cloned());
                     }
                 }
+            };
+            for (i, (_, text)) in self.entries.iter().enumerate() {
+                status_here(&mut out, i);
                 out.push(text.clone());
             }
-            if let (true, Some((pos, s))) = (with_status, &self.status) {
-                if *pos % (n + 1) == n {
-                    out.push(s.clone());
-                }
-            }
+            status_here(&mut out, n);
             out.extend(self.tail.clone());
             out
         }
@@ -414,9 +455,22 @@ spec: {}
         }
 
         #[test]
-        fn splice_never_panics(text in "[a-z:#\\-\\[\\]{}'\" \n\r|>&*!?.,~]{0,60}", i in 0usize..3) {
-            let _ = splice_status(&text, i, Some(&json!({"phase": "X"})));
+        fn edits_never_panic(text in "[a-z:#\\-\\[\\]{}'\" \n\r|>&*!?.,~\té\u{feff}\\\\]{0,60}", i in 0usize..3) {
+            let status = json!({"phase": "X"});
+            let set = splice_status(&text, i, Some(&status));
             let _ = splice_status(&text, i, None);
+            // Whatever the input, an edit that succeeds on a parseable file keeps it parseable
+            // and does what it says.
+            if let (Ok(before), Ok(out)) = (parse(Path::new("p.yaml"), &text), &set) {
+                let after = parse(Path::new("p.yaml"), out);
+                prop_assert!(after.is_ok(), "{:?} -> {:?}: {:?}", text, out, after.err());
+                let after = after.map(|f| f.docs).unwrap_or_default();
+                prop_assert_eq!(after.len(), before.docs.len());
+                prop_assert_eq!(after[i].status(), Some(&status), "{:?} -> {:?}", text, out);
+                prop_assert_eq!(without_status(after[i].value.clone()), without_status(before.docs[i].value.clone()));
+            }
+            let _ = crate::manifest::annotate::set_annotation(&text, i, "k", "v");
+            let _ = parse(Path::new("p.yaml"), &text);
         }
     }
 }

@@ -280,7 +280,22 @@ fn scalar_content_end(
         ScalarStyle::Literal | ScalarStyle::Folded => {
             let body = text.get(a..b.max(a)).unwrap_or("");
             let trimmed = body.trim_end_matches([' ', '\t', '\r', '\n']);
-            (!trimmed.is_empty()).then_some(a + trimmed.len())
+            if trimmed.is_empty() {
+                return None;
+            }
+            // With keep chomping (`|+`) trailing blank lines are part of the value: one per
+            // newline beyond the one ending the last text line.
+            let kept = value.len() - value.trim_end_matches('\n').len();
+            let mut end = a + trimmed.len();
+            for _ in 1..kept {
+                let lb = line_end(text, end);
+                let next = lb + if text[lb..].starts_with("\r\n") { 2 } else { 1 };
+                if next > b {
+                    break;
+                }
+                end = line_end(text, next);
+            }
+            Some(end.min(b.max(a)))
         }
         // Like flow ends, a quoted scalar's span runs on over a trailing comment.
         ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => Some(quoted_end(text, a, style).unwrap_or(b)),
