@@ -138,9 +138,10 @@ def main(argv=None):
 
         imputed = [c + "_imp" for c in numeric]
         indexed = [c + "_idx" for c in categorical]
+        # Inside the pipeline, so the median comes from the training split only.
+        imputer = [Imputer(inputCols=numeric, outputCols=imputed, strategy="median")] if numeric else []
         pipeline = Pipeline(stages=[
-            # Inside the pipeline, so the median comes from the training split only.
-            Imputer(inputCols=numeric, outputCols=imputed, strategy="median"),
+            *imputer,
             *[StringIndexer(inputCol=c, outputCol=c + "_idx", handleInvalid="keep") for c in categorical],
             VectorAssembler(inputCols=imputed + indexed, outputCol="features"),
             RandomForestClassifier(labelCol=args.label, featuresCol="features", numTrees=args.num_trees,
