@@ -224,7 +224,7 @@ async fn start_master(
         cwd: &dir.root,
         log: &dir.master_log(),
     })?;
-    fsutil::write_atomic(&dir.master_pid(), pid.to_string().as_bytes())?;
+    record_pid(&dir.master_pid(), pid)?;
     tracing::info!(cluster = name, pid, port, web_ui_port, "started the Spark master");
     Ok(pid)
 }
@@ -265,9 +265,15 @@ async fn start_worker(
         cwd: &work,
         log: &dir.worker_log(i),
     })?;
-    fsutil::write_atomic(&dir.worker_pid(i), pid.to_string().as_bytes())?;
+    record_pid(&dir.worker_pid(i), pid)?;
     tracing::info!(cluster = %record.name, worker = i, pid, "started a Spark worker");
     Ok(pid)
+}
+
+/// Writes a daemon's pidfile; a daemon whose pid cannot be recorded would be unmanaged
+/// (and hold its ports), so it is killed right away.
+fn record_pid(pidfile: &Path, pid: i32) -> Result<(), RuntimeError> {
+    fsutil::write_atomic(pidfile, pid.to_string().as_bytes()).inspect_err(|_| process::kill_group_now(pid))
 }
 
 /// Spark reads a unitless worker `--memory` as bytes, the API as MiB: always pass MiB.

@@ -205,7 +205,11 @@ pub(crate) async fn submit(rt: &LocalRuntime, sub: &JobSubmission) -> Result<(),
         cwd: &f.work(),
         log: &f.driver_log(),
     })?;
-    fsutil::write_atomic(&f.started(), Utc::now().to_rfc3339().as_bytes())?;
+    // The driver runs now: failing the submission here would invite a second one. Without
+    // this file, observe falls back to the pidfile's mtime.
+    if let Err(e) = fsutil::write_atomic(&f.started(), Utc::now().to_rfc3339().as_bytes()) {
+        tracing::warn!(attempt = %f.dir.display(), error = %e, "could not record the start time");
+    }
     tracing::info!(job = %sub.job, submission = %sub.submission_id, pid, "driver started");
     Ok(())
 }

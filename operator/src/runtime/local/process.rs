@@ -201,6 +201,11 @@ pub(crate) async fn stop_group(pgid: i32, marker: &Marker, grace: Duration) -> R
     }
 }
 
+/// SIGKILLs a group we just started ourselves (so it is ours without a marker check).
+pub(crate) fn kill_group_now(pgid: i32) {
+    signal_group(pgid, Signal::SIGKILL);
+}
+
 /// Kills, with SIGKILL and no grace, every live process carrying the marker (the sweep
 /// after the orderly stop: whatever escaped its group or lost its pidfile).
 pub(crate) async fn kill_marked(marker: &Marker) -> Result<(), RuntimeError> {
