@@ -222,11 +222,20 @@ pub fn validate(path: &Path, doc: &Document) -> Result<Resource, Vec<FieldError>
         }),
     };
     typed.map_err(|e| {
-        // serde's message may quote a value; only the secret subtree is at risk, and the
-        // schema has already checked that subtree, so this is about the rest of the spec.
-        report.push("", "InvalidField", e.to_string());
+        // Only reached when the schema and serde disagree. serde's message may quote a
+        // value, which must not happen when the document holds a provider's credentials.
+        let message = if has_secret_subtree(&doc.value) {
+            format!("the document does not fit the {kind} type (details withheld: the digitalocean provider may hold secrets)")
+        } else {
+            format!("the document does not fit the {kind} type: {e}")
+        };
+        report.push("", "InvalidField", message);
         report.finish()
     })
+}
+
+fn has_secret_subtree(v: &Value) -> bool {
+    v.pointer(SECRET_SUBTREE).is_some()
 }
 
 fn check_kind(instance: &Map<String, Value>, report: &mut Report<'_>) -> Option<Kind> {
