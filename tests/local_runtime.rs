@@ -7,6 +7,7 @@
 //! JVMs are kept at 512m, and everything waited for is polled with a deadline.
 
 use std::collections::BTreeMap;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -364,4 +365,74 @@ async fn cluster_and_jobs_on_real_spark() {
     assert!(rt.list().await.expect("list").is_empty());
     assert!(!ClusterRuntime::observe(&rt, name).await.expect("observe").exists);
     rt.delete(name).await.expect("delete is idempotent");
+}
+
+/// Set in the child process that plays the operator in `daemons_outlive_the_operator`.
+const CHILD_OPERATOR_ENV: &str = "SPARKSWARM_TEST_CHILD_OPERATOR_STATE";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daemons_outlive_the_operator() {
+    require_java();
+    let plan = ClusterPlan {
+        name: "survivor".into(),
+        workers: 1,
+        worker_cores: 1,
+        worker_memory: Memory::new("512m"),
+        master_port: None,
+        web_ui_port: None,
+    };
+    if let Some(state) = std::env::var_os(CHILD_OPERATOR_ENV) {
+        // The child: an "operator" that starts a cluster, says so, and idles until killed.
+        let state = PathBuf::from(state);
+        let rt = LocalRuntime::new(state.clone(), progress()).with_spark_cache(spark_cache());
+        rt.apply(&plan).await.unwrap_or_else(|e| panic!("child apply: {e}"));
+        std::fs::write(state.join("applied"), "").expect("mark applied");
+        std::future::pending::<()>().await;
+    }
+
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let state = tmp.path().join("state");
+    std::fs::create_dir_all(&state).expect("mkdir");
+    let _cleanup = KillOnDrop(state.to_string_lossy().into_owned());
+    let rt = LocalRuntime::new(state.clone(), progress()).with_spark_cache(spark_cache());
+    require_spark(&rt).await;
+
+    // The operator runs in its own group, like a foreground job in a terminal.
+    let exe = std::env::current_exe().expect("test binary");
+    let mut child = std::process::Command::new(exe)
+        .args(["daemons_outlive_the_operator", "--exact", "--nocapture"])
+        .env(CHILD_OPERATOR_ENV, &state)
+        .process_group(0)
+        .spawn()
+        .expect("spawn the child operator");
+    let child_pid = child.id() as i32;
+    let deadline = Instant::now() + CLUSTER_UP;
+    while !state.join("applied").exists() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("the child operator exited before applying: {status}");
+        }
+        assert!(Instant::now() < deadline, "the child operator did not apply within {CLUSTER_UP:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Ctrl-C reaches the operator's group, then kill -9 for good measure.
+    let group = nix::unistd::Pid::from_raw(child_pid);
+    nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
+    let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+    let status = child.wait().expect("reap the child operator");
+    assert!(!status.success());
+
+    // Everything it started still runs, and a new operator adopts it.
+    let obs = wait_cluster(&rt, &plan.name, "1 ALIVE worker after the operator died", CLUSTER_UP, |o| {
+        o.master_running && o.workers_running == 1 && o.workers_alive == 1
+    })
+    .await;
+    assert_eq!(obs.applied.as_ref(), Some(&plan));
+    let master_pid = read_pid(&rt.cluster_dir(&plan.name).join("master.pid"));
+    rt.apply(&plan).await.expect("adopting apply");
+    assert_eq!(read_pid(&rt.cluster_dir(&plan.name).join("master.pid")), master_pid, "adopted, not restarted");
+
+    rt.delete(&plan.name).await.expect("delete");
+    let left = processes_mentioning(&state.to_string_lossy());
+    assert!(left.is_empty(), "processes left after delete: {left:?}");
 }
