@@ -135,7 +135,8 @@ mod tests {
 
     #[test]
     fn renders_like_serde_yaml_with_two_space_indent() {
-        let v = json!({"phase": "Ready", "conditions": [{"type": "Valid", "status": "True"}], "workers": {"ready": 2}, "nodes": [], "matrix": [[1, 2], []]});
+        // Keys in sorted order: the same output whether or not serde_json preserves order.
+        let v = json!({"conditions": [{"status": "True", "type": "Valid"}], "matrix": [[1, 2], []], "nodes": [], "phase": "Ready", "workers": {"ready": 2}});
         let text = keyed_block("status", &v, "\n").expect("render");
         let expected = "status:\n  conditions:\n  - status: 'True'\n    type: Valid\n  matrix:\n  - - 1\n    - 2\n  - []\n  nodes: []\n  phase: Ready\n  workers:\n    ready: 2";
         assert_eq!(text, expected);

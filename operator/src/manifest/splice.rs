@@ -139,7 +139,8 @@ spec: {}
 
     #[test]
     fn realistic_manifest_exact_bytes() {
-        let status = json!({"phase": "Succeeded", "attempts": 1, "results": {"rmse": 4.9, "r2": 0.71}});
+        // Keys in sorted order: the same output whether or not serde_json preserves order.
+        let status = json!({"attempts": 1, "phase": "Succeeded", "results": {"r2": 0.71, "rmse": 4.9}});
         let out = splice(REALISTIC, 0, Some(&status));
         let expected = REALISTIC.replace(
             "status:\n  phase: Running   # stale\n  attempts: 1\n",
@@ -147,7 +148,7 @@ spec: {}
         );
         assert_eq!(out, expected);
 
-        let cluster = json!({"phase": "Ready", "masterUrl": "spark://127.0.0.1:7077"});
+        let cluster = json!({"masterUrl": "spark://127.0.0.1:7077", "phase": "Ready"});
         let out2 = splice(&out, 1, Some(&cluster));
         let expected2 = expected.replace(
             "spec: {}\n# trailing comment of the file\n",
@@ -162,10 +163,10 @@ spec: {}
     #[test]
     fn crlf_and_missing_trailing_newline() {
         let text = "kind: SparkJob\r\nspec:\r\n  a: 1 # c";
-        let out = splice(text, 0, Some(&json!({"phase": "Pending", "nums": [1]})));
+        let out = splice(text, 0, Some(&json!({"nums": [1], "phase": "Pending"})));
         assert_eq!(out, "kind: SparkJob\r\nspec:\r\n  a: 1 # c\r\nstatus:\r\n  nums:\r\n  - 1\r\n  phase: Pending");
         assert_eq!(splice(&out, 0, None), text);
-        assert_eq!(splice(&out, 0, Some(&json!({"phase": "Pending", "nums": [1]}))), out);
+        assert_eq!(splice(&out, 0, Some(&json!({"nums": [1], "phase": "Pending"}))), out);
     }
 
     #[test]
