@@ -361,12 +361,12 @@ pub(crate) async fn apply(rt: &LocalRuntime, plan: &ClusterPlan) -> Result<(), R
             // seconds and predictable. Without a master no job runs anyway. Stopped first:
             // their connections to the dead master's port keep that port busy.
             stop_workers(&dir, &m, dir.worker_indexes()).await?;
+            // Leftovers of the old master's group, should its leader have died alone.
+            stop_pidfile(&dir.master_pid(), &m).await?;
             if let Some(o) = &old {
                 wait_free(&[o.bound_master_port, o.bound_web_ui_port]).await;
             }
             let (port, web) = choose_ports(plan, old.as_ref())?;
-            // Half-dead leftovers of the old master's group (there should be none).
-            stop_pidfile(&dir.master_pid(), &m).await?;
             let record = ClusterRecord {
                 name: plan.name.clone(),
                 workers: plan.workers,
@@ -380,8 +380,8 @@ pub(crate) async fn apply(rt: &LocalRuntime, plan: &ClusterPlan) -> Result<(), R
                 spark_version: dist.version.clone(),
                 worker_restarts: old.as_ref().map_or(0, |o| o.worker_restarts),
             };
-            // Recorded before the wait, so that a crash meanwhile still finds the ports.
             let pid = start_master(rt, &dist, &dir, &plan.name, port, web).await?;
+            // Recorded before the wait, so that a crash meanwhile still finds the ports.
             dir.write_record(&record)?;
             let still_alive = || process::is_alive(pid);
             // Workers started before the master listens back off for 5-15 s before retrying.
