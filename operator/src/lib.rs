@@ -14,9 +14,6 @@ pub mod state;
 pub mod metrics;
 pub mod telemetry;
 pub mod watch;
-#[cfg(feature = "wip")]
 pub mod reconcile;
-#[cfg(feature = "wip")]
 pub mod manager;
-#[cfg(feature = "wip")]
 pub mod cli;

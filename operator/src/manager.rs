@@ -159,11 +159,22 @@ fn refresh(ctx: &Context, path: &Path) {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         ctx.events.warning("File", &name, e.reason(), e.to_string());
     }
-    let keys = lock(&ctx.store).update(path, parsed);
+    let mut store = lock(&ctx.store);
+    let keys = store.update(path, parsed);
     for key in keys {
-        ctx.hint(key);
+        let gone = matches!(&key, Key::Object(kind, name) if store.locations(*kind, name).is_empty());
+        if gone {
+            // An editor that truncates and rewrites in place makes an object vanish for an
+            // instant; deleting is destructive, so look again once the write has settled.
+            let _ = ctx.hints.send(Hint::After(key, DELETE_GRACE));
+        } else {
+            ctx.hint(key);
+        }
     }
 }
+
+/// How long an object must stay gone from its file before its deletion is acted on.
+const DELETE_GRACE: Duration = Duration::from_secs(2);
 
 /// Re-lists the directory: files gone from disk are removed, new or (with `by_stamp`)
 /// changed ones re-read. Without `by_stamp` every file is re-read.

@@ -7,6 +7,7 @@ pub mod job;
 pub mod kind;
 pub mod meta;
 pub mod quantity;
+pub mod redact;
 
 pub use cluster::{SparkCluster, SparkClusterSpec, SparkClusterStatus};
 pub use condition::{Condition, ConditionStatus};

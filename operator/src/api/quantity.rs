@@ -3,12 +3,33 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// A JVM-style memory size as Spark takes it: `512m`, `1g`, `2048` (MiB when unitless).
+/// A JVM-style memory size as Spark takes it: `512m`, `1g`, `2048` (MiB when unitless,
+/// written as a string or a plain YAML number).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(transparent)]
-pub struct Memory(
-    #[schemars(regex(pattern = r"^[1-9][0-9]*[kKmMgGtT]?$"))] pub String,
-);
+#[serde(from = "MemoryRepr", into = "String")]
+pub struct Memory(pub String);
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+enum MemoryRepr {
+    Text(#[schemars(regex(pattern = r"^[1-9][0-9]*[kKmMgGtT]?$"))] String),
+    Mebibytes(#[schemars(range(min = 1))] u64),
+}
+
+impl From<MemoryRepr> for Memory {
+    fn from(r: MemoryRepr) -> Self {
+        match r {
+            MemoryRepr::Text(s) => Memory(s),
+            MemoryRepr::Mebibytes(n) => Memory(format!("{n}m")),
+        }
+    }
+}
+
+impl From<Memory> for String {
+    fn from(m: Memory) -> String {
+        m.0
+    }
+}
 
 impl Memory {
     pub fn new(s: &str) -> Self {
@@ -50,5 +71,7 @@ mod tests {
         assert_eq!(Memory::new("2048").mebibytes(), Some(2048));
         assert_eq!(Memory::new("1T").mebibytes(), Some(1024 * 1024));
         assert_eq!(Memory::new("lots").mebibytes(), None);
+        let from_number: Memory = serde_json::from_value(serde_json::json!(2048)).unwrap();
+        assert_eq!(from_number.mebibytes(), Some(2048));
     }
 }

@@ -24,7 +24,9 @@ pub fn run(g: &Globals, args: DescribeArgs) -> CliResult {
     let (kind, name) = parse_ref(&args.kind, args.name.as_deref())?;
     let catalog = load(&g.manifests)?;
     let e = find(&catalog, kind, &name)?;
-    let r = &e.raw;
+    let mut redacted = e.raw.clone();
+    crate::api::redact::redact(&mut redacted);
+    let r = &redacted;
     let gens = Generations::load(&g.state).ok();
     let rec = gens.as_ref().and_then(|gs| gs.get(&StateDir::object_key(kind, &name)).cloned());
 

@@ -47,10 +47,15 @@ pub fn run(g: &Globals, args: GetArgs) -> CliResult {
     let wide = args.output == Some(Output::Wide);
     match args.output {
         Some(Output::Yaml) | Some(Output::Json) => {
+            let shown = |e: &&Entry| {
+                let mut v = e.raw.clone();
+                crate::api::redact::redact(&mut v);
+                v
+            };
             let value = if args.name.is_some() {
-                entries.first().map(|e| e.raw.clone()).unwrap_or(Value::Null)
+                entries.first().map(shown).unwrap_or(Value::Null)
             } else {
-                serde_json::json!({"apiVersion": "v1", "kind": "List", "items": entries.iter().map(|e| e.raw.clone()).collect::<Vec<_>>()})
+                serde_json::json!({"apiVersion": "v1", "kind": "List", "items": entries.iter().map(shown).collect::<Vec<_>>()})
             };
             let text = if args.output == Some(Output::Json) {
                 serde_json::to_string_pretty(&value)? + "\n"
@@ -82,25 +87,30 @@ pub fn run(g: &Globals, args: GetArgs) -> CliResult {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Prints a row again whenever what it shows changes, like `kubectl get -w`.
+/// Prints a row again whenever what it shows changes, like `kubectl get -w`. The first
+/// listing was printed by the caller; rows keep its column widths.
 fn watch(g: &Globals, kind: Kind, name: Option<&str>, wide: bool) -> CliResult {
     let mut last: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut widths: Option<Vec<usize>> = None;
+    let mut widths: Vec<usize> = Vec::new();
+    let mut first = true;
     loop {
         let catalog = Catalog::load(&g.manifests);
-        let entries: Vec<&Entry> = catalog.iter_kind(kind).filter(|e| name.is_none() || e.name.as_deref() == name).collect();
         let gens = Generations::load(&g.state).ok();
+        let entries: Vec<&Entry> = catalog.iter_kind(kind).filter(|e| name.is_none() || e.name.as_deref() == name).collect();
+        if first {
+            widths = render(kind, &entries, wide, gens.as_ref()).widths();
+        }
         for e in &entries {
             let row = row(kind, e, wide, gens.as_ref());
             let key = e.name.clone().unwrap_or_default();
             if last.get(&key) != Some(&row) {
-                let w = widths.get_or_insert_with(|| row.iter().map(|c| c.len().max(12)).collect());
-                if !last.is_empty() || widths.is_some() {
-                    println!("{}", Table::render_line(&row, w));
+                if !first {
+                    println!("{}", Table::render_line(&row, &widths));
                 }
                 last.insert(key, row);
             }
         }
+        first = false;
         std::thread::sleep(Duration::from_millis(500));
     }
 }

@@ -3,12 +3,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::api::Kind;
 use crate::manifest::catalog::Catalog;
 use crate::manifest::document;
 use crate::manifest::paths::Roots;
 use crate::manifest::scan;
-use crate::manifest::validate::{validate, Resource};
+use crate::manifest::validate::Resource;
 
 use super::{CliResult, Globals};
 
@@ -75,7 +74,6 @@ pub fn run(g: &Globals, args: ValidateArgs) -> CliResult {
 /// A job's paths must resolve inside the allowed roots, as the operator will require.
 fn check_paths(g: &Globals, args: &ValidateArgs, e: &crate::manifest::catalog::Entry, resource: &Resource, files: &[document::ManifestFile]) -> Vec<String> {
     let Resource::Job(job) = resource else { return vec![] };
-    let _ = Kind::SparkJob;
     let Ok(roots) = Roots::for_manifests(&g.manifests, &args.allow_roots).or_else(|_| {
         Roots::for_manifests(e.path.parent().unwrap_or(std::path::Path::new(".")), &args.allow_roots)
     }) else {

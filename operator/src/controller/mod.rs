@@ -6,7 +6,6 @@
 pub mod backoff;
 pub mod runner;
 pub mod scheduler;
-#[cfg(feature = "wip")]
 pub mod store;
 
 pub use runner::{run, Action, Hint};

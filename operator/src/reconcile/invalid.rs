@@ -44,7 +44,13 @@ pub fn invalid_status(previous: Option<&Value>, reason: &str, message: &str, gen
 
 /// One line per error, as `validate` prints them, for the condition's message.
 pub fn describe_errors(errors: &[FieldError]) -> (String, String) {
-    let reason = errors.first().map(|e| e.reason.clone()).unwrap_or_else(|| "Invalid".into());
+    // An inline secret is the one problem that must be named first, whatever else is wrong.
+    let reason = errors
+        .iter()
+        .find(|e| e.reason == "InlineSecret")
+        .or(errors.first())
+        .map(|e| e.reason.clone())
+        .unwrap_or_else(|| "Invalid".into());
     let message = errors
         .iter()
         .map(|e| format!("line {}: {}: {}", e.line, if e.field.is_empty() { "<root>" } else { &e.field }, e.message))

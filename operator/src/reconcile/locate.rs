@@ -1,7 +1,9 @@
 //! Dereference: find an object's document on disk (the truth, not the reflector's
 //! memory), and write a status back to exactly that document.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use crate::api::Kind;
 use crate::manifest::document::{self, Document, ManifestFile, ParseError};
@@ -63,10 +65,20 @@ pub fn locate(ctx: &Context, kind: Kind, name: &str) -> Found {
     }
 }
 
+/// One writer per file inside the operator: two documents of one file reconciled at once
+/// must not race through the compare-and-rename window and drop each other's status.
+fn file_lock(path: &Path) -> Arc<Mutex<()>> {
+    static LOCKS: LazyLock<Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>> = LazyLock::new(Default::default);
+    let mut locks = lock(&LOCKS);
+    locks.entry(path.to_path_buf()).or_default().clone()
+}
+
 /// Writes `status` into the document (`kind`, `name`), preferring the one at `index`.
 /// Compare-and-swap: a concurrent edit by the user is re-read and the status re-spliced,
 /// so their edit is never lost. Returns whether the file changed.
 pub fn write_status(path: &Path, kind: Option<Kind>, name: Option<&str>, index: usize, status: &serde_json::Value) -> Result<bool, ReconcileError> {
+    let guard = file_lock(path);
+    let _held = lock(&guard);
     for _ in 0..5 {
         let file = document::read(path).map_err(ReconcileError::Unparseable)?;
         let pick = |d: &&Document| match (kind, name) {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::api::job::SparkJobSpec;
 use crate::manifest::document::Document;
-use crate::manifest::paths::{confine_dst, resolve, Roots};
+use crate::manifest::paths::{self, confine_dst, Roots};
 use crate::manifest::validate::FieldError;
 use crate::runtime::JobSubmission;
 use crate::state::ledger::AttemptRecord;
@@ -67,7 +67,7 @@ pub fn resolve(roots: &Roots, manifest: &Path, doc: &Document, spec: &SparkJobSp
 }
 
 fn resolve_one(roots: &Roots, manifest: &Path, rel: &str) -> Result<PathBuf, String> {
-    resolve(manifest, rel, roots).map_err(|e| e.to_string())
+    paths::resolve(manifest, rel, roots).map_err(|e| e.to_string())
 }
 
 pub fn build(job: &str, spec: &SparkJobSpec, paths: &ResolvedPaths, master_url: &str, record: &AttemptRecord, attempt_dir: PathBuf) -> JobSubmission {
