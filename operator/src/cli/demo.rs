@@ -8,13 +8,19 @@ use std::sync::Arc;
 use crate::api::Kind;
 use crate::manager::{self, Config, Outcome};
 use crate::manifest::catalog::Catalog;
+use crate::runtime::local::LocalRuntime;
+use crate::runtime::ClusterRuntime;
 use crate::state::generations::Generations;
 use crate::telemetry::{self, LogFormat};
 
 use super::{CliError, CliResult, Globals};
 
 #[derive(Debug, clap::Args)]
-pub struct DemoArgs {}
+pub struct DemoArgs {
+    /// Leave the demo's Spark cluster running afterwards (`sparkswarm run` adopts it).
+    #[arg(long)]
+    pub keep_cluster: bool,
+}
 
 /// The project root: the directory holding `apps/` beside the manifests directory.
 fn project_root(manifests: &Path) -> Result<PathBuf, CliError> {
@@ -26,7 +32,7 @@ fn project_root(manifests: &Path) -> Result<PathBuf, CliError> {
     Ok(root)
 }
 
-pub fn run(g: &Globals, _args: DemoArgs) -> CliResult {
+pub fn run(g: &Globals, args: DemoArgs) -> CliResult {
     telemetry::init(LogFormat::Text, "warn");
     let root = project_root(&g.manifests)?;
     let prepare = root.join("apps").join("prepare_data.py");
@@ -45,9 +51,20 @@ pub fn run(g: &Globals, _args: DemoArgs) -> CliResult {
         let manifests = g.manifests.clone();
         std::thread::spawn(move || report_progress(&manifests))
     };
-    let outcome = rt.block_on(manager::run(cfg, progress))?;
+    let outcome = rt.block_on(manager::run(cfg, progress.clone()))?;
     drop(watcher);
     let catalog = Catalog::load(&g.manifests);
+    if !args.keep_cluster {
+        // A showcase should not leave JVMs behind; the files still declare the cluster, so
+        // the next `sparkswarm run` or demo starts it again.
+        let local = LocalRuntime::new(g.state.root().to_path_buf(), progress);
+        for e in catalog.iter_kind(Kind::SparkCluster) {
+            if let Some(name) = &e.name {
+                rt.block_on(local.delete(name))?;
+                eprintln!("==> stopped cluster {name} (use --keep-cluster to leave it running)");
+            }
+        }
+    }
     let entries: Vec<_> = catalog.iter_kind(Kind::SparkJob).collect();
     let gens = Generations::load(&g.state).ok();
     println!();
