@@ -11,6 +11,9 @@ use super::kind::ApiVersion;
 use super::meta::ObjectMeta;
 use super::quantity::Memory;
 
+/// An app's metrics as it wrote them; the order is the app's, so its headline comes first.
+pub type Results = serde_json::Map<String, serde_json::Value>;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 pub enum SparkJobKind {
     #[default]
@@ -250,7 +253,7 @@ pub struct SparkJobStatus {
     /// Where what the app wrote to $SPARKSWARM_OUTPUT_DIR was collected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outputs_dir: Option<String>,
-    /// Lifted from $SPARKSWARM_OUTPUT_DIR/results.json.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub results: BTreeMap<String, serde_json::Value>,
+    /// Lifted from $SPARKSWARM_OUTPUT_DIR/results.json, in the app's own key order.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub results: Results,
 }

@@ -70,12 +70,23 @@ pub fn run(g: &Globals, args: DemoArgs) -> CliResult {
     println!();
     print!("{}", super::get::render(Kind::SparkJob, &entries, true, gens.as_ref()).render(true));
     for e in &entries {
+        println!();
+        println!("{}:", e.name.as_deref().unwrap_or("?"));
+        let results = super::get::results_text(&e.raw);
+        if !results.is_empty() {
+            println!("  results: {}", results.replace(',', ", "));
+        }
+        if let Some(msg) = e.raw.pointer("/status/message").and_then(|v| v.as_str()) {
+            println!("  message: {msg}");
+        }
         if let Some(dir) = e.raw.pointer("/status/outputsDir").and_then(|v| v.as_str()) {
-            let pngs: Vec<String> = std::fs::read_dir(dir)
+            let mut pngs: Vec<String> = std::fs::read_dir(dir)
                 .map(|rd| rd.flatten().filter(|f| f.path().extension().is_some_and(|x| x == "png")).map(|f| f.path().display().to_string()).collect())
                 .unwrap_or_default();
-            if !pngs.is_empty() {
-                println!("{}: {}", e.name.as_deref().unwrap_or("?"), pngs.join(", "));
+            pngs.sort();
+            println!("  outputs: {dir}");
+            for png in pngs {
+                println!("  picture: {png}");
             }
         }
     }

@@ -194,7 +194,11 @@ fn duration(r: &Value) -> String {
     }
 }
 
-fn results(r: &Value) -> String {
+/// The results cell is capped so a job with many metrics does not push the table off the
+/// screen; `-o yaml` and `describe` show them all.
+const RESULTS_WIDTH: usize = 60;
+
+pub fn results_text(r: &Value) -> String {
     match r.pointer("/status/results").and_then(|v| v.as_object()) {
         Some(m) if !m.is_empty() => m
             .iter()
@@ -206,4 +210,17 @@ fn results(r: &Value) -> String {
             .join(","),
         _ => String::new(),
     }
+}
+
+fn results(r: &Value) -> String {
+    let full = results_text(r);
+    if full.chars().count() <= RESULTS_WIDTH {
+        return full;
+    }
+    let mut cut: String = full.chars().take(RESULTS_WIDTH - 1).collect();
+    if let Some(i) = cut.rfind(',') {
+        cut.truncate(i + 1);
+    }
+    cut.push('…');
+    cut
 }

@@ -88,7 +88,7 @@ pub struct AttemptObservation {
     /// Where the app's `$SPARKSWARM_OUTPUT_DIR` was collected.
     pub outputs_dir: PathBuf,
     /// The flat map in `results.json`, once the attempt ended.
-    pub results: BTreeMap<String, serde_json::Value>,
+    pub results: crate::api::job::Results,
     pub driver_log: PathBuf,
 }
 

@@ -2,7 +2,6 @@
 //! recorded once seen. It is what makes a restart (even after kill -9) never submit twice,
 //! and what keeps a finished job finished after its logs and outputs are gone.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -48,8 +47,8 @@ pub struct AttemptEnd {
     pub spark_application_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub web_ui_url: Option<String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub results: BTreeMap<String, serde_json::Value>,
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub results: crate::api::job::Results,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outputs_dir: Option<String>,
 }

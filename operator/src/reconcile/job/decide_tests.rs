@@ -27,7 +27,7 @@ fn end(code: Option<i32>, reason: &str, at: i64) -> AttemptEnd {
         started: None,
         spark_application_id: Some("app-1".into()),
         web_ui_url: None,
-        results: BTreeMap::from([("rmse".to_string(), serde_json::json!(4.2))]),
+        results: [("rmse".to_string(), serde_json::json!(4.2))].into_iter().collect(),
         outputs_dir: Some("/s/out".into()),
     }
 }
@@ -41,7 +41,7 @@ fn live(state: AttemptState) -> AttemptObservation {
         web_ui_url: Some("http://127.0.0.1:4040".into()),
         error_line: Some("ValueError: boom".into()),
         outputs_dir: PathBuf::from("/s/out"),
-        results: BTreeMap::from([("r2".to_string(), serde_json::json!(0.7))]),
+        results: [("r2".to_string(), serde_json::json!(0.7))].into_iter().collect(),
         driver_log: PathBuf::from("/s/driver.log"),
     }
 }

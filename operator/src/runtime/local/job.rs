@@ -19,7 +19,6 @@
 //!    change to the attempt (directory or `submission.json` mtime) this is `Running` (a
 //!    submission in flight: the wrapper writes its pid within milliseconds); later `Lost`.
 
-use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
@@ -28,6 +27,7 @@ use chrono::{DateTime, Utc};
 
 use super::process::{self, Marker, Spawn};
 use super::{cluster::spark_memory, driver_log, fsutil, LocalRuntime};
+use crate::api::job::Results;
 use crate::runtime::{AttemptObservation, AttemptState, JobSubmission, RuntimeError};
 
 /// After this long without a pid, an attempt's driver is taken as never started.
@@ -221,28 +221,28 @@ fn later(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<
     }
 }
 
-fn read_results(path: &Path) -> BTreeMap<String, serde_json::Value> {
-    let Ok(meta) = std::fs::metadata(path) else { return BTreeMap::new() };
+fn read_results(path: &Path) -> Results {
+    let Ok(meta) = std::fs::metadata(path) else { return Results::new() };
     if meta.len() > RESULTS_MAX_BYTES {
         tracing::warn!(path = %path.display(), bytes = meta.len(), "results.json is too big; ignored");
-        return BTreeMap::new();
+        return Results::new();
     }
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) => {
             tracing::warn!(path = %path.display(), error = %e, "results.json is unreadable; ignored");
-            return BTreeMap::new();
+            return Results::new();
         }
     };
     match serde_json::from_str::<serde_json::Value>(&text) {
-        Ok(serde_json::Value::Object(map)) => map.into_iter().collect(),
+        Ok(serde_json::Value::Object(map)) => map,
         Ok(_) => {
             tracing::warn!(path = %path.display(), "results.json is not a JSON object; ignored");
-            BTreeMap::new()
+            Results::new()
         }
         Err(e) => {
             tracing::warn!(path = %path.display(), error = %e, "results.json is not valid JSON; ignored");
-            BTreeMap::new()
+            Results::new()
         }
     }
 }
@@ -287,7 +287,7 @@ pub(crate) async fn observe(attempt_dir: &Path) -> Result<Option<AttemptObservat
     };
     let results = match state {
         AttemptState::Exited(_) => read_results(&f.outputs().join("results.json")),
-        _ => BTreeMap::new(),
+        _ => Results::new(),
     };
     Ok(Some(AttemptObservation {
         state,
