@@ -1,0 +1,144 @@
+//! The kubectl-like CLI as a user types it: verbs, output shapes, exit codes. No Spark:
+//! jobs here point at clusters that do not exist.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+fn text(o: &std::process::Output) -> (String, String) {
+    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+#[test]
+fn schema_out_writes_exactly_what_schemas_holds() {
+    let p = Project::new();
+    let out = p.cli(&["schema", "--out", "generated"]);
+    assert!(out.status.success());
+    for f in ["sparkcluster.json", "sparkjob.json"] {
+        let generated = std::fs::read(p.root().join("generated").join(f)).unwrap();
+        let committed = std::fs::read(repo_root().join("schemas").join(f)).unwrap();
+        assert!(generated == committed, "schemas/{f} is stale: run `cargo run -- schema --out schemas`");
+    }
+    let one = p.cli(&["schema", "sj"]);
+    let v: serde_json::Value = serde_json::from_slice(&one.stdout).expect("schema is JSON");
+    assert_eq!(v["title"], "SparkJob");
+}
+
+#[test]
+fn get_describe_and_errors_read_like_kubectl() {
+    let p = Project::new();
+    let (out, err) = text(&p.cli(&["get", "sparkjobs"]));
+    assert_eq!(out, "");
+    assert_eq!(err.trim(), "No resources found.");
+    let missing = p.cli(&["get", "sparkjob", "nope"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert_eq!(text(&missing).1.trim(), "Error from server (NotFound): sparkjobs.sparkswarm.io \"nope\" not found");
+    let bad_kind = p.cli(&["get", "pods"]);
+    assert_eq!(bad_kind.status.code(), Some(1));
+    assert!(text(&bad_kind).1.contains("the server doesn't have a resource type \"pods\""));
+
+    p.drop_manifest("two.yaml", &format!("{}---\n{}", Project::job_yaml("a", "nowhere", "app.py", ""), Project::cluster_yaml("c", 2)));
+    let (names, _) = text(&p.cli(&["get", "sj", "-o", "name"]));
+    assert_eq!(names, "sparkjob.sparkswarm.io/a\n");
+    let json = p.cli(&["get", "sparkjob", "a", "-o", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["spec"]["clusterRef"], "nowhere");
+    let yaml = p.cli(&["get", "sc", "-o", "yaml"]);
+    let v: serde_json::Value = serde_yaml::from_slice(&yaml.stdout).unwrap();
+    assert_eq!(v["kind"], "List");
+    assert_eq!(v["items"][0]["metadata"]["name"], "c");
+    let (table, _) = text(&p.cli(&["get", "sc"]));
+    let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["NAME", "PROVIDER", "PHASE", "WORKERS", "AGE"]);
+    assert!(table.lines().nth(1).unwrap().starts_with("c "), "{table}");
+    let (describe, _) = text(&p.cli(&["describe", "sc/c"]));
+    for needle in ["Name:         c", "Kind:         SparkCluster", "Spec:", "Conditions:", "Events:"] {
+        assert!(describe.contains(needle), "{needle} in\n{describe}");
+    }
+}
+
+#[test]
+fn apply_delete_rerun_validate_and_wait() {
+    let p = Project::new();
+    p.write_app("app.py", "print('hi')\n");
+    let src = p.root().join("my-job.yaml");
+    std::fs::write(&src, format!("# mine\n{}", Project::job_yaml("mine", "nowhere", "app.py", ""))).unwrap();
+    let (out, _) = text(&p.cli(&["apply", "-f", "my-job.yaml"]));
+    assert_eq!(out, "sparkjob.sparkswarm.io/mine created\n");
+    assert_eq!(std::fs::read(p.manifest("my-job.yaml")).unwrap(), std::fs::read(&src).unwrap());
+    assert_eq!(text(&p.cli(&["apply", "-f", "my-job.yaml"])).0, "sparkjob.sparkswarm.io/mine unchanged\n");
+    std::fs::write(&src, std::fs::read_to_string(&src).unwrap().replace("nowhere", "elsewhere")).unwrap();
+    assert_eq!(text(&p.cli(&["apply", "-f", "my-job.yaml"])).0, "sparkjob.sparkswarm.io/mine configured\n");
+
+    // Invalid input is refused whole, with file, line and field.
+    std::fs::write(p.root().join("broken.yaml"), Project::job_yaml("broken", "x", "app.py", "  arguments: {not: a list}\n")).unwrap();
+    let refused = p.cli(&["apply", "-f", "broken.yaml"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(text(&refused).1.contains("broken.yaml:10: spec.arguments"), "{}", text(&refused).1);
+    assert!(!p.manifest("broken.yaml").exists());
+
+    let valid = p.cli(&["validate", "manifests/my-job.yaml"]);
+    assert!(valid.status.success());
+    assert_eq!(text(&valid).0, "manifests/my-job.yaml: sparkjob/mine valid\n");
+
+    // rerun sets an annotation and leaves every other byte alone.
+    let before = p.read("my-job.yaml");
+    assert!(p.cli(&["rerun", "sparkjob", "mine"]).status.success());
+    let after = p.read("my-job.yaml");
+    assert!(after.contains("    sparkswarm.io/rerun: \""), "{after}");
+    let without: String = after.lines().filter(|l| !l.contains("annotations:") && !l.contains("sparkswarm.io/rerun")).map(|l| format!("{l}\n")).collect();
+    assert_eq!(without, before);
+
+    let waited = p.cli(&["wait", "sparkjob/mine", "--for=condition=Succeeded", "--timeout=1s"]);
+    assert_eq!(waited.status.code(), Some(1));
+    assert_eq!(text(&waited).1.trim(), "error: timed out waiting for the condition on sparkjobs/mine");
+
+    // delete from a multi-document file removes only that document.
+    p.drop_manifest("pair.yaml", &format!("{}---\n{}", Project::job_yaml("one", "x", "app.py", ""), Project::job_yaml("two", "x", "app.py", "")));
+    assert_eq!(text(&p.cli(&["delete", "sj", "one"])).0, "sparkjob.sparkswarm.io \"one\" deleted\n");
+    assert_eq!(p.read("pair.yaml"), format!("---\n{}", Project::job_yaml("two", "x", "app.py", "")));
+    assert!(p.cli(&["delete", "sparkjob/mine"]).status.success());
+    assert!(!p.manifest("my-job.yaml").exists());
+    assert_eq!(p.cli(&["delete", "sparkjob", "mine"]).status.code(), Some(1));
+}
+
+#[test]
+fn get_watch_prints_changes_and_json_logs_parse() {
+    let p = Project::new();
+    p.write_app("app.py", "print('hi')\n");
+    p.drop_manifest("w.yaml", &Project::job_yaml("w", "nowhere", "app.py", ""));
+    let mut watch = Command::new(BIN)
+        .args(["get", "sj", "-w"])
+        .current_dir(p.root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = watch.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let header = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert!(header.starts_with("NAME"));
+    let first = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert!(first.starts_with("w ") && first.contains("Pending"), "{first}");
+    let mut op = p.start(&["--log-format", "json"]);
+    // The operator writes a status: the watch prints the row again with what changed.
+    let again = rx.recv_timeout(Duration::from_secs(20)).expect("a changed row");
+    assert!(again.starts_with("w "), "{again}");
+    let _ = watch.kill();
+    let _ = watch.wait();
+    eventually(Duration::from_secs(10), "a JSON log line", || op.log().lines().next().map(str::to_string), || op.log());
+    op.terminate();
+    for line in op.log().lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(v.get("level").is_some() && v.get("timestamp").is_some(), "{line}");
+    }
+}
