@@ -142,3 +142,24 @@ fn get_watch_prints_changes_and_json_logs_parse() {
         assert!(v.get("level").is_some() && v.get("timestamp").is_some(), "{line}");
     }
 }
+
+#[test]
+fn every_shipped_manifest_validates() {
+    let repo = repo_root();
+    let mut dirs = vec![repo.join("manifests")];
+    let mut i = 0;
+    while i < dirs.len() {
+        for e in std::fs::read_dir(&dirs[i]).unwrap().flatten() {
+            if e.path().is_dir() {
+                dirs.push(e.path());
+            }
+        }
+        i += 1;
+    }
+    let mut cmd = Command::new(BIN);
+    cmd.arg("validate").args(&dirs).current_dir(&repo);
+    let out = cmd.output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.lines().count() >= 8, "{stdout}");
+}
