@@ -2,6 +2,7 @@
 //! so that the reconcilers above them stay pure decisions plus calls through these traits.
 
 pub mod local;
+pub mod swarm;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -102,6 +103,9 @@ pub enum RuntimeError {
     Process(String),
     #[error("{0}")]
     Unreachable(String),
+    /// From the swarm runtime; its own variant names the reason.
+    #[error("{0}")]
+    Swarm(Box<swarm::SwarmError>),
 }
 
 impl RuntimeError {
@@ -112,6 +116,7 @@ impl RuntimeError {
             RuntimeError::Io { .. } => "IoError",
             RuntimeError::Process(_) => "ProcessError",
             RuntimeError::Unreachable(_) => "Unreachable",
+            RuntimeError::Swarm(e) => e.reason(),
         }
     }
 

@@ -63,7 +63,13 @@ fn base(web_ui_port: u16) -> String {
 }
 
 pub(crate) async fn fetch_state(web_ui_port: u16) -> Result<MasterState, RuntimeError> {
-    let url = format!("{}/json/", base(web_ui_port));
+    fetch_state_from(&base(web_ui_port)).await
+}
+
+/// The same from a master's UI at any base URL (`http://host:port`): the swarm runtime's
+/// masters run in containers.
+pub(crate) async fn fetch_state_from(base: &str) -> Result<MasterState, RuntimeError> {
+    let url = format!("{}/json/", base.trim_end_matches('/'));
     let resp = client()?
         .get(&url)
         .send()
@@ -77,7 +83,11 @@ pub(crate) async fn fetch_state(web_ui_port: u16) -> Result<MasterState, Runtime
 
 /// The version the master's UI shows (`<span class="version" ...>4.0.1</span>`).
 pub(crate) async fn fetch_version(web_ui_port: u16) -> Result<Option<String>, RuntimeError> {
-    let url = format!("{}/", base(web_ui_port));
+    fetch_version_from(&base(web_ui_port)).await
+}
+
+pub(crate) async fn fetch_version_from(base: &str) -> Result<Option<String>, RuntimeError> {
+    let url = format!("{}/", base.trim_end_matches('/'));
     let resp = client()?
         .get(&url)
         .send()

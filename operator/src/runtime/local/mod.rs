@@ -6,10 +6,10 @@
 //! file layouts.
 
 mod cluster;
-mod driver_log;
-mod fsutil;
+pub(crate) mod driver_log;
+pub(crate) mod fsutil;
 mod job;
-mod master_api;
+pub(crate) mod master_api;
 mod ports;
 mod process;
 pub mod spark_dist;

@@ -1,0 +1,744 @@
+//! Swarm jobs: one `replicated-job` service per attempt, running the driver (client mode)
+//! on the cluster's overlay network; the executors run in the worker services.
+//!
+//! How the app and its `files` reach the driver, whatever their size: a named volume per
+//! attempt, filled through the container archive API (a created, never started helper
+//! container mounts it; `PUT /containers/{id}/archive` unpacks a tar streamed from a temp
+//! file). The driver's task is placed on the node of the engine we talk to (the volume's
+//! node); its executors run anywhere in the swarm. This was chosen over building a
+//! per-submission image pushed to the cluster's registry because it needs no registry
+//! (the registry is optional), no image build on every submission, and works the same on
+//! one node or many; Docker configs were out (1 MB each).
+//!
+//! When the task ends: the service logs become `driver.log`, the volume's `outputs/` is
+//! fetched through the archive API (`GET`) into the attempt's `outputs/`, the exit code is
+//! written to `exitcode`, then service, containers and volume are removed.
+//!
+//! Layout of an attempt directory (as on the local runtime, plus `swarm.json`):
+//! - `swarm.json`: cluster, submission id, service and volume names, written before
+//!   anything is created, so that a restarted operator finds the service by its labels;
+//! - `driver.log`, `outputs/`, `started`, `exitcode` (its mtime is the finish time),
+//!   `cancelled` (written by kill: a submission that sees it does not start the driver).
+
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
+
+use bollard::models::{
+    ContainerCreateBody, HostConfig, Mount, MountType, MountVolumeOptions, NetworkAttachmentConfig, ServiceSpec,
+    ServiceSpecMode, ServiceSpecModeReplicatedJob, Task, TaskSpec, TaskSpecContainerSpec, TaskSpecPlacement,
+    TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum, TaskState, VolumeCreateRequest,
+};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, DownloadFromContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder, UploadToContainerOptionsBuilder,
+};
+use bollard::Docker;
+use chrono::{DateTime, Utc};
+use futures::{StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
+use tokio::io::AsyncWriteExt;
+
+use super::cluster::tasks_of;
+use super::error::{is_not_found, SwarmError};
+use super::{labels, ClusterTarget, SwarmRuntime};
+use crate::runtime::local::{driver_log, fsutil};
+use crate::api::job::Results;
+use crate::runtime::{AttemptObservation, AttemptState, JobSubmission};
+
+/// Where the attempt's volume is mounted in the driver's container.
+const JOB_ROOT: &str = "/job";
+/// After this long without a service, a recorded submission is taken as never made.
+const LOST_AFTER: Duration = Duration::from_secs(60);
+/// Our exit code for a driver stopped by kill (128 + SIGTERM).
+const KILLED_EXIT_CODE: i32 = 143;
+const RESULTS_MAX_BYTES: u64 = 1024 * 1024;
+/// A driver log bigger than this is cut to its end (the part that explains a failure).
+const LOG_MAX_BYTES: usize = 64 * 1024 * 1024;
+
+/// What `swarm.json` holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobRecord {
+    pub cluster: String,
+    pub job: String,
+    pub submission_id: String,
+    pub service: String,
+    pub volume: String,
+    pub created: DateTime<Utc>,
+}
+
+pub fn record_path(attempt_dir: &Path) -> PathBuf {
+    attempt_dir.join("swarm.json")
+}
+
+struct Files {
+    dir: PathBuf,
+}
+
+impl Files {
+    fn new(dir: &Path) -> Self {
+        Files { dir: std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()) }
+    }
+    fn outputs(&self) -> PathBuf {
+        self.dir.join("outputs")
+    }
+    fn driver_log(&self) -> PathBuf {
+        self.dir.join("driver.log")
+    }
+    fn exitcode(&self) -> PathBuf {
+        self.dir.join("exitcode")
+    }
+    fn started(&self) -> PathBuf {
+        self.dir.join("started")
+    }
+    fn cancelled(&self) -> PathBuf {
+        self.dir.join("cancelled")
+    }
+    fn upload(&self) -> PathBuf {
+        self.dir.join("upload.tar")
+    }
+    fn record(&self) -> Option<JobRecord> {
+        let text = fsutil::read_opt(&record_path(&self.dir)).ok().flatten()?;
+        serde_json::from_str(&text).ok()
+    }
+    fn read_exitcode(&self) -> Option<i32> {
+        let text = fsutil::read_opt(&self.exitcode()).ok().flatten()?;
+        Some(text.trim().parse().unwrap_or(-1))
+    }
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), SwarmError> {
+    fsutil::write_atomic(path, bytes).map_err(|e| SwarmError::StateDir(e.to_string()))
+}
+
+/// A destination inside the working directory: relative, without `..`.
+fn confined(dst: &str) -> Result<PathBuf, SwarmError> {
+    let p = Path::new(dst);
+    let ok = !dst.is_empty() && p.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    if ok && p.components().any(|c| matches!(c, Component::Normal(_))) {
+        Ok(p.components().filter(|c| matches!(c, Component::Normal(_))).collect())
+    } else {
+        Err(SwarmError::InvalidSpec(format!("file destination {dst:?} must be a relative path inside the working directory")))
+    }
+}
+
+fn base_name(p: &Path) -> Result<String, SwarmError> {
+    p.file_name()
+        .and_then(|n| n.to_str())
+        .map(str::to_string)
+        .ok_or_else(|| SwarmError::InvalidSpec(format!("{} has no usable file name", p.display())))
+}
+
+/// What goes into the volume: (source here, path inside the volume).
+fn layout(sub: &JobSubmission) -> Result<Vec<(PathBuf, PathBuf)>, SwarmError> {
+    let mut entries = vec![(sub.main_application_file.clone(), Path::new("app/main").join(base_name(&sub.main_application_file)?))];
+    let mut seen = std::collections::BTreeSet::new();
+    for p in &sub.py_files {
+        let name = base_name(p)?;
+        // Python imports a py-file by its base name: two with one name cannot both work.
+        if !seen.insert(name.clone()) {
+            return Err(SwarmError::InvalidSpec(format!("two pyFiles are named {name:?}")));
+        }
+        entries.push((p.clone(), Path::new("app/py").join(name)));
+    }
+    for (src, dst) in &sub.files {
+        entries.push((src.clone(), Path::new("work").join(confined(dst)?)));
+    }
+    Ok(entries)
+}
+
+fn mib(m: &crate::api::quantity::Memory) -> Result<u64, SwarmError> {
+    match m.mebibytes() {
+        Some(n) if n > 0 => Ok(n),
+        _ => Err(SwarmError::InvalidSpec(format!("invalid memory size {:?}", m.0))),
+    }
+}
+
+/// spark-submit's arguments inside the driver's container (after the entrypoint's `driver`).
+pub(crate) fn submit_args(sub: &JobSubmission) -> Result<Vec<String>, SwarmError> {
+    let mut a: Vec<String> = Vec::new();
+    let mut push = |k: &str, v: String| {
+        a.push(k.into());
+        a.push(v);
+    };
+    push("--master", sub.master_url.clone());
+    push("--deploy-mode", "client".into());
+    push("--name", sub.job.clone());
+    push("--driver-cores", sub.driver_cores.to_string());
+    push("--driver-memory", format!("{}m", mib(&sub.driver_memory)?));
+    push("--executor-cores", sub.executor_cores.to_string());
+    push("--executor-memory", format!("{}m", mib(&sub.executor_memory)?));
+    push("--total-executor-cores", sub.executor_instances.saturating_mul(sub.executor_cores).max(1).to_string());
+    for (k, v) in &sub.spark_conf {
+        if k.is_empty() || k.contains('=') || k.contains(char::is_whitespace) {
+            return Err(SwarmError::InvalidSpec(format!("invalid sparkConf key {k:?}")));
+        }
+        push("--conf", format!("{k}={v}"));
+    }
+    // Last, so that it cannot be overridden: it ties the application to this submission.
+    push("--conf", format!("spark.sparkswarm.submissionId={}", sub.submission_id));
+    let entries = layout(sub)?;
+    let py: Vec<String> = entries
+        .iter()
+        .filter(|(_, dst)| dst.starts_with("app/py"))
+        .map(|(_, dst)| format!("{JOB_ROOT}/{}", dst.display()))
+        .collect();
+    if !py.is_empty() {
+        if py.iter().any(|p| p.contains(',')) {
+            return Err(SwarmError::InvalidSpec("a pyFiles name contains a comma".into()));
+        }
+        push("--py-files", py.join(","));
+    }
+    let main = entries.first().map(|(_, d)| format!("{JOB_ROOT}/{}", d.display())).unwrap_or_default();
+    a.push(main);
+    a.extend(sub.arguments.iter().cloned());
+    Ok(a)
+}
+
+/// The image the cluster's services run (the registry's copy when there is one).
+fn cluster_image(target: &ClusterTarget) -> String {
+    if target.registry.enabled {
+        format!("127.0.0.1:{}/{}", target.registry.port, target.image())
+    } else {
+        target.image().to_string()
+    }
+}
+
+fn job_labels(rt: &SwarmRuntime, sub_cluster: &str, job: &str, submission: &str, role: &str) -> HashMap<String, String> {
+    let mut l = labels::base(sub_cluster, rt.owner(), role);
+    l.insert(labels::JOB.into(), job.into());
+    l.insert(labels::SUBMISSION.into(), submission.into());
+    l
+}
+
+fn volume_mount(volume: &str, l: &HashMap<String, String>) -> Mount {
+    Mount {
+        target: Some(JOB_ROOT.into()),
+        source: Some(volume.into()),
+        typ: Some(MountType::VOLUME),
+        volume_options: Some(MountVolumeOptions { labels: Some(l.clone()), ..Default::default() }),
+        ..Default::default()
+    }
+}
+
+/// Writes the tar of the attempt's files to `path` (streamed from disk afterwards, so a
+/// big input never sits in memory).
+fn write_tar(path: &Path, entries: &[(PathBuf, PathBuf)]) -> Result<(), SwarmError> {
+    let file = std::fs::File::create(path).map_err(SwarmError::io(format!("creating {}", path.display())))?;
+    let mut b = tar::Builder::new(std::io::BufWriter::new(file));
+    b.follow_symlinks(true);
+    let dir = |b: &mut tar::Builder<_>, name: &str| -> Result<(), SwarmError> {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Directory);
+        h.set_mode(0o777);
+        h.set_size(0);
+        h.set_mtime(0);
+        b.append_data(&mut h, name, std::io::empty()).map_err(SwarmError::io(format!("adding {name}/ to the upload")))
+    };
+    // The driver runs as whoever the image says; world-writable dirs keep any user working.
+    let mut made = std::collections::BTreeSet::new();
+    for d in ["work", "outputs", "app", "app/main", "app/py"] {
+        dir(&mut b, d)?;
+        made.insert(PathBuf::from(d));
+    }
+    for (src, dst) in entries {
+        // Every parent of a nested destination (work/data/mllib/...), outermost first.
+        let mut ancestors: Vec<&Path> = dst.ancestors().skip(1).filter(|a| !a.as_os_str().is_empty()).collect();
+        ancestors.reverse();
+        for a in ancestors {
+            if made.insert(a.to_path_buf()) {
+                dir(&mut b, &a.to_string_lossy())?;
+            }
+        }
+        let mut f = std::fs::File::open(src).map_err(SwarmError::io(format!("opening {}", src.display())))?;
+        b.append_file(dst, &mut f).map_err(SwarmError::io(format!("adding {} to the upload", src.display())))?;
+    }
+    let w = b.into_inner().map_err(SwarmError::io("finishing the upload tar"))?;
+    w.into_inner()
+        .map_err(|e| SwarmError::Io { what: "flushing the upload tar".into(), source: e.into_error() })?
+        .sync_all()
+        .map_err(SwarmError::io("syncing the upload tar"))
+}
+
+async fn remove_container(docker: &Docker, id: &str) {
+    let opts = RemoveContainerOptionsBuilder::default().force(true).build();
+    if let Err(e) = docker.remove_container(id, Some(opts)).await {
+        if !is_not_found(&e) {
+            tracing::warn!(container = id, error = %e, "could not remove a helper container");
+        }
+    }
+}
+
+/// A created (never started) container with the volume at /job, for the archive API.
+async fn helper(docker: &Docker, image: &str, volume: &str, l: &HashMap<String, String>, name: &str) -> Result<String, SwarmError> {
+    let mut hl = l.clone();
+    hl.insert(labels::ROLE.into(), "files".into());
+    let body = ContainerCreateBody {
+        image: Some(image.to_string()),
+        entrypoint: Some(vec!["/bin/true".into()]),
+        cmd: Some(vec![]),
+        labels: Some(hl),
+        network_disabled: Some(true),
+        host_config: Some(HostConfig { mounts: Some(vec![volume_mount(volume, l)]), ..Default::default() }),
+        ..Default::default()
+    };
+    let opts = CreateContainerOptionsBuilder::default().name(name).build();
+    match docker.create_container(Some(opts), body).await {
+        Ok(r) => Ok(r.id),
+        Err(bollard::errors::Error::DockerResponseServerError { status_code: 409, .. }) => {
+            // Left over from an interrupted run: start again from a fresh one.
+            remove_container(docker, name).await;
+            let opts = CreateContainerOptionsBuilder::default().name(name).build();
+            let body = ContainerCreateBody {
+                image: Some(image.to_string()),
+                entrypoint: Some(vec!["/bin/true".into()]),
+                cmd: Some(vec![]),
+                labels: Some(l.clone()),
+                network_disabled: Some(true),
+                host_config: Some(HostConfig { mounts: Some(vec![volume_mount(volume, l)]), ..Default::default() }),
+                ..Default::default()
+            };
+            docker.create_container(Some(opts), body).await.map(|r| r.id).map_err(SwarmError::api("creating the files helper container"))
+        }
+        Err(e) => Err(SwarmError::DockerApi { what: "creating the files helper container".into(), source: e }),
+    }
+}
+
+pub(crate) async fn submit(rt: &SwarmRuntime, sub: &JobSubmission) -> Result<(), SwarmError> {
+    let f = Files::new(&sub.attempt_dir);
+    if f.record().is_some() || f.exitcode().exists() {
+        // Submitting an attempt twice must never run it twice.
+        tracing::info!(attempt = %f.dir.display(), "attempt already submitted; not starting it again");
+        return Ok(());
+    }
+    if f.cancelled().exists() {
+        return write(&f.exitcode(), format!("{KILLED_EXIT_CODE}\n").as_bytes());
+    }
+    let args = submit_args(sub)?;
+    let entries = layout(sub)?;
+    let target = rt.target(&sub.cluster).ok_or_else(|| SwarmError::UnknownCluster(sub.cluster.clone()))?;
+    let docker = rt.client(&target).await?;
+    let info = docker.info().await.map_err(SwarmError::api("reading the engine's info"))?;
+    let node_id = info.swarm.and_then(|s| s.node_id).filter(|n| !n.is_empty()).ok_or_else(|| SwarmError::NotSwarmManager {
+        endpoint: target.endpoint.clone(),
+        state: "no node id".into(),
+    })?;
+    let image = cluster_image(&target);
+
+    for d in [f.dir.clone(), f.outputs()] {
+        std::fs::create_dir_all(&d).map_err(SwarmError::io(format!("creating {}", d.display())))?;
+    }
+    let record = JobRecord {
+        cluster: sub.cluster.clone(),
+        job: sub.job.clone(),
+        submission_id: sub.submission_id.clone(),
+        service: labels::driver_service(&sub.cluster, &sub.submission_id),
+        volume: labels::job_volume(&sub.cluster, &sub.submission_id),
+        created: Utc::now(),
+    };
+    let json = serde_json::to_vec_pretty(&record).map_err(|e| SwarmError::InvalidSpec(format!("serialising the job record: {e}")))?;
+    // Before anything exists on the engine: a crash from here on leaves a record that
+    // names what to look for.
+    write(&record_path(&f.dir), &json)?;
+
+    let l = job_labels(rt, &sub.cluster, &sub.job, &sub.submission_id, "driver");
+    let req = VolumeCreateRequest { name: Some(record.volume.clone()), labels: Some(l.clone()), ..Default::default() };
+    docker.create_volume(req).await.map_err(SwarmError::api(format!("creating the volume {}", record.volume)))?;
+
+    let tar_path = f.upload();
+    let entries_for_tar = entries.clone();
+    let tp = tar_path.clone();
+    tokio::task::spawn_blocking(move || write_tar(&tp, &entries_for_tar))
+        .await
+        .map_err(|e| SwarmError::InvalidSpec(format!("building the upload: {e}")))??;
+    let helper_name = format!("{}-upload", record.service);
+    let id = helper(&docker, &image, &record.volume, &l, &helper_name).await?;
+    let upload = async {
+        let file = tokio::fs::File::open(&tar_path).await.map_err(SwarmError::io(format!("opening {}", tar_path.display())))?;
+        let stream = tokio_util::io::ReaderStream::new(file);
+        let opts = UploadToContainerOptionsBuilder::default().path(JOB_ROOT).build();
+        docker
+            .upload_to_container(&id, Some(opts), bollard::body_try_stream(stream))
+            .await
+            .map_err(SwarmError::api("uploading the job's files"))
+    }
+    .await;
+    remove_container(&docker, &id).await;
+    let _ = tokio::fs::remove_file(&tar_path).await;
+    upload?;
+
+    if f.cancelled().exists() {
+        remove_volume(&docker, &record.volume).await;
+        return write(&f.exitcode(), format!("{KILLED_EXIT_CODE}\n").as_bytes());
+    }
+    let mut full_args = vec!["driver".to_string()];
+    full_args.extend(args);
+    let spec = ServiceSpec {
+        name: Some(record.service.clone()),
+        labels: Some(l.clone()),
+        task_template: Some(TaskSpec {
+            container_spec: Some(TaskSpecContainerSpec {
+                image: Some(image),
+                labels: Some(l.clone()),
+                args: Some(full_args),
+                dir: Some(format!("{JOB_ROOT}/work")),
+                env: Some(vec![
+                    format!("SPARKSWARM_OUTPUT_DIR={JOB_ROOT}/outputs"),
+                    format!("SPARKSWARM_SUBMISSION_ID={}", sub.submission_id),
+                ]),
+                mounts: Some(vec![volume_mount(&record.volume, &l)]),
+                ..Default::default()
+            }),
+            // Restarts are the operator's business (restartPolicy), never the swarm's.
+            restart_policy: Some(TaskSpecRestartPolicy {
+                condition: Some(TaskSpecRestartPolicyConditionEnum::NONE),
+                ..Default::default()
+            }),
+            // The volume with the files is on this node.
+            placement: Some(TaskSpecPlacement { constraints: Some(vec![format!("node.id=={node_id}")]), ..Default::default() }),
+            networks: Some(vec![NetworkAttachmentConfig { target: Some(labels::network(&sub.cluster)), ..Default::default() }]),
+            ..Default::default()
+        }),
+        mode: Some(ServiceSpecMode {
+            replicated_job: Some(ServiceSpecModeReplicatedJob { max_concurrent: Some(1), total_completions: Some(1) }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    docker.create_service(spec, None).await.map_err(SwarmError::api(format!("creating the driver service {}", record.service)))?;
+    if let Err(e) = fsutil::write_atomic(&f.started(), Utc::now().to_rfc3339().as_bytes()) {
+        tracing::warn!(attempt = %f.dir.display(), error = %e, "could not record the start time");
+    }
+    tracing::info!(job = %sub.job, submission = %sub.submission_id, service = %record.service, "driver service created");
+    Ok(())
+}
+
+fn latest(tasks: &[Task]) -> Option<&Task> {
+    tasks.iter().max_by_key(|t| (t.created_at, t.version.as_ref().and_then(|v| v.index)))
+}
+
+/// The task's outcome: None while it runs (or waits to), else the exit code.
+fn outcome(t: &Task) -> Option<i32> {
+    let status = t.status.as_ref()?;
+    let code = status.container_status.as_ref().and_then(|c| c.exit_code).map(|c| c as i32);
+    match status.state? {
+        TaskState::COMPLETE => Some(code.unwrap_or(0)),
+        TaskState::FAILED => Some(code.filter(|c| *c != 0).unwrap_or(1)),
+        TaskState::REJECTED => Some(-1),
+        TaskState::SHUTDOWN | TaskState::REMOVE | TaskState::ORPHANED => Some(code.filter(|c| *c != 0).unwrap_or(KILLED_EXIT_CODE)),
+        _ => None,
+    }
+}
+
+async fn fetch_logs(docker: &Docker, service: &str, to: &Path) -> Result<(), SwarmError> {
+    let opts = LogsOptionsBuilder::default().stdout(true).stderr(true).follow(false).timestamps(false).tail("all").build();
+    let mut stream = docker.service_logs(service, Some(opts));
+    let mut buf: Vec<u8> = Vec::new();
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(out) => {
+                buf.extend_from_slice(&out.into_bytes());
+                if buf.len() > LOG_MAX_BYTES * 2 {
+                    buf.drain(..buf.len() - LOG_MAX_BYTES);
+                }
+            }
+            Err(e) if is_not_found(&e) => return Ok(()),
+            Err(e) => return Err(SwarmError::DockerApi { what: format!("reading the logs of {service}"), source: e }),
+        }
+    }
+    if buf.len() > LOG_MAX_BYTES {
+        buf.drain(..buf.len() - LOG_MAX_BYTES);
+    }
+    // Logs only grow: never replace a longer log with a shorter read (a log read while
+    // the service is being removed may come back empty).
+    let have = std::fs::metadata(to).map(|m| m.len()).unwrap_or(0);
+    if (buf.len() as u64) < have {
+        return Ok(());
+    }
+    write(to, &buf)
+}
+
+/// Copies the volume's `outputs/` into the attempt's `outputs/`.
+async fn collect_outputs(docker: &Docker, image: &str, record: &JobRecord, l: &HashMap<String, String>, to: &Path) -> Result<(), SwarmError> {
+    let name = format!("{}-collect", record.service);
+    let id = helper(docker, image, &record.volume, l, &name).await?;
+    let opts = DownloadFromContainerOptionsBuilder::default().path(&format!("{JOB_ROOT}/outputs/.")).build();
+    let tmp = to.with_extension("tar.partial");
+    let result = async {
+        let mut file = tokio::fs::File::create(&tmp).await.map_err(SwarmError::io(format!("creating {}", tmp.display())))?;
+        let mut stream = docker.download_from_container(&id, Some(opts));
+        while let Some(chunk) = stream.try_next().await.map_err(SwarmError::api("downloading the outputs"))? {
+            file.write_all(&chunk).await.map_err(SwarmError::io(format!("writing {}", tmp.display())))?;
+        }
+        file.flush().await.map_err(SwarmError::io(format!("writing {}", tmp.display())))?;
+        Ok::<(), SwarmError>(())
+    }
+    .await;
+    remove_container(docker, &id).await;
+    result?;
+    let (tmp2, to2) = (tmp.clone(), to.to_path_buf());
+    let unpacked = tokio::task::spawn_blocking(move || -> Result<(), SwarmError> {
+        std::fs::create_dir_all(&to2).map_err(SwarmError::io(format!("creating {}", to2.display())))?;
+        let file = std::fs::File::open(&tmp2).map_err(SwarmError::io(format!("opening {}", tmp2.display())))?;
+        let mut archive = tar::Archive::new(file);
+        // The archive's top entry is the `.` of outputs; `unpack_in` refuses entries that
+        // would leave the directory (absolute paths, `..`).
+        for entry in archive.entries().map_err(SwarmError::io("reading the outputs archive"))? {
+            let mut entry = entry.map_err(SwarmError::io("reading the outputs archive"))?;
+            entry.unpack_in(&to2).map_err(SwarmError::io(format!("unpacking into {}", to2.display())))?;
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| SwarmError::InvalidSpec(format!("unpacking the outputs: {e}")))?;
+    let _ = tokio::fs::remove_file(&tmp).await;
+    unpacked
+}
+
+async fn remove_volume(docker: &Docker, volume: &str) -> bool {
+    let opts = RemoveVolumeOptionsBuilder::default().force(false).build();
+    match docker.remove_volume(volume, Some(opts)).await {
+        Ok(()) => true,
+        Err(e) if is_not_found(&e) => true,
+        Err(_) => false,
+    }
+}
+
+/// Removes the attempt's service, containers and volume (the volume only once no
+/// container uses it; a leftover is removed with the cluster).
+async fn cleanup(rt: &SwarmRuntime, docker: &Docker, record: &JobRecord) {
+    if let Err(e) = docker.delete_service(&record.service).await {
+        if !is_not_found(&e) {
+            tracing::warn!(service = %record.service, error = %e, "could not remove a finished driver service");
+        }
+    }
+    let f = labels::filter(&[(labels::SUBMISSION, &record.submission_id), (labels::OWNER, rt.owner())]);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let opts = ListContainersOptionsBuilder::default().all(true).filters(&f).build();
+        let containers = docker.list_containers(Some(opts)).await.unwrap_or_default();
+        for c in &containers {
+            if let Some(id) = &c.id {
+                remove_container(docker, id).await;
+            }
+        }
+        if remove_volume(docker, &record.volume).await || tokio::time::Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+fn read_results(path: &Path) -> Results {
+    let Ok(meta) = std::fs::metadata(path) else { return Results::new() };
+    if meta.len() > RESULTS_MAX_BYTES {
+        tracing::warn!(path = %path.display(), bytes = meta.len(), "results.json is too big; ignored");
+        return Results::new();
+    }
+    match std::fs::read_to_string(path).ok().and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok()) {
+        Some(serde_json::Value::Object(m)) => m,
+        _ => {
+            tracing::warn!(path = %path.display(), "results.json is not a JSON object; ignored");
+            Results::new()
+        }
+    }
+}
+
+fn observation(f: &Files, state: AttemptState) -> AttemptObservation {
+    let ended = matches!(state, AttemptState::Exited(_) | AttemptState::Lost);
+    let failed = !matches!(state, AttemptState::Exited(0) | AttemptState::Running);
+    let log = driver_log::inspect(&f.driver_log(), failed);
+    let started = fsutil::read_opt(&f.started())
+        .ok()
+        .flatten()
+        .and_then(|s| DateTime::parse_from_rfc3339(s.trim()).ok())
+        .map(|d| d.with_timezone(&Utc));
+    let finished = if ended { fsutil::mtime(&f.exitcode()) } else { None };
+    let results = match state {
+        AttemptState::Exited(_) => read_results(&f.outputs().join("results.json")),
+        _ => Results::new(),
+    };
+    let error_line = if failed {
+        log.error_line.or_else(|| match state {
+            AttemptState::Lost => Some("the driver service was never created (the operator stopped mid-submission)".into()),
+            AttemptState::Exited(c) => Some(format!("the driver exited with code {c}")),
+            _ => None,
+        })
+    } else {
+        None
+    };
+    AttemptObservation {
+        state,
+        started,
+        finished,
+        spark_application_id: log.app_id,
+        web_ui_url: log.web_ui_url,
+        error_line,
+        outputs_dir: f.outputs(),
+        results,
+        driver_log: f.driver_log(),
+    }
+}
+
+pub(crate) async fn observe(rt: &SwarmRuntime, attempt_dir: &Path) -> Result<Option<AttemptObservation>, SwarmError> {
+    let f = Files::new(attempt_dir);
+    if !f.dir.is_dir() {
+        return Ok(None);
+    }
+    if let Some(code) = f.read_exitcode() {
+        return Ok(Some(observation(&f, AttemptState::Exited(code))));
+    }
+    let Some(record) = f.record() else {
+        // The reconciler persisted the attempt, the submission has not written its record.
+        let age = fsutil::mtime(&f.dir).map(|m| Utc::now().signed_duration_since(m).to_std().unwrap_or_default());
+        let state = if age.is_some_and(|a| a < LOST_AFTER) { AttemptState::Running } else { AttemptState::Lost };
+        return Ok(Some(observation(&f, state)));
+    };
+    let Some(target) = rt.target(&record.cluster) else {
+        // The cluster (and with it every job service) was deleted.
+        write(&f.exitcode(), b"-1\n")?;
+        append_line(&f.driver_log(), &format!("sparkswarm: Error: the cluster {} was deleted while the job ran", record.cluster));
+        return Ok(Some(observation(&f, AttemptState::Exited(-1))));
+    };
+    let docker = rt.client(&target).await?;
+    let tasks = tasks_of(&docker, &record.service).await?;
+    let Some(task) = latest(&tasks) else {
+        let exists = match docker.inspect_service(&record.service, None).await {
+            Ok(_) => true,
+            Err(e) if is_not_found(&e) => false,
+            Err(e) => return Err(SwarmError::DockerApi { what: format!("inspecting {}", record.service), source: e }),
+        };
+        let young = Utc::now().signed_duration_since(record.created).to_std().map_or(true, |a| a < LOST_AFTER);
+        let state = if exists || young { AttemptState::Running } else { AttemptState::Lost };
+        return Ok(Some(observation(&f, state)));
+    };
+    if let Err(e) = fetch_logs(&docker, &record.service, &f.driver_log()).await {
+        tracing::debug!(service = %record.service, error = %e, "could not read the driver's logs yet");
+    }
+    let Some(code) = outcome(task) else {
+        return Ok(Some(observation(&f, AttemptState::Running)));
+    };
+    // Ended: collect everything, then record the end (the exit code file comes last, so a
+    // crash in between collects again).
+    if code != 0 {
+        if let Some(err) = task.status.as_ref().and_then(|s| s.err.clone()).filter(|e| !e.is_empty()) {
+            append_line(&f.driver_log(), &format!("sparkswarm: Error: the driver task failed: {err}"));
+        }
+    }
+    let l = job_labels(rt, &record.cluster, &record.job, &record.submission_id, "driver");
+    if let Err(e) = collect_outputs(&docker, &cluster_image(&target), &record, &l, &f.outputs()).await {
+        tracing::warn!(service = %record.service, error = %e, "could not collect the outputs");
+    }
+    write(&f.exitcode(), format!("{code}\n").as_bytes())?;
+    cleanup(rt, &docker, &record).await;
+    Ok(Some(observation(&f, AttemptState::Exited(code))))
+}
+
+fn append_line(path: &Path, line: &str) {
+    use std::io::Write;
+    if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        let _ = writeln!(file, "{line}");
+    }
+}
+
+pub(crate) async fn kill(rt: &SwarmRuntime, attempt_dir: &Path) -> Result<(), SwarmError> {
+    let f = Files::new(attempt_dir);
+    if !f.dir.is_dir() {
+        return Ok(());
+    }
+    // Written first: a submission still in flight sees it before it creates the service.
+    if !f.cancelled().exists() {
+        write(&f.cancelled(), Utc::now().to_rfc3339().as_bytes())?;
+    }
+    let Some(record) = f.record() else { return Ok(()) };
+    if f.read_exitcode().is_some() {
+        return Ok(());
+    }
+    let Some(target) = rt.target(&record.cluster) else {
+        return write(&f.exitcode(), format!("{KILLED_EXIT_CODE}\n").as_bytes());
+    };
+    let docker = rt.client(&target).await?;
+    if let Err(e) = fetch_logs(&docker, &record.service, &f.driver_log()).await {
+        tracing::debug!(service = %record.service, error = %e, "could not read the driver's logs");
+    }
+    cleanup(rt, &docker, &record).await;
+    write(&f.exitcode(), format!("{KILLED_EXIT_CODE}\n").as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::quantity::Memory;
+    use std::collections::BTreeMap;
+
+    fn sub() -> JobSubmission {
+        JobSubmission {
+            job: "pi".into(),
+            cluster: "demo".into(),
+            submission_id: "sub-1".into(),
+            attempt: 1,
+            master_url: "spark://sparkswarm-demo-master:7077".into(),
+            main_application_file: PathBuf::from("/apps/x/main.py"),
+            arguments: vec!["$(rm -rf /)".into(), "a b".into()],
+            files: vec![(PathBuf::from("/d/boston.csv"), "boston.csv".into()), (PathBuf::from("/d/s.txt"), "data/s.txt".into())],
+            py_files: vec![PathBuf::from("/apps/a.py")],
+            spark_conf: BTreeMap::from([("spark.x".to_string(), "1 2".to_string())]),
+            driver_cores: 1,
+            driver_memory: Memory::new("512m"),
+            executor_instances: 2,
+            executor_cores: 1,
+            executor_memory: Memory::new("1g"),
+            attempt_dir: PathBuf::from("/tmp/a"),
+        }
+    }
+
+    #[test]
+    fn argv_points_into_the_volume() {
+        let args = submit_args(&sub()).expect("args").join("|");
+        assert!(args.starts_with("--master|spark://sparkswarm-demo-master:7077|--deploy-mode|client"), "{args}");
+        assert!(args.contains("--executor-memory|1024m"));
+        assert!(args.ends_with("--py-files|/job/app/py/a.py|/job/app/main/main.py|$(rm -rf /)|a b"), "{args}");
+        let mut dup = sub();
+        dup.py_files.push(PathBuf::from("/other/a.py"));
+        assert!(submit_args(&dup).is_err());
+        let mut bad = sub();
+        bad.files.push((PathBuf::from("/x"), "../escape".into()));
+        assert!(layout(&bad).is_err());
+    }
+
+    #[test]
+    fn the_upload_holds_the_layout() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let src = tmp.path().join("in.csv");
+        std::fs::write(&src, "a,b\n1,2\n").expect("write");
+        let tar_path = tmp.path().join("u.tar");
+        write_tar(&tar_path, &[(src.clone(), PathBuf::from("work/data/deep/in.csv"))]).expect("tar");
+        let mut archive = tar::Archive::new(std::fs::File::open(&tar_path).expect("open"));
+        let names: Vec<String> =
+            archive.entries().expect("entries").filter_map(|e| e.ok()).map(|e| e.path().map(|p| p.display().to_string()).unwrap_or_default()).collect();
+        assert!(names.contains(&"outputs".to_string()) || names.contains(&"outputs/".to_string()), "{names:?}");
+        assert!(names.iter().any(|n| n.trim_end_matches('/') == "work/data/deep"), "{names:?}");
+        assert!(names.contains(&"work/data/deep/in.csv".to_string()), "{names:?}");
+    }
+
+    #[test]
+    fn task_outcomes() {
+        use bollard::models::{ContainerStatus, TaskStatus};
+        let t = |state, code| Task {
+            status: Some(TaskStatus {
+                state: Some(state),
+                container_status: Some(ContainerStatus { exit_code: code, ..Default::default() }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert_eq!(outcome(&t(TaskState::RUNNING, None)), None);
+        assert_eq!(outcome(&t(TaskState::PENDING, None)), None);
+        assert_eq!(outcome(&t(TaskState::COMPLETE, Some(0))), Some(0));
+        assert_eq!(outcome(&t(TaskState::FAILED, Some(3))), Some(3));
+        assert_eq!(outcome(&t(TaskState::FAILED, None)), Some(1));
+        assert_eq!(outcome(&t(TaskState::REJECTED, None)), Some(-1));
+        assert_eq!(outcome(&t(TaskState::SHUTDOWN, None)), Some(143));
+    }
+}

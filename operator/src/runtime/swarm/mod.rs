@@ -1,0 +1,240 @@
+//! The swarm runtime: Spark clusters as Docker Swarm services, jobs as one-shot
+//! `replicated-job` services, everything through the Docker API (bollard).
+//!
+//! What it creates carries `sparkswarm.io/cluster=NAME` and `sparkswarm.io/owner=<hash of
+//! the state directory>`: the second keeps two projects on one engine from touching each
+//! other's clusters. The state directory holds, per cluster, the engine to reach it at
+//! (`swarm/clusters/<name>.json`), so that a cluster whose file was deleted can still be
+//! deleted, and per job attempt a `swarm.json` naming its service (see `job`).
+//!
+//! Networking works without IPVS (which some kernels lack; the routing mesh and service
+//! VIPs need it): services resolve each other with `dnsrr` endpoints, and the master's web
+//! UI is published in `host` mode on the manager, where the master is placed.
+
+pub mod cluster;
+pub mod connect;
+pub mod error;
+pub mod image;
+pub mod job;
+pub mod labels;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bollard::Docker;
+use serde::{Deserialize, Serialize};
+
+pub use error::SwarmError;
+
+use super::local::fsutil;
+use super::{AttemptObservation, ClusterPlan, ClusterRuntime, JobRuntime, JobSubmission, ObservedCluster, RuntimeError};
+use crate::api::cluster::{RegistrySpec, SwarmProvider, TlsSpec};
+
+/// The image a cluster runs when its spec names none: what `images/spark` builds.
+pub const DEFAULT_IMAGE: &str = "sparkswarm/spark:4.0.1";
+pub const REGISTRY_IMAGE: &str = "sparkswarm/registry:2";
+
+/// What the runtime keeps of a cluster's provider settings (the file may be gone later).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterTarget {
+    pub name: String,
+    /// The endpoint as the spec gave it (`DOCKER_HOST` is applied when connecting).
+    pub endpoint: String,
+    #[serde(default)]
+    pub tls: Option<TlsSpec>,
+    #[serde(default)]
+    pub init: bool,
+    #[serde(default)]
+    pub image: Option<String>,
+    #[serde(default)]
+    pub registry: RegistrySpec,
+}
+
+impl ClusterTarget {
+    pub fn new(name: &str, provider: &SwarmProvider, image: Option<&str>, registry: &RegistrySpec) -> Self {
+        ClusterTarget {
+            name: name.to_string(),
+            endpoint: provider.endpoint.clone(),
+            tls: provider.tls.clone(),
+            init: provider.init,
+            image: image.map(str::to_string),
+            registry: registry.clone(),
+        }
+    }
+
+    pub fn endpoint(&self) -> Result<connect::Endpoint, SwarmError> {
+        connect::parse(&connect::effective(&self.endpoint), self.tls.as_ref())
+    }
+
+    /// The image the user asked for, or ours.
+    pub fn image(&self) -> &str {
+        self.image.as_deref().unwrap_or(DEFAULT_IMAGE)
+    }
+}
+
+pub struct SwarmRuntime {
+    state_dir: PathBuf,
+    progress: Arc<dyn Fn(&str) + Send + Sync>,
+    owner: String,
+    /// Where `images/*/build-offline.sh` live (None: not found, images must exist).
+    images_dir: Option<PathBuf>,
+    clients: tokio::sync::Mutex<HashMap<String, Docker>>,
+    /// One image build at a time (both clusters of a test would otherwise build twice).
+    build_lock: tokio::sync::Mutex<()>,
+    cluster_locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl std::fmt::Debug for SwarmRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SwarmRuntime").field("state_dir", &self.state_dir).field("owner", &self.owner).finish_non_exhaustive()
+    }
+}
+
+impl SwarmRuntime {
+    pub fn new(state_dir: PathBuf, progress: Arc<dyn Fn(&str) + Send + Sync>) -> Self {
+        let state_dir = std::path::absolute(&state_dir).unwrap_or(state_dir);
+        let owner = labels::owner_of(&state_dir);
+        let images_dir = image::find_images_dir(&state_dir);
+        SwarmRuntime {
+            state_dir,
+            progress,
+            owner,
+            images_dir,
+            clients: tokio::sync::Mutex::new(HashMap::new()),
+            build_lock: tokio::sync::Mutex::new(()),
+            cluster_locks: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn state_dir(&self) -> &Path {
+        &self.state_dir
+    }
+
+    /// The label value that marks what this operator (this state directory) created.
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    fn targets_dir(&self) -> PathBuf {
+        self.state_dir.join("swarm").join("clusters")
+    }
+
+    fn target_file(&self, name: &str) -> PathBuf {
+        self.targets_dir().join(format!("{name}.json"))
+    }
+
+    pub fn target(&self, name: &str) -> Option<ClusterTarget> {
+        let text = fsutil::read_opt(&self.target_file(name)).ok().flatten()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    /// Records where the cluster lives, before anything is created there.
+    pub fn configure(&self, target: &ClusterTarget) -> Result<(), RuntimeError> {
+        cluster::check_name(&target.name)?;
+        if self.target(&target.name).as_ref() == Some(target) {
+            return Ok(());
+        }
+        let dir = self.targets_dir();
+        std::fs::create_dir_all(&dir).map_err(RuntimeError::io(format!("creating {}", dir.display())))?;
+        let json = serde_json::to_vec_pretty(target).map_err(|e| RuntimeError::Process(format!("serialising the cluster target: {e}")))?;
+        fsutil::write_atomic(&self.target_file(&target.name), &json)
+    }
+
+    fn forget(&self, name: &str) -> Result<(), RuntimeError> {
+        fsutil::remove_file_opt(&self.target_file(name))
+    }
+
+    /// A connected client for the endpoint, reused across reconciles.
+    pub async fn client(&self, target: &ClusterTarget) -> Result<Docker, SwarmError> {
+        let ep = target.endpoint()?;
+        let key = ep.to_string();
+        let mut clients = self.clients.lock().await;
+        if let Some(c) = clients.get(&key) {
+            // A cheap liveness check: a restarted engine needs no new client, a stopped
+            // one must be reported as unreachable rather than as an API error.
+            if c.ping().await.is_ok() {
+                return Ok(c.clone());
+            }
+            clients.remove(&key);
+        }
+        let c = connect::connect(&ep).await?;
+        clients.insert(key, c.clone());
+        Ok(c)
+    }
+
+    fn cluster_lock(&self, name: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.cluster_locks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        locks.entry(name.to_string()).or_default().clone()
+    }
+
+    fn progress(&self, line: &str) {
+        (self.progress)(line);
+    }
+
+    /// Like [`ClusterRuntime::observe`], with what only a swarm knows (nodes, registry).
+    pub async fn observe_detail(&self, name: &str) -> Result<(ObservedCluster, cluster::SwarmDetail), RuntimeError> {
+        Ok(cluster::observe(self, name).await?)
+    }
+}
+
+impl From<SwarmError> for RuntimeError {
+    fn from(e: SwarmError) -> Self {
+        RuntimeError::Swarm(Box::new(e))
+    }
+}
+
+impl ClusterRuntime for SwarmRuntime {
+    async fn observe(&self, name: &str) -> Result<ObservedCluster, RuntimeError> {
+        Ok(cluster::observe(self, name).await?.0)
+    }
+
+    async fn apply(&self, plan: &ClusterPlan) -> Result<(), RuntimeError> {
+        let lock = self.cluster_lock(&plan.name);
+        let _guard = lock.lock().await;
+        Ok(cluster::apply(self, plan).await?)
+    }
+
+    async fn delete(&self, name: &str) -> Result<(), RuntimeError> {
+        let lock = self.cluster_lock(name);
+        let _guard = lock.lock().await;
+        cluster::delete(self, name).await?;
+        self.forget(name)
+    }
+
+    async fn list(&self) -> Result<Vec<String>, RuntimeError> {
+        let rd = match std::fs::read_dir(self.targets_dir()) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(RuntimeError::Io { what: format!("listing {}", self.targets_dir().display()), source: e }),
+        };
+        let mut names: Vec<String> = rd
+            .flatten()
+            .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".json")).map(str::to_string))
+            .filter(|n| cluster::check_name(n).is_ok())
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+}
+
+impl JobRuntime for SwarmRuntime {
+    async fn submit(&self, sub: &JobSubmission) -> Result<(), RuntimeError> {
+        Ok(job::submit(self, sub).await?)
+    }
+
+    async fn observe(&self, attempt_dir: &Path) -> Result<Option<AttemptObservation>, RuntimeError> {
+        Ok(job::observe(self, attempt_dir).await?)
+    }
+
+    async fn kill(&self, attempt_dir: &Path) -> Result<(), RuntimeError> {
+        Ok(job::kill(self, attempt_dir).await?)
+    }
+}
+
+/// Whether an attempt directory belongs to a swarm job (the job reconciler picks the
+/// runtime that observes and kills it by this, whatever its cluster's file says now).
+pub fn is_swarm_attempt(attempt_dir: &Path) -> bool {
+    job::record_path(attempt_dir).exists()
+}
