@@ -264,3 +264,28 @@ fn exit_when_done_reports_failure_with_its_exit_code() {
     let status = eventually(Duration::from_secs(30), "the operator exits", || op.child.try_wait().ok().flatten(), || std::fs::read_to_string(&log).unwrap_or_default());
     assert_eq!(status.code(), Some(1), "{}", op.log());
 }
+
+#[test]
+fn a_file_broken_while_the_operator_was_down_does_not_delete_its_objects() {
+    let p = Project::new();
+    p.write_app("app.py", "print('hi')\n");
+    let v1 = Project::job_yaml("j", "nowhere", "app.py", "");
+    let v2 = Project::job_yaml("j", "nowhere", "app.py", "  arguments: [\"--fast\"]\n");
+    let mut op = p.start(&[]);
+    p.drop_manifest("j.yaml", &v1);
+    eventually(Duration::from_secs(20), "generation 1", || (p.field("j.yaml", "/status/observedGeneration") == Some(serde_json::json!(1))).then_some(()), || op.log());
+    p.drop_manifest("j.yaml", &v2);
+    eventually(Duration::from_secs(20), "generation 2", || (p.field("j.yaml", "/status/observedGeneration") == Some(serde_json::json!(2))).then_some(()), || op.log());
+    op.terminate();
+
+    // Broken while nobody watched: on restart the operator cannot know what the file holds.
+    p.drop_manifest("j.yaml", "apiVersion: sparkswarm.io/v1alpha1\nkind: SparkJob\nspec: [unclosed\n");
+    let op = p.start(&[]);
+    let events = p.state().join("events/sparkjob/j.jsonl");
+    eventually(Duration::from_secs(20), "an InvalidYaml event for j", || {
+        std::fs::read_to_string(&events).ok().filter(|t| t.contains("InvalidYaml")).map(|_| ())
+    }, || op.log());
+    p.drop_manifest("j.yaml", &v2);
+    eventually(Duration::from_secs(20), "j Pending again", || (p.phase("j.yaml") == "Pending").then_some(()), || op.log());
+    assert_eq!(p.field("j.yaml", "/status/observedGeneration"), Some(serde_json::json!(2)), "the job was not forgotten and recreated");
+}

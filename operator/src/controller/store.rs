@@ -140,6 +140,12 @@ impl Store {
         self.files.get(path).and_then(|f| f.error.as_ref())
     }
 
+    /// A file that does not parse and never did (e.g. broken when the operator started):
+    /// it may hold any object, so no object can be declared deleted while it exists.
+    pub fn unknown_file(&self) -> Option<&ParseError> {
+        self.files.values().find(|f| f.docs.is_empty() && f.error.is_some()).and_then(|f| f.error.as_ref())
+    }
+
     pub fn keys(&self) -> Vec<Key> {
         let mut keys: Vec<Key> = self.index.keys().map(|(k, n)| Key::Object(*k, n.clone())).collect();
         for (path, f) in &self.files {

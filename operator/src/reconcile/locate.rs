@@ -61,7 +61,11 @@ pub fn locate(ctx: &Context, kind: Kind, name: &str) -> Found {
     }
     match winner {
         Some((file, index)) => Found::Present { file, index, losers },
-        None => Found::Gone,
+        None => match lock(&ctx.store).unknown_file() {
+            // Deleting is destructive: not while a file we cannot read might still hold it.
+            Some(e) => Found::Unparseable(e.clone()),
+            None => Found::Gone,
+        },
     }
 }
 

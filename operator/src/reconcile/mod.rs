@@ -19,6 +19,9 @@ use crate::runtime::RuntimeError;
 
 pub use context::Context;
 
+/// How often an object whose file does not parse is looked at again.
+pub const UNPARSEABLE_RETRY: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Why a reconcile failed; the variant name is the event reason.
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {

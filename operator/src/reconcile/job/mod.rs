@@ -29,7 +29,8 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
         Found::Gone => return cleanup(ctx, name).await,
         Found::Unparseable(e) => {
             ctx.events.warning(KIND, name, e.reason(), e.to_string());
-            return Ok(Action::AwaitChange);
+            // Look again later: the fix may come in another file than this object's.
+            return Ok(Action::Requeue(super::UNPARSEABLE_RETRY));
         }
         Found::Present { file, index, losers } => (file, index, losers),
     };

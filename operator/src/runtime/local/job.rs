@@ -325,6 +325,7 @@ pub(crate) async fn kill(attempt_dir: &Path) -> Result<(), RuntimeError> {
 mod tests {
     use super::*;
     use crate::api::quantity::Memory;
+    use std::collections::BTreeMap;
 
     fn sub(dir: &Path) -> JobSubmission {
         JobSubmission {

@@ -1,0 +1,292 @@
+//! The swarm runtime against the real Docker engine of this machine, in Swarm mode: no
+//! mocks. The engine must be reachable (these tests fail, never skip, when it is not); a
+//! swarm is initialised for the test when the engine is not in one (and left afterwards),
+//! and the images are built with `images/*/build-offline.sh` when missing.
+//!
+//! Everything a test creates carries its own cluster name and the owner label of its own
+//! state directory; the guard removes what is left even when a test fails half-way.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sparkswarm::api::cluster::{RegistrySpec, SwarmProvider};
+use sparkswarm::api::quantity::Memory;
+use sparkswarm::runtime::swarm::{ClusterTarget, SwarmRuntime};
+use sparkswarm::runtime::{AttemptObservation, AttemptState, ClusterPlan, ClusterRuntime, JobRuntime, JobSubmission};
+
+const CLUSTER_UP: Duration = Duration::from_secs(240);
+const JOB_DONE: Duration = Duration::from_secs(300);
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn docker(args: &[&str]) -> (bool, String) {
+    match Command::new("docker").args(args).output() {
+        Ok(o) => (o.status.success(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))),
+        Err(e) => (false, format!("cannot run docker: {e}")),
+    }
+}
+
+/// Makes the engine a swarm manager for the test and puts it back as it was.
+pub struct Engine {
+    initialised: bool,
+}
+
+impl Engine {
+    pub fn require() -> Engine {
+        let (ok, out) = docker(&["info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}"]);
+        assert!(ok, "the Docker engine is not reachable (docker info failed); these tests need it:\n{out}");
+        let state = out.trim().to_string();
+        let initialised = if state.starts_with("inactive") {
+            let (ok, out) = docker(&["swarm", "init", "--advertise-addr", "127.0.0.1"]);
+            assert!(ok, "docker swarm init failed:\n{out}");
+            true
+        } else {
+            assert!(state == "active true", "the engine is in a swarm but not a manager ({state}); run the tests on a manager");
+            false
+        };
+        for script in ["images/spark/build-offline.sh", "images/registry/build-offline.sh"] {
+            let status = Command::new("bash").arg(repo_root().join(script)).status();
+            assert!(status.map(|s| s.success()).unwrap_or(false), "{script} failed: the images are needed");
+        }
+        Engine { initialised }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        if self.initialised {
+            let (ok, out) = docker(&["swarm", "leave", "--force"]);
+            if !ok {
+                eprintln!("could not leave the swarm this test initialised: {out}");
+            }
+        }
+    }
+}
+
+/// Everything labelled with this owner on the engine (services, containers, networks,
+/// volumes), as `kind name` lines.
+pub fn labelled(owner: &str) -> Vec<String> {
+    let filter = format!("label=sparkswarm.io/owner={owner}");
+    let mut found = Vec::new();
+    for (kind, args) in [
+        ("service", vec!["service", "ls", "-q", "--filter", &filter]),
+        ("container", vec!["ps", "-aq", "--filter", &filter]),
+        ("network", vec!["network", "ls", "-q", "--filter", &filter]),
+        ("volume", vec!["volume", "ls", "-q", "--filter", &filter]),
+        ("config", vec!["config", "ls", "-q", "--filter", &filter]),
+    ] {
+        let (_, out) = docker(&args);
+        found.extend(out.lines().filter(|l| !l.trim().is_empty()).map(|l| format!("{kind} {l}")));
+    }
+    found
+}
+
+/// Removes whatever a failed test left (by owner label).
+struct Sweeper(String);
+
+impl Drop for Sweeper {
+    fn drop(&mut self) {
+        let filter = format!("label=sparkswarm.io/owner={}", self.0);
+        let ids = |args: &[&str]| -> Vec<String> { docker(args).1.lines().map(str::to_string).filter(|l| !l.is_empty()).collect() };
+        for id in ids(&["service", "ls", "-q", "--filter", &filter]) {
+            docker(&["service", "rm", &id]);
+        }
+        for id in ids(&["ps", "-aq", "--filter", &filter]) {
+            docker(&["rm", "-f", &id]);
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            let nets = ids(&["network", "ls", "-q", "--filter", &filter]);
+            let vols = ids(&["volume", "ls", "-q", "--filter", &filter]);
+            if nets.is_empty() && vols.is_empty() {
+                break;
+            }
+            for n in nets {
+                docker(&["network", "rm", &n]);
+            }
+            for v in vols {
+                docker(&["volume", "rm", &v]);
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+fn progress() -> Arc<dyn Fn(&str) + Send + Sync> {
+    Arc::new(|line: &str| eprintln!("[swarm] {line}"))
+}
+
+async fn wait_ready(rt: &SwarmRuntime, name: &str, workers: u32) {
+    let deadline = Instant::now() + CLUSTER_UP;
+    loop {
+        let seen = ClusterRuntime::observe(rt, name).await.expect("observe");
+        if seen.master_running && seen.workers_alive == workers && seen.workers_running == workers {
+            return;
+        }
+        assert!(Instant::now() < deadline, "cluster {name} not ready with {workers} workers: {seen:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+async fn wait_end(rt: &SwarmRuntime, dir: &Path) -> AttemptObservation {
+    let deadline = Instant::now() + JOB_DONE;
+    loop {
+        let o = JobRuntime::observe(rt, dir).await.expect("observe").expect("an attempt");
+        if !matches!(o.state, AttemptState::Running) {
+            return o;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "job in {} still running; log:\n{}",
+            dir.display(),
+            std::fs::read_to_string(dir.join("driver.log")).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+const SIZE_APP: &str = r#"
+import json, os, sys
+from pyspark.sql import SparkSession
+
+spark = SparkSession.builder.appName("size").getOrCreate()
+path = sys.argv[1]
+size = os.path.getsize(path)
+lines = spark.sparkContext.parallelize(open(path).read().splitlines(), 4).count()
+import helper
+with open(os.path.join(os.environ["SPARKSWARM_OUTPUT_DIR"], "results.json"), "w") as f:
+    json.dump({"bytes": size, "lines": lines, "helper": helper.VALUE}, f)
+os.makedirs(os.path.join(os.environ["SPARKSWARM_OUTPUT_DIR"], "plots"), exist_ok=True)
+with open(os.path.join(os.environ["SPARKSWARM_OUTPUT_DIR"], "plots", "p.txt"), "w") as f:
+    f.write("plot")
+spark.stop()
+"#;
+
+const FAIL_APP: &str = r#"
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.appName("fails").getOrCreate()
+spark.sparkContext.parallelize(range(10)).count()
+raise ValueError("boom: the input has no rows")
+"#;
+
+fn submission(dir: &Path, cluster: &str, job: &str, main: PathBuf, args: Vec<String>, files: Vec<(PathBuf, String)>, py: Vec<PathBuf>) -> JobSubmission {
+    JobSubmission {
+        job: job.into(),
+        cluster: cluster.into(),
+        submission_id: uuid_like(),
+        attempt: 1,
+        master_url: format!("spark://sparkswarm-{cluster}-master:7077"),
+        main_application_file: main,
+        arguments: args,
+        files,
+        py_files: py,
+        spark_conf: [("spark.sql.shuffle.partitions".to_string(), "4".to_string())].into_iter().collect(),
+        driver_cores: 1,
+        driver_memory: Memory::new("512m"),
+        executor_instances: 1,
+        executor_cores: 1,
+        executor_memory: Memory::new("512m"),
+        attempt_dir: dir.to_path_buf(),
+    }
+}
+
+fn uuid_like() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{nanos:032x}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_runs_jobs_with_big_inputs_and_failures_and_leaves_nothing() {
+    let _engine = Engine::require();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let state = tmp.path().join("state");
+    let rt = SwarmRuntime::new(state.clone(), progress());
+    let _sweeper = Sweeper(rt.owner().to_string());
+    let name = format!("swrt{}", &uuid_like()[24..]);
+    let web = free_port();
+    let target = ClusterTarget::new(&name, &SwarmProvider::default(), None, &RegistrySpec::default());
+    rt.configure(&target).expect("configure");
+    let plan = ClusterPlan {
+        name: name.clone(),
+        workers: 2,
+        worker_cores: 1,
+        worker_memory: Memory::new("1g"),
+        master_port: None,
+        web_ui_port: Some(web),
+    };
+    let t = Instant::now();
+    rt.apply(&plan).await.expect("apply");
+    wait_ready(&rt, &name, 2).await;
+    eprintln!("cluster ready in {:?}", t.elapsed());
+    let seen = ClusterRuntime::observe(&rt, &name).await.expect("observe");
+    assert_eq!(seen.applied.as_ref(), Some(&plan));
+    assert_eq!(seen.spark_version.as_deref(), Some("4.0.1"));
+    assert_eq!(ClusterRuntime::list(&rt).await.expect("list"), vec![name.clone()]);
+
+    // A 50 MB input, a py-file and a nested destination.
+    let apps = tmp.path().join("apps");
+    std::fs::create_dir_all(&apps).expect("apps");
+    std::fs::write(apps.join("main.py"), SIZE_APP).expect("app");
+    std::fs::write(apps.join("helper.py"), "VALUE = 42\n").expect("helper");
+    std::fs::write(apps.join("fail.py"), FAIL_APP).expect("app");
+    let line = "0123456789,abcdefghij,0123456789,abcdefghij,0123456789,abcdefghi\n";
+    let big = apps.join("big.csv");
+    let n_lines = 50 * 1024 * 1024 / line.len() + 1;
+    std::fs::write(&big, line.repeat(n_lines)).expect("big input");
+    let size = std::fs::metadata(&big).expect("size").len();
+    assert!(size >= 50 * 1024 * 1024);
+
+    let dir = tmp.path().join("attempts/1");
+    let sub = submission(
+        &dir,
+        &name,
+        "size",
+        apps.join("main.py"),
+        vec!["data/in/big.csv".into()],
+        vec![(big.clone(), "data/in/big.csv".into())],
+        vec![apps.join("helper.py")],
+    );
+    let t = Instant::now();
+    rt.submit(&sub).await.expect("submit");
+    eprintln!("submitted (50 MB uploaded) in {:?}", t.elapsed());
+    rt.submit(&sub).await.expect("a second submit is a no-op");
+    let o = wait_end(&rt, &dir).await;
+    eprintln!("job done in {:?}", t.elapsed());
+    let log = std::fs::read_to_string(dir.join("driver.log")).unwrap_or_default();
+    assert_eq!(o.state, AttemptState::Exited(0), "log:\n{log}");
+    assert_eq!(o.results.get("bytes"), Some(&serde_json::json!(size)), "{:?}", o.results);
+    assert_eq!(o.results.get("lines"), Some(&serde_json::json!(n_lines)));
+    assert_eq!(o.results.get("helper"), Some(&serde_json::json!(42)));
+    assert!(o.spark_application_id.as_deref().is_some_and(|a| a.starts_with("app-")), "{o:?}");
+    assert_eq!(std::fs::read_to_string(dir.join("outputs/plots/p.txt")).ok().as_deref(), Some("plot"));
+    let again = JobRuntime::observe(&rt, &dir).await.expect("observe").expect("some");
+    assert_eq!(again.state, AttemptState::Exited(0), "the end is read from files once collected");
+
+    let dir2 = tmp.path().join("attempts/2");
+    let sub2 = submission(&dir2, &name, "fails", apps.join("fail.py"), vec![], vec![], vec![]);
+    rt.submit(&sub2).await.expect("submit");
+    let o = wait_end(&rt, &dir2).await;
+    assert!(matches!(o.state, AttemptState::Exited(c) if c != 0), "{o:?}");
+    assert_eq!(o.error_line.as_deref(), Some("ValueError: boom: the input has no rows"), "{o:?}");
+
+    // A job killed while it runs.
+    let dir3 = tmp.path().join("attempts/3");
+    std::fs::write(apps.join("sleep.py"), "import time\nfrom pyspark.sql import SparkSession\nSparkSession.builder.getOrCreate()\ntime.sleep(600)\n").expect("app");
+    let sub3 = submission(&dir3, &name, "sleeps", apps.join("sleep.py"), vec![], vec![], vec![]);
+    rt.submit(&sub3).await.expect("submit");
+    rt.kill(&dir3).await.expect("kill");
+    let o = JobRuntime::observe(&rt, &dir3).await.expect("observe").expect("some");
+    assert_eq!(o.state, AttemptState::Exited(143));
+
+    rt.delete(&name).await.expect("delete");
+    assert_eq!(labelled(rt.owner()), Vec::<String>::new(), "nothing labelled is left");
+    assert!(ClusterRuntime::list(&rt).await.expect("list").is_empty());
+}
