@@ -125,7 +125,12 @@ fn main() {
 
     // (c) let the last writes settle, then measure.
     std::thread::sleep(Duration::from_secs(2));
-    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK).ok().flatten().unwrap_or(100) as f64;
+    let hz: f64 = Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0);
     let c0 = cpu_ticks(pid).unwrap_or(0);
     std::thread::sleep(Duration::from_secs(idle_secs));
     let c1 = cpu_ticks(pid).unwrap_or(0);
