@@ -19,6 +19,7 @@ use crate::manifest::{document, paths::Roots, scan};
 use crate::reconcile::context::lock;
 use crate::reconcile::{self, Context};
 use crate::runtime::local::LocalRuntime;
+use crate::runtime::swarm::SwarmRuntime;
 use crate::runtime::ClusterRuntime;
 use crate::state::events::Recorder;
 use crate::state::generations::Generations;
@@ -99,7 +100,8 @@ pub async fn run(cfg: Config, progress: Arc<dyn Fn(&str) + Send + Sync>) -> Resu
         store: Mutex::new(Store::default()),
         generations: Mutex::new(generations),
         events: Recorder::new(state.clone()),
-        local: LocalRuntime::new(state.root().to_path_buf(), progress),
+        local: LocalRuntime::new(state.root().to_path_buf(), progress.clone()),
+        swarm: SwarmRuntime::new(state.root().to_path_buf(), progress),
         hints: hint_tx.clone(),
         job_phases: Mutex::new(Default::default()),
     });
@@ -212,6 +214,11 @@ async fn hint_orphans(ctx: &Context) {
         }
     }
     if let Ok(clusters) = ctx.local.list().await {
+        for name in clusters {
+            ctx.hint(Key::Object(Kind::SparkCluster, name));
+        }
+    }
+    if let Ok(clusters) = ctx.swarm.list().await {
         for name in clusters {
             ctx.hint(Key::Object(Kind::SparkCluster, name));
         }

@@ -12,6 +12,7 @@ use crate::controller::store::{Key, Store};
 use crate::controller::Hint;
 use crate::manifest::paths::Roots;
 use crate::runtime::local::LocalRuntime;
+use crate::runtime::swarm::SwarmRuntime;
 use crate::state::events::Recorder;
 use crate::state::generations::Generations;
 use crate::state::StateDir;
@@ -24,6 +25,7 @@ pub struct Context {
     pub generations: Mutex<Generations>,
     pub events: Recorder,
     pub local: LocalRuntime,
+    pub swarm: SwarmRuntime,
     pub hints: mpsc::UnboundedSender<Hint<Key>>,
     /// The phase each job's status shows, for metrics and `run --exit-when-done`.
     pub job_phases: Mutex<HashMap<String, JobPhase>>,

@@ -1,6 +1,7 @@
 //! The SparkCluster reconciler: dereference → validate → plan (pure) → apply → status.
 
 pub mod decide;
+mod swarm;
 
 use crate::api::cluster::{ClusterPhase, DeletionPolicy, Provider, SparkCluster, SparkClusterStatus};
 use crate::api::condition::{set_condition, Condition, ConditionStatus};
@@ -73,6 +74,7 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
             let action = Action::Requeue(decide::requeue(status.phase));
             (status, action)
         }
+        Provider::Swarm(sw) => swarm::reconcile(ctx, name, &cluster, sw, generation, previous.as_ref()).await?,
         other => (unsupported(other.name(), generation, previous.as_ref()), Action::AwaitChange),
     };
 
@@ -112,7 +114,14 @@ async fn cleanup(ctx: &Context, name: &str) -> Result<Action, ReconcileError> {
         // The record stays, so that a restart does not mistake the cluster for an orphan.
         tracing::info!(cluster = name, "deleted with deletionPolicy Retain: leaving it running");
     } else {
-        ctx.local.delete(name).await?;
+        // The runtime that holds it: recorded with the generation, or (for an orphan found
+        // at start-up) the one that has a record of it.
+        let on_swarm = record.as_ref().map_or_else(|| ctx.swarm.target(name).is_some(), |r| r.provider == "swarm");
+        if on_swarm {
+            swarm::delete(ctx, name).await?;
+        } else {
+            ctx.local.delete(name).await?;
+        }
         tracing::info!(cluster = name, "deleted: stopped its master and workers");
         lock(&ctx.generations).remove(&key);
     }

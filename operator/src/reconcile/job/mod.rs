@@ -62,7 +62,7 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
         }
     };
 
-    let cluster = cluster_view(ctx, &job.spec.cluster_ref);
+    let (cluster, provider) = cluster_view(ctx, &job.spec.cluster_ref);
     let job_dir = ctx.state.job_dir(name);
     let mut ledger = JobLedger::load(&job_dir)?;
     let previous: Option<SparkJobStatus> = job.status.clone();
@@ -95,7 +95,8 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
                 ledger.attempts.push(record);
                 ledger.save(&job_dir)?;
                 let t = Instant::now();
-                match ctx.local.submit(&sub).await {
+                let submitted = if provider == "swarm" { ctx.swarm.submit(&sub).await } else { ctx.local.submit(&sub).await };
+                match submitted {
                     Ok(()) => {
                         crate::metrics::submitted(t.elapsed());
                         ctx.events.normal(KIND, name, "Submitted", format!("attempt {number} submitted to {master_url} (submission {})", sub.submission_id));
@@ -124,7 +125,7 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
             }
             Step::Kill { reason, message } => {
                 if let Some(open) = ledger.latest() {
-                    ctx.local.kill(&ctx.state.attempt_dir(name, open.seq)).await?;
+                    kill_attempt(ctx, &ctx.state.attempt_dir(name, open.seq)).await?;
                 }
                 let end = decide::killed_end(reason, &message, live.as_ref(), crate::api::now());
                 if let Some(last) = ledger.latest_mut() {
@@ -160,32 +161,51 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
 
 async fn observe_open(ctx: &Context, name: &str, ledger: &JobLedger) -> Result<Option<AttemptObservation>, ReconcileError> {
     match ledger.latest() {
-        Some(open) if open.ended.is_none() => Ok(ctx.local.observe(&ctx.state.attempt_dir(name, open.seq)).await?),
+        Some(open) if open.ended.is_none() => {
+            let dir = ctx.state.attempt_dir(name, open.seq);
+            // The runtime that started the attempt observes it, whatever the cluster is now.
+            if crate::runtime::swarm::is_swarm_attempt(&dir) {
+                Ok(ctx.swarm.observe(&dir).await?)
+            } else {
+                Ok(ctx.local.observe(&dir).await?)
+            }
+        }
         _ => Ok(None),
     }
 }
 
-/// The cluster as its own status tells it: the cluster reconciler keeps that current.
-fn cluster_view(ctx: &Context, cluster: &str) -> ClusterView {
+async fn kill_attempt(ctx: &Context, dir: &std::path::Path) -> Result<(), ReconcileError> {
+    if crate::runtime::swarm::is_swarm_attempt(dir) {
+        ctx.swarm.kill(dir).await?;
+    } else {
+        ctx.local.kill(dir).await?;
+    }
+    Ok(())
+}
+
+/// The cluster as its own status tells it (the cluster reconciler keeps that current),
+/// and its provider (empty when the cluster is not found).
+fn cluster_view(ctx: &Context, cluster: &str) -> (ClusterView, String) {
     let Found::Present { file, index, .. } = locate(ctx, Kind::SparkCluster, cluster) else {
-        return ClusterView::Missing;
+        return (ClusterView::Missing, String::new());
     };
-    let Some(doc) = Found::doc(&file, index) else { return ClusterView::Missing };
+    let Some(doc) = Found::doc(&file, index) else { return (ClusterView::Missing, String::new()) };
     let provider = doc
         .value
         .pointer("/spec/provider")
         .and_then(|p| p.as_object())
         .and_then(|m| m.keys().next().cloned())
         .unwrap_or_else(|| "local".into());
-    if provider != "local" {
-        return ClusterView::Unsupported { provider };
+    if provider != "local" && provider != "swarm" {
+        return (ClusterView::Unsupported { provider: provider.clone() }, provider);
     }
     let phase = doc.value.pointer("/status/phase").and_then(|p| p.as_str()).unwrap_or("Pending");
     let master = doc.value.pointer("/status/masterUrl").and_then(|p| p.as_str());
-    match (phase, master) {
+    let view = match (phase, master) {
         ("Ready", Some(url)) => ClusterView::Ready { master_url: url.to_string() },
         _ => ClusterView::NotReady { phase: phase.to_string() },
-    }
+    };
+    (view, provider)
 }
 
 /// The file is gone: stop a running attempt and forget the job.
@@ -193,7 +213,7 @@ async fn cleanup(ctx: &Context, name: &str) -> Result<Action, ReconcileError> {
     let job_dir = ctx.state.job_dir(name);
     let ledger = JobLedger::load(&job_dir)?;
     if let Some(open) = ledger.latest().filter(|a| a.ended.is_none()) {
-        ctx.local.kill(&ctx.state.attempt_dir(name, open.seq)).await?;
+        kill_attempt(ctx, &ctx.state.attempt_dir(name, open.seq)).await?;
         tracing::info!(job = name, "stopped the running attempt of a deleted job");
     }
     if job_dir.exists() {
