@@ -189,8 +189,9 @@ fn relist(ctx: &Context, by_stamp: bool) {
         }
     };
     let known = lock(&ctx.store).paths();
+    let on_disk: std::collections::HashSet<&PathBuf> = listed.iter().collect();
     for path in &known {
-        if !listed.contains(path) {
+        if !on_disk.contains(path) {
             refresh(ctx, path);
         }
     }

@@ -55,11 +55,9 @@ pub fn reconciled(kind: &str, result: &str, took: Duration) {
     m.reconcile_duration.get_or_create(&vec![("kind".into(), kind.into())]).observe(took.as_secs_f64());
 }
 
-/// Replaces the jobs-by-phase gauge with a fresh count.
-pub fn set_jobs_by_phase(counts: &[(&str, i64)]) {
-    for (phase, n) in counts {
-        METRICS.jobs_by_phase.get_or_create(&vec![("phase".into(), (*phase).into())]).set(*n);
-    }
+/// Moves the jobs-by-phase gauge by `delta` for one phase.
+pub fn add_jobs_in_phase(phase: &str, delta: i64) {
+    METRICS.jobs_by_phase.get_or_create(&vec![("phase".into(), phase.into())]).inc_by(delta);
 }
 
 pub fn submitted(took: Duration) {

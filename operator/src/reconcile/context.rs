@@ -45,22 +45,23 @@ impl Context {
         let _ = self.hints.send(Hint::Now(key));
     }
 
+    /// Records a job's phase and updates the jobs-by-phase gauge incrementally, under the
+    /// same lock, so concurrent reconciles can neither publish a stale count nor pay for a
+    /// full recount each.
     pub fn set_job_phase(&self, name: &str, phase: Option<JobPhase>) {
-        let counts = {
-            let mut phases = lock(&self.job_phases);
-            match phase {
-                Some(p) => phases.insert(name.to_string(), p),
-                None => phases.remove(name),
-            };
-            let mut counts: HashMap<&'static str, i64> = HashMap::new();
-            for p in [JobPhase::Pending, JobPhase::Submitted, JobPhase::Running, JobPhase::Succeeded, JobPhase::Failed, JobPhase::Suspended] {
-                counts.insert(p.as_str(), 0);
-            }
-            for p in phases.values() {
-                *counts.entry(p.as_str()).or_default() += 1;
-            }
-            counts.into_iter().collect::<Vec<_>>()
+        let mut phases = lock(&self.job_phases);
+        let old = match phase {
+            Some(p) => phases.insert(name.to_string(), p),
+            None => phases.remove(name),
         };
-        crate::metrics::set_jobs_by_phase(&counts);
+        if old == phase {
+            return;
+        }
+        if let Some(o) = old {
+            crate::metrics::add_jobs_in_phase(o.as_str(), -1);
+        }
+        if let Some(p) = phase {
+            crate::metrics::add_jobs_in_phase(p.as_str(), 1);
+        }
     }
 }
