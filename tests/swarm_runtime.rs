@@ -6,115 +6,20 @@
 //! Everything a test creates carries its own cluster name and the owner label of its own
 //! state directory; the guard removes what is left even when a test fails half-way.
 
+mod swarm_common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sparkswarm::api::cluster::{RegistrySpec, SwarmProvider};
 use sparkswarm::api::quantity::Memory;
 use sparkswarm::runtime::swarm::{ClusterTarget, SwarmRuntime};
+use swarm_common::{labelled, Engine, Sweeper};
 use sparkswarm::runtime::{AttemptObservation, AttemptState, ClusterPlan, ClusterRuntime, JobRuntime, JobSubmission};
 
 const CLUSTER_UP: Duration = Duration::from_secs(240);
 const JOB_DONE: Duration = Duration::from_secs(300);
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
-}
-
-fn docker(args: &[&str]) -> (bool, String) {
-    match Command::new("docker").args(args).output() {
-        Ok(o) => (o.status.success(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))),
-        Err(e) => (false, format!("cannot run docker: {e}")),
-    }
-}
-
-/// Makes the engine a swarm manager for the test and puts it back as it was.
-pub struct Engine {
-    initialised: bool,
-}
-
-impl Engine {
-    pub fn require() -> Engine {
-        let (ok, out) = docker(&["info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}"]);
-        assert!(ok, "the Docker engine is not reachable (docker info failed); these tests need it:\n{out}");
-        let state = out.trim().to_string();
-        let initialised = if state.starts_with("inactive") {
-            let (ok, out) = docker(&["swarm", "init", "--advertise-addr", "127.0.0.1"]);
-            assert!(ok, "docker swarm init failed:\n{out}");
-            true
-        } else {
-            assert!(state == "active true", "the engine is in a swarm but not a manager ({state}); run the tests on a manager");
-            false
-        };
-        for script in ["images/spark/build-offline.sh", "images/registry/build-offline.sh"] {
-            let status = Command::new("bash").arg(repo_root().join(script)).status();
-            assert!(status.map(|s| s.success()).unwrap_or(false), "{script} failed: the images are needed");
-        }
-        Engine { initialised }
-    }
-}
-
-impl Drop for Engine {
-    fn drop(&mut self) {
-        if self.initialised {
-            let (ok, out) = docker(&["swarm", "leave", "--force"]);
-            if !ok {
-                eprintln!("could not leave the swarm this test initialised: {out}");
-            }
-        }
-    }
-}
-
-/// Everything labelled with this owner on the engine (services, containers, networks,
-/// volumes), as `kind name` lines.
-pub fn labelled(owner: &str) -> Vec<String> {
-    let filter = format!("label=sparkswarm.io/owner={owner}");
-    let mut found = Vec::new();
-    for (kind, args) in [
-        ("service", vec!["service", "ls", "-q", "--filter", &filter]),
-        ("container", vec!["ps", "-aq", "--filter", &filter]),
-        ("network", vec!["network", "ls", "-q", "--filter", &filter]),
-        ("volume", vec!["volume", "ls", "-q", "--filter", &filter]),
-        ("config", vec!["config", "ls", "-q", "--filter", &filter]),
-    ] {
-        let (_, out) = docker(&args);
-        found.extend(out.lines().filter(|l| !l.trim().is_empty()).map(|l| format!("{kind} {l}")));
-    }
-    found
-}
-
-/// Removes whatever a failed test left (by owner label).
-struct Sweeper(String);
-
-impl Drop for Sweeper {
-    fn drop(&mut self) {
-        let filter = format!("label=sparkswarm.io/owner={}", self.0);
-        let ids = |args: &[&str]| -> Vec<String> { docker(args).1.lines().map(str::to_string).filter(|l| !l.is_empty()).collect() };
-        for id in ids(&["service", "ls", "-q", "--filter", &filter]) {
-            docker(&["service", "rm", &id]);
-        }
-        for id in ids(&["ps", "-aq", "--filter", &filter]) {
-            docker(&["rm", "-f", &id]);
-        }
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            let nets = ids(&["network", "ls", "-q", "--filter", &filter]);
-            let vols = ids(&["volume", "ls", "-q", "--filter", &filter]);
-            if nets.is_empty() && vols.is_empty() {
-                break;
-            }
-            for n in nets {
-                docker(&["network", "rm", &n]);
-            }
-            for v in vols {
-                docker(&["volume", "rm", &v]);
-            }
-            std::thread::sleep(Duration::from_millis(500));
-        }
-    }
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
@@ -209,7 +114,7 @@ async fn a_cluster_runs_jobs_with_big_inputs_and_failures_and_leaves_nothing() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let state = tmp.path().join("state");
     let rt = SwarmRuntime::new(state.clone(), progress());
-    let _sweeper = Sweeper(rt.owner().to_string());
+    let _sweeper = Sweeper::owner(rt.owner());
     let name = format!("swrt{}", &uuid_like()[24..]);
     let web = free_port();
     let target = ClusterTarget::new(&name, &SwarmProvider::default(), None, &RegistrySpec::default());
@@ -287,6 +192,6 @@ async fn a_cluster_runs_jobs_with_big_inputs_and_failures_and_leaves_nothing() {
     assert_eq!(o.state, AttemptState::Exited(143));
 
     rt.delete(&name).await.expect("delete");
-    assert_eq!(labelled(rt.owner()), Vec::<String>::new(), "nothing labelled is left");
+    assert_eq!(labelled("sparkswarm.io/owner", rt.owner()), Vec::<String>::new(), "nothing labelled is left");
     assert!(ClusterRuntime::list(&rt).await.expect("list").is_empty());
 }
