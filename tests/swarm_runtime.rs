@@ -195,3 +195,45 @@ async fn a_cluster_runs_jobs_with_big_inputs_and_failures_and_leaves_nothing() {
     assert_eq!(labelled("sparkswarm.io/owner", rt.owner()), Vec::<String>::new(), "nothing labelled is left");
     assert!(ClusterRuntime::list(&rt).await.expect("list").is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_registry_the_services_pull_the_image_from_it() {
+    let _engine = Engine::require();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let rt = SwarmRuntime::new(tmp.path().join("state"), progress());
+    let _sweeper = Sweeper::owner(rt.owner());
+    let name = format!("swreg{}", &uuid_like()[24..]);
+    let registry = RegistrySpec { enabled: true, port: free_port() };
+    let target = ClusterTarget::new(&name, &SwarmProvider::default(), None, &registry);
+    rt.configure(&target).expect("configure");
+    let plan = ClusterPlan {
+        name: name.clone(),
+        workers: 1,
+        worker_cores: 1,
+        worker_memory: Memory::new("1g"),
+        master_port: None,
+        web_ui_port: Some(free_port()),
+    };
+    let t = Instant::now();
+    rt.apply(&plan).await.expect("apply");
+    eprintln!("registry started and the image pushed in {:?}", t.elapsed());
+    wait_ready(&rt, &name, 1).await;
+    let (_, detail) = rt.observe_detail(&name).await.expect("observe");
+    assert!(detail.registry.as_ref().is_some_and(|r| r.running), "{detail:?}");
+    let (_, image) = swarm_common::docker(&["service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", &format!("sparkswarm-{name}-worker")]);
+    assert!(image.trim().starts_with(&format!("127.0.0.1:{}/sparkswarm/spark:4.0.1", registry.port)), "worker image {image}");
+    let (ok, catalog) = swarm_common::docker(&["run", "--rm", "--network", "host", "--entrypoint", "python3", "sparkswarm/spark:4.0.1", "-c",
+        &format!("import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:{}/v2/_catalog').read().decode())", registry.port)]);
+    assert!(ok && catalog.contains("sparkswarm/spark"), "the registry holds the image: {catalog}");
+
+    let apps = tmp.path().join("apps");
+    std::fs::create_dir_all(&apps).expect("apps");
+    std::fs::write(apps.join("fail.py"), FAIL_APP).expect("app");
+    let dir = tmp.path().join("attempts/1");
+    rt.submit(&submission(&dir, &name, "fails", apps.join("fail.py"), vec![], vec![], vec![])).await.expect("submit");
+    let o = wait_end(&rt, &dir).await;
+    assert_eq!(o.error_line.as_deref(), Some("ValueError: boom: the input has no rows"), "the driver ran from the registry's image");
+
+    rt.delete(&name).await.expect("delete");
+    assert_eq!(labelled("sparkswarm.io/owner", rt.owner()), Vec::<String>::new(), "nothing labelled is left (the registry volume neither)");
+}

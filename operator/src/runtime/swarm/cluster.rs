@@ -23,7 +23,7 @@ use bollard::models::{
 use bollard::query_parameters::{
     ListConfigsOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListNodesOptions,
     ListServicesOptionsBuilder, ListTasksOptionsBuilder, ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder,
-    RemoveVolumeOptionsBuilder, UpdateServiceOptionsBuilder,
+    RemoveImageOptionsBuilder, RemoveVolumeOptionsBuilder, UpdateServiceOptionsBuilder,
 };
 use bollard::Docker;
 use chrono::Utc;
@@ -528,11 +528,14 @@ async fn ensure_registry(rt: &SwarmRuntime, docker: &Docker, target: &ClusterTar
     ensure_service(docker, registry_spec(name, rt.owner(), port, single)).await?;
 
     let pushed = format!("127.0.0.1:{port}/{}", target.image());
-    if image::exists(docker, &pushed).await? {
+    // Asked of the registry itself (through the engine): a local tag says nothing about
+    // a registry whose volume is new.
+    if docker.inspect_registry_image(&pushed, None).await.is_ok() {
         return Ok(pushed);
     }
+    rt.progress(&format!("pushing {} into the cluster's registry as {pushed}", target.image()));
     // The registry task needs a moment to start listening; pushing is the probe.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
     loop {
         match image::push_to_registry(docker, target.image(), port).await {
             Ok(r) => return Ok(r),
@@ -625,6 +628,16 @@ pub(crate) async fn delete(rt: &SwarmRuntime, name: &str) -> Result<(), SwarmErr
             )));
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    if target.registry.enabled {
+        // Our tag of the pushed image (the image itself stays under its own name).
+        let tag = format!("127.0.0.1:{}/{}", target.registry.port, target.image());
+        let opts = RemoveImageOptionsBuilder::default().noprune(true).build();
+        if let Err(e) = docker.remove_image(&tag, Some(opts), None).await {
+            if !is_not_found(&e) {
+                tracing::warn!(image = %tag, error = %e, "could not remove the registry tag");
+            }
+        }
     }
     let copts = ListConfigsOptionsBuilder::default().filters(&f).build();
     for c in docker.list_configs(Some(copts)).await.map_err(SwarmError::api("listing configs"))? {
