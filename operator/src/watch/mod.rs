@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use notify::RecursiveMode;
+use notify::event::{AccessKind, AccessMode};
+use notify::{EventKind, RecursiveMode};
 use notify_debouncer_full::{new_debouncer, DebounceEventResult, Debouncer, RecommendedCache};
 use tokio::sync::mpsc;
 
@@ -31,6 +32,9 @@ pub fn start(dir: &Path, tx: mpsc::UnboundedSender<WatchEvent>) -> notify::Resul
         match result {
             Ok(events) => {
                 for event in events {
+                    if !is_change(&event.kind) {
+                        continue;
+                    }
                     if event.need_rescan() {
                         let _ = tx.send(WatchEvent::Relist);
                         continue;
@@ -55,6 +59,16 @@ pub fn start(dir: &Path, tx: mpsc::UnboundedSender<WatchEvent>) -> notify::Resul
     Ok(ManifestWatcher { _debouncer: debouncer })
 }
 
+/// Whether an event can mean new content. Opening or reading a file is not a change, and
+/// must not count as one: every reconcile reads its file, and would wake itself forever.
+fn is_change(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) => false,
+        _ => true,
+    }
+}
+
 /// Only the directory's own top-level manifests: not `examples/`, not editors' swap and
 /// backup files, not our own temp files.
 fn is_manifest_path(dir: &Path, path: &Path) -> bool {
@@ -68,6 +82,15 @@ fn is_manifest_path(dir: &Path, path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_are_not_changes() {
+        assert!(!is_change(&EventKind::Access(AccessKind::Open(AccessMode::Any))));
+        assert!(!is_change(&EventKind::Access(AccessKind::Close(AccessMode::Read))));
+        assert!(is_change(&EventKind::Access(AccessKind::Close(AccessMode::Write))));
+        assert!(is_change(&EventKind::Modify(notify::event::ModifyKind::Any)));
+        assert!(is_change(&EventKind::Remove(notify::event::RemoveKind::File)));
+    }
 
     #[test]
     fn filters_to_top_level_manifests() {
