@@ -166,6 +166,18 @@ fn kill_9_mid_job_then_restart_submits_once_and_finishes() {
         .filter_map(|a| a.get("name").and_then(|n| n.as_str()).map(str::to_string))
         .collect();
     assert_eq!(apps.iter().filter(|n| n.as_str() == "hold").count(), 1, "the master saw one application: {apps:?}");
+
+    // A spec change of a finished job runs the new spec: a new generation, a new submission.
+    let sub1 = p.field("hold.yaml", "/status/submissionId");
+    p.drop_manifest(
+        "hold.yaml",
+        &Project::job_yaml("hold", "c1", "hold/main.py", &format!("  arguments: [{:?}]\n  sparkConf: {{spark.ui.showConsoleProgress: \"false\"}}\n", release.display().to_string())),
+    );
+    eventually(JOB, "the new spec Succeeded", || {
+        (p.field("hold.yaml", "/status/observedGeneration") == Some(serde_json::json!(2)) && p.phase("hold.yaml") == "Succeeded").then_some(())
+    }, || format!("{}\n{}", p.read("hold.yaml"), op2.log()));
+    assert_ne!(p.field("hold.yaml", "/status/submissionId"), sub1);
+    assert_eq!(p.field("hold.yaml", "/status/attempts"), Some(serde_json::json!(1)), "attempts count per generation");
 }
 
 #[test]
