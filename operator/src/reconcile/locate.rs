@@ -10,7 +10,12 @@ use crate::manifest::document::{self, Document, ManifestFile, ParseError};
 use crate::manifest::splice::splice_status;
 use crate::manifest::write::{write_if_unchanged, WriteOutcome};
 
+use crate::controller::Action;
+use crate::manifest::validate::{validate, Resource};
+use crate::state::StateDir;
+
 use super::context::{lock, Context};
+use super::invalid::{describe_errors, mark_invalid};
 use super::ReconcileError;
 
 pub enum Found {
@@ -66,6 +71,51 @@ pub fn locate(ctx: &Context, kind: Kind, name: &str) -> Found {
             Some(e) => Found::Unparseable(e.clone()),
             None => Found::Gone,
         },
+    }
+}
+
+/// Where a reconcile starts from: the object's document, validated, with its generation.
+pub enum Dereferenced {
+    /// No file holds the object: undo what it created.
+    Gone,
+    /// Nothing to act on now (the file does not parse, or the document is invalid and
+    /// already says so in its status); return this action.
+    Done(Action),
+    Valid { file: ManifestFile, index: usize, generation: u64, resource: Resource },
+}
+
+/// Dereference and validate, the first half of every reconcile: find the document, bump
+/// its generation if its spec changed, mark later duplicates, and write `Valid=False` into
+/// an invalid document.
+pub async fn dereference(ctx: &Context, kind: Kind, name: &str) -> Result<Dereferenced, ReconcileError> {
+    let (file, index, losers) = match locate(ctx, kind, name) {
+        Found::Gone => return Ok(Dereferenced::Gone),
+        Found::Unparseable(e) => {
+            ctx.events.warning(kind.as_str(), name, e.reason(), e.to_string());
+            // Look again later: the fix may come in another file than this object's.
+            return Ok(Dereferenced::Done(Action::Requeue(super::UNPARSEABLE_RETRY)));
+        }
+        Found::Present { file, index, losers } => (file, index, losers),
+    };
+    let Some(doc) = Found::doc(&file, index) else { return Ok(Dereferenced::Done(Action::AwaitChange)) };
+    let key = StateDir::object_key(kind, name);
+    let generation = lock(&ctx.generations).observe(&key, &doc.generation_hash()).generation;
+    for (path, i) in &losers {
+        let msg = format!("{kind} {name:?} is already defined in {} (line {}); this one is ignored", file.path.display(), doc.start_line);
+        mark_invalid(ctx, path, Some(kind), Some(name), *i, None, "DuplicateName", &msg, None).await?;
+    }
+    match validate(&file.path, doc) {
+        Ok(resource) if resource.kind() == kind => Ok(Dereferenced::Valid { file, index, generation, resource }),
+        Ok(_) => Ok(Dereferenced::Done(Action::AwaitChange)),
+        Err(errors) => {
+            let (reason, message) = describe_errors(&errors);
+            mark_invalid(ctx, &file.path, Some(kind), Some(name), index, doc.status(), &reason, &message, Some(generation)).await?;
+            if kind == Kind::SparkJob {
+                // An invalid job can never run: for `run --exit-when-done` it has failed.
+                ctx.set_job_phase(name, Some(crate::api::job::JobPhase::Failed));
+            }
+            Ok(Dereferenced::Done(Action::AwaitChange))
+        }
     }
 }
 

@@ -7,44 +7,25 @@ use crate::api::cluster::{ClusterPhase, DeletionPolicy, Provider, SparkCluster, 
 use crate::api::condition::{set_condition, Condition, ConditionStatus};
 use crate::api::Kind;
 use crate::controller::Action;
-use crate::manifest::validate::{validate, Resource};
+use crate::manifest::validate::Resource;
 use crate::runtime::ClusterRuntime;
 use crate::state::StateDir;
 
 use super::context::{lock, Context};
-use super::invalid::{describe_errors, mark_invalid};
 use super::job::wake_jobs_of;
-use super::locate::{locate, write_status_async, Found};
+use super::locate::{dereference, write_status_async, Dereferenced};
 use super::ReconcileError;
 
 const KIND: &str = "SparkCluster";
 
 pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileError> {
-    let (file, index, losers) = match locate(ctx, Kind::SparkCluster, name) {
-        Found::Gone => return cleanup(ctx, name).await,
-        Found::Unparseable(e) => {
-            ctx.events.warning(KIND, name, e.reason(), e.to_string());
-            // Look again later: the fix may come in another file than this object's.
-            return Ok(Action::Requeue(super::UNPARSEABLE_RETRY));
-        }
-        Found::Present { file, index, losers } => (file, index, losers),
+    let (file, index, generation, cluster): (_, _, _, SparkCluster) = match dereference(ctx, Kind::SparkCluster, name).await? {
+        Dereferenced::Gone => return cleanup(ctx, name).await,
+        Dereferenced::Done(action) => return Ok(action),
+        Dereferenced::Valid { file, index, generation, resource: Resource::Cluster(c) } => (file, index, generation, c),
+        Dereferenced::Valid { .. } => return Ok(Action::AwaitChange),
     };
-    let Some(doc) = Found::doc(&file, index) else { return Ok(Action::AwaitChange) };
     let key = StateDir::object_key(Kind::SparkCluster, name);
-    let generation = lock(&ctx.generations).observe(&key, &doc.generation_hash()).generation;
-    for (path, i) in &losers {
-        let msg = format!("SparkCluster {name:?} is already defined in {} (line {}); this one is ignored", file.path.display(), doc.start_line);
-        mark_invalid(ctx, path, Some(Kind::SparkCluster), Some(name), *i, None, "DuplicateName", &msg, None).await?;
-    }
-    let cluster: SparkCluster = match validate(&file.path, doc) {
-        Ok(Resource::Cluster(c)) => c,
-        Ok(Resource::Job(_)) => return Ok(Action::AwaitChange),
-        Err(errors) => {
-            let (reason, message) = describe_errors(&errors);
-            mark_invalid(ctx, &file.path, Some(Kind::SparkCluster), Some(name), index, doc.status(), &reason, &message, Some(generation)).await?;
-            return Ok(Action::AwaitChange);
-        }
-    };
     let retain = cluster.spec.deletion_policy == DeletionPolicy::Retain;
     lock(&ctx.generations).set_owner(&key, cluster.spec.provider.name(), retain);
     let previous = cluster.status.clone();

@@ -11,7 +11,7 @@ use crate::api::job::SparkJob;
 use crate::api::{Kind, SparkJobStatus};
 use crate::controller::store::Key;
 use crate::controller::Action;
-use crate::manifest::validate::{validate, Resource};
+use crate::manifest::validate::Resource;
 use crate::runtime::{AttemptObservation, JobRuntime};
 use crate::state::ledger::{AttemptRecord, JobLedger};
 use crate::state::StateDir;
@@ -19,39 +19,19 @@ use crate::state::StateDir;
 use self::decide::{ClusterView, JobView, Step};
 use super::context::{lock, Context};
 use super::invalid::{describe_errors, mark_invalid};
-use super::locate::{locate, write_status_async, Found};
+use super::locate::{dereference, locate, write_status_async, Dereferenced, Found};
 use super::ReconcileError;
 
 const KIND: &str = "SparkJob";
 
 pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileError> {
-    let (file, index, losers) = match locate(ctx, Kind::SparkJob, name) {
-        Found::Gone => return cleanup(ctx, name).await,
-        Found::Unparseable(e) => {
-            ctx.events.warning(KIND, name, e.reason(), e.to_string());
-            // Look again later: the fix may come in another file than this object's.
-            return Ok(Action::Requeue(super::UNPARSEABLE_RETRY));
-        }
-        Found::Present { file, index, losers } => (file, index, losers),
+    let (file, index, generation, job): (_, _, _, SparkJob) = match dereference(ctx, Kind::SparkJob, name).await? {
+        Dereferenced::Gone => return cleanup(ctx, name).await,
+        Dereferenced::Done(action) => return Ok(action),
+        Dereferenced::Valid { file, index, generation, resource: Resource::Job(j) } => (file, index, generation, j),
+        Dereferenced::Valid { .. } => return Ok(Action::AwaitChange),
     };
     let Some(doc) = Found::doc(&file, index) else { return Ok(Action::AwaitChange) };
-    let key = StateDir::object_key(Kind::SparkJob, name);
-    let generation = lock(&ctx.generations).observe(&key, &doc.generation_hash()).generation;
-    for (path, i) in &losers {
-        let msg = format!("SparkJob {name:?} is already defined in {} (line {}); this one is ignored", file.path.display(), doc.start_line);
-        mark_invalid(ctx, path, Some(Kind::SparkJob), Some(name), *i, None, "DuplicateName", &msg, None).await?;
-    }
-
-    let job: SparkJob = match validate(&file.path, doc) {
-        Ok(Resource::Job(job)) => job,
-        Ok(Resource::Cluster(_)) => return Ok(Action::AwaitChange),
-        Err(errors) => {
-            let (reason, message) = describe_errors(&errors);
-            mark_invalid(ctx, &file.path, Some(Kind::SparkJob), Some(name), index, doc.status(), &reason, &message, Some(generation)).await?;
-            ctx.set_job_phase(name, Some(crate::api::job::JobPhase::Failed));
-            return Ok(Action::AwaitChange);
-        }
-    };
     let resolved = match submission::resolve(&ctx.roots, &file.path, doc, &job.spec) {
         Ok(r) => r,
         Err(errors) => {
