@@ -14,17 +14,25 @@ use tokio::io::AsyncBufReadExt;
 use super::error::{is_not_found, SwarmError};
 use super::{SwarmRuntime, DEFAULT_IMAGE, REGISTRY_IMAGE};
 
-/// Overrides where `images/` is looked for (default: beside the state directory's parent,
-/// i.e. the project root, then the working directory).
+/// Overrides where `images/` is looked for (default: in the state directory's ancestors,
+/// i.e. the project root however deep the manifests are, then beside the binary's
+/// ancestors (a checkout's target/), then the working directory).
 pub const IMAGES_DIR_ENV: &str = "SPARKSWARM_IMAGES_DIR";
 
 pub fn find_images_dir(state_dir: &Path) -> Option<PathBuf> {
-    let candidates = [
-        std::env::var_os(IMAGES_DIR_ENV).map(PathBuf::from),
-        state_dir.parent().map(|p| p.join("images")),
-        std::env::current_dir().ok().map(|d| d.join("images")),
-    ];
-    candidates.into_iter().flatten().find(|d| d.join("spark").join("build-offline.sh").is_file())
+    let has_script = |d: &Path| d.join("spark").join("build-offline.sh").is_file();
+    if let Some(d) = std::env::var_os(IMAGES_DIR_ENV).map(PathBuf::from) {
+        return has_script(&d).then_some(d);
+    }
+    let exe = std::env::current_exe().ok();
+    let cwd = std::env::current_dir().ok();
+    let roots = [Some(state_dir.to_path_buf()), exe, cwd];
+    roots
+        .iter()
+        .flatten()
+        .flat_map(|r| r.ancestors())
+        .map(|a| a.join("images"))
+        .find(|d| has_script(d))
 }
 
 pub async fn exists(docker: &Docker, image: &str) -> Result<bool, SwarmError> {
