@@ -237,3 +237,108 @@ async fn with_a_registry_the_services_pull_the_image_from_it() {
     rt.delete(&name).await.expect("delete");
     assert_eq!(labelled("sparkswarm.io/owner", rt.owner()), Vec::<String>::new(), "nothing labelled is left (the registry volume neither)");
 }
+
+/// An sshd of our own on a free loopback port, with throwaway host and user keys.
+struct Sshd {
+    child: std::process::Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Sshd {
+    fn start() -> Sshd {
+        let sshd = Path::new("/usr/sbin/sshd");
+        assert!(sshd.exists(), "the ssh endpoint test needs an OpenSSH server (apt-get install openssh-server)");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        let keygen = |file: &str| {
+            let ok = std::process::Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(d.join(file)).status();
+            assert!(ok.map(|s| s.success()).unwrap_or(false), "ssh-keygen");
+        };
+        keygen("host_key");
+        keygen("user_key");
+        std::fs::copy(d.join("user_key.pub"), d.join("authorized_keys")).expect("authorized_keys");
+        let port = free_port();
+        let config = format!(
+            "ListenAddress 127.0.0.1\nPort {port}\nHostKey {0}/host_key\nAuthorizedKeysFile {0}/authorized_keys\nPidFile {0}/sshd.pid\nStrictModes no\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nAllowStreamLocalForwarding yes\nUsePAM no\n",
+            d.display()
+        );
+        std::fs::write(d.join("sshd_config"), config).expect("config");
+        // Privilege separation needs this directory (normally made by the service unit).
+        let _ = std::fs::create_dir_all("/run/sshd");
+        let child = std::process::Command::new(sshd)
+            .args(["-D", "-e", "-f"])
+            .arg(d.join("sshd_config"))
+            .stderr(std::fs::File::create(d.join("sshd.log")).expect("log"))
+            .spawn()
+            .expect("start sshd");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "sshd did not listen: {}", std::fs::read_to_string(d.join("sshd.log")).unwrap_or_default());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Sshd { child, port, dir }
+    }
+
+    fn known_hosts_line(&self) -> String {
+        let key = std::fs::read_to_string(self.dir.path().join("host_key.pub")).expect("host key");
+        let mut parts = key.split_whitespace();
+        format!("[127.0.0.1]:{} {} {}\n", self.port, parts.next().unwrap_or_default(), parts.next().unwrap_or_default())
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ssh_endpoint_reaches_the_engine_through_a_verified_tunnel() {
+    let _engine = Engine::require();
+    let sshd = Sshd::start();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let known_hosts = tmp.path().join("known_hosts");
+    std::fs::write(&known_hosts, "").expect("known_hosts");
+    // Each test is its own process (nextest): the variables only concern this one.
+    std::env::set_var("SPARKSWARM_SSH_KEY", sshd.dir.path().join("user_key"));
+    std::env::set_var("SPARKSWARM_SSH_KNOWN_HOSTS", &known_hosts);
+    let rt = SwarmRuntime::new(tmp.path().join("state"), progress());
+    let _sweeper = Sweeper::owner(rt.owner());
+    let name = format!("swssh{}", &uuid_like()[24..]);
+    let provider = SwarmProvider { endpoint: format!("ssh://root@127.0.0.1:{}", sshd.port), init: false, tls: None };
+    rt.configure(&ClusterTarget::new(&name, &provider, None, &RegistrySpec::default())).expect("configure");
+
+    // An unknown host key is refused, with the reason.
+    let err = rt.observe_detail(&name).await.expect_err("an unknown host key must be refused");
+    assert_eq!(err.reason(), "SshHostKeyNotTrusted", "{err}");
+    assert!(err.to_string().contains("is not in"), "{err}");
+
+    // A different key for that host is refused too.
+    let other = tempfile::tempdir().expect("tempdir");
+    let ok = std::process::Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(other.path().join("k")).status();
+    assert!(ok.map(|s| s.success()).unwrap_or(false));
+    let wrong = std::fs::read_to_string(other.path().join("k.pub")).expect("key");
+    let mut w = wrong.split_whitespace();
+    std::fs::write(&known_hosts, format!("[127.0.0.1]:{} {} {}\n", sshd.port, w.next().unwrap_or_default(), w.next().unwrap_or_default())).expect("write");
+    let err = rt.observe_detail(&name).await.expect_err("a changed host key must be refused");
+    assert_eq!(err.reason(), "SshHostKeyNotTrusted", "{err}");
+
+    // The right key: the engine answers through the tunnel, and a cluster comes up.
+    std::fs::write(&known_hosts, sshd.known_hosts_line()).expect("write");
+    let (_, detail) = rt.observe_detail(&name).await.expect("observe through ssh");
+    assert!(detail.manager, "{detail:?}");
+    let plan = ClusterPlan {
+        name: name.clone(),
+        workers: 1,
+        worker_cores: 1,
+        worker_memory: Memory::new("1g"),
+        master_port: None,
+        web_ui_port: Some(free_port()),
+    };
+    rt.apply(&plan).await.expect("apply through ssh");
+    wait_ready(&rt, &name, 1).await;
+    rt.delete(&name).await.expect("delete through ssh");
+    assert_eq!(labelled("sparkswarm.io/owner", rt.owner()), Vec::<String>::new());
+}

@@ -97,7 +97,7 @@ fn engine_problem(e: &SwarmError, generation: u64, previous: Option<&SparkCluste
         e,
         SwarmError::NotSwarmManager { .. }
             | SwarmError::InvalidEndpoint { .. }
-            | SwarmError::SshNotSupported(_)
+            | SwarmError::SshHostKeyNotTrusted(_)
             | SwarmError::ImageMissing(_)
             | SwarmError::ImageBuildFailed(_)
             | SwarmError::InvalidSpec(_)
@@ -114,7 +114,8 @@ fn engine_problem(e: &SwarmError, generation: u64, previous: Option<&SparkCluste
         SwarmError::NotSwarmManager { .. }
             | SwarmError::EngineUnreachable { .. }
             | SwarmError::InvalidEndpoint { .. }
-            | SwarmError::SshNotSupported(_)
+            | SwarmError::SshFailed(_)
+            | SwarmError::SshHostKeyNotTrusted(_)
             | SwarmError::SwarmInitFailed(_)
     );
     if swarm_related {

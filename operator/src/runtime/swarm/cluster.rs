@@ -589,34 +589,33 @@ pub(crate) async fn delete(rt: &SwarmRuntime, name: &str) -> Result<(), SwarmErr
     loop {
         let opts = ListContainersOptionsBuilder::default().all(true).filters(&f).build();
         let containers = docker.list_containers(Some(opts)).await.map_err(SwarmError::api("listing containers"))?;
-        let mut left = 0;
+        // Counted as found, not as failed: the loop ends only on a listing that shows
+        // nothing (removals of swarm objects complete asynchronously).
+        let left = containers.len();
         for c in containers {
             let Some(id) = c.id else { continue };
             let opts = RemoveContainerOptionsBuilder::default().force(true).v(false).build();
-            match docker.remove_container(&id, Some(opts)).await {
-                Ok(()) => {}
-                Err(e) if is_not_found(&e) => {}
-                // Removal already in progress (409): look again.
-                Err(_) => left += 1,
+            if let Err(e) = docker.remove_container(&id, Some(opts)).await {
+                // 404: gone meanwhile; 409: removal already in progress. Looked at again.
+                tracing::debug!(container = %id, error = %e, "container not removed yet");
             }
         }
         let nets_left = match network_id(&docker, name, &owner).await? {
-            Some(id) => match docker.remove_network(&id).await {
-                Ok(()) => 0,
-                Err(e) if is_not_found(&e) => 0,
-                Err(_) => 1,
-            },
+            Some(id) => {
+                if let Err(e) = docker.remove_network(&id).await {
+                    tracing::debug!(network = %id, error = %e, "network not removed yet");
+                }
+                1
+            }
             None => 0,
         };
         let vopts = ListVolumesOptionsBuilder::default().filters(&f).build();
         let vols = docker.list_volumes(Some(vopts)).await.map_err(SwarmError::api("listing volumes"))?.volumes.unwrap_or_default();
-        let mut vols_left = 0;
+        let vols_left = vols.len();
         for v in vols {
             let opts = RemoveVolumeOptionsBuilder::default().force(false).build();
-            match docker.remove_volume(&v.name, Some(opts)).await {
-                Ok(()) => {}
-                Err(e) if is_not_found(&e) => {}
-                Err(_) => vols_left += 1,
+            if let Err(e) = docker.remove_volume(&v.name, Some(opts)).await {
+                tracing::debug!(volume = %v.name, error = %e, "volume not removed yet");
             }
         }
         if left == 0 && nets_left == 0 && vols_left == 0 {

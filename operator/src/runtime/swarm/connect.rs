@@ -3,7 +3,8 @@
 //! - `unix:///path` (the default): the local engine's socket. When the spec keeps the
 //!   default and `DOCKER_HOST` is set, `DOCKER_HOST` wins, as with the docker CLI.
 //! - `tcp://host:port`: plain HTTP without `tls`, HTTPS with client certificates with it.
-//! - `ssh://user@host[:port]`: declared by the API, reported as not supported yet.
+//! - `ssh://user@host[:port]`: through an SSH tunnel to the remote docker.sock (see `ssh`);
+//!   [`connect_unix`] is then called with the tunnel's local socket.
 //!
 //! The client speaks the engine's API version (negotiated): bollard's default is newer
 //! than many engines in the field (Debian 12's 20.10 speaks 1.41).
@@ -151,9 +152,19 @@ pub async fn connect(ep: &Endpoint) -> Result<Docker, SwarmError> {
             REQUEST_TIMEOUT_SECS,
             API_DEFAULT_VERSION,
         ),
-        Endpoint::Ssh { .. } => return Err(SwarmError::SshNotSupported(display)),
+        Endpoint::Ssh { .. } => {
+            return Err(SwarmError::SshFailed(format!("{display}: connect through SwarmRuntime::client, which opens the tunnel")))
+        }
     }
     .map_err(|e| unreachable(e.to_string()))?;
+    docker.negotiate_version().await.map_err(|e| unreachable(e.to_string()))
+}
+
+/// A client for a local socket (an SSH tunnel's), reported as the endpoint it stands for.
+pub async fn connect_unix(socket: &std::path::Path, shown_as: &Endpoint) -> Result<Docker, SwarmError> {
+    let unreachable = |message: String| SwarmError::EngineUnreachable { endpoint: shown_as.to_string(), message };
+    let docker = Docker::connect_with_unix(&socket.to_string_lossy(), REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
+        .map_err(|e| unreachable(e.to_string()))?;
     docker.negotiate_version().await.map_err(|e| unreachable(e.to_string()))
 }
 

@@ -6,9 +6,12 @@ pub enum SwarmError {
     /// The endpoint string cannot be used.
     #[error("invalid endpoint {endpoint:?}: {message}")]
     InvalidEndpoint { endpoint: String, message: String },
-    /// ssh:// endpoints are declared by the API but not implemented yet.
-    #[error("ssh endpoints are not supported yet ({0}); use unix:// on the manager or tcp:// with TLS")]
-    SshNotSupported(String),
+    /// The SSH connection or authentication failed.
+    #[error("ssh: {0}")]
+    SshFailed(String),
+    /// The manager's host key is not in known_hosts, or differs from it.
+    #[error("ssh: {0}")]
+    SshHostKeyNotTrusted(String),
     /// No answer from the engine (socket missing, connection refused, TLS failure).
     #[error("the Docker engine at {endpoint} is unreachable: {message}")]
     EngineUnreachable { endpoint: String, message: String },
@@ -51,7 +54,8 @@ impl SwarmError {
     pub fn reason(&self) -> &'static str {
         match self {
             SwarmError::InvalidEndpoint { .. } => "InvalidEndpoint",
-            SwarmError::SshNotSupported(_) => "SshNotSupported",
+            SwarmError::SshFailed(_) => "SshFailed",
+            SwarmError::SshHostKeyNotTrusted(_) => "SshHostKeyNotTrusted",
             SwarmError::EngineUnreachable { .. } => "EngineUnreachable",
             SwarmError::NotSwarmManager { .. } => "NotSwarmManager",
             SwarmError::SwarmInitFailed(_) => "SwarmInitFailed",

@@ -17,6 +17,7 @@ pub mod error;
 pub mod image;
 pub mod job;
 pub mod labels;
+pub mod ssh;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -81,6 +82,8 @@ pub struct SwarmRuntime {
     /// Where `images/*/build-offline.sh` live (None: not found, images must exist).
     images_dir: Option<PathBuf>,
     clients: tokio::sync::Mutex<HashMap<String, Docker>>,
+    /// SSH tunnels of ssh:// endpoints, by endpoint (dropped = closed).
+    tunnels: tokio::sync::Mutex<HashMap<String, ssh::Tunnel>>,
     /// One image build at a time (both clusters of a test would otherwise build twice).
     build_lock: tokio::sync::Mutex<()>,
     cluster_locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -103,6 +106,7 @@ impl SwarmRuntime {
             owner,
             images_dir,
             clients: tokio::sync::Mutex::new(HashMap::new()),
+            tunnels: tokio::sync::Mutex::new(HashMap::new()),
             build_lock: tokio::sync::Mutex::new(()),
             cluster_locks: std::sync::Mutex::new(HashMap::new()),
         }
@@ -159,7 +163,18 @@ impl SwarmRuntime {
             }
             clients.remove(&key);
         }
-        let c = connect::connect(&ep).await?;
+        let c = match &ep {
+            connect::Endpoint::Ssh { user, host, port } => {
+                // A dead client means a dead tunnel too: open both again.
+                let mut tunnels = self.tunnels.lock().await;
+                tunnels.remove(&key);
+                let tunnel = ssh::open(user.as_deref(), host, *port, &self.state_dir.join("swarm").join("ssh")).await?;
+                let c = connect::connect_unix(&tunnel.socket, &ep).await?;
+                tunnels.insert(key.clone(), tunnel);
+                c
+            }
+            _ => connect::connect(&ep).await?,
+        };
         clients.insert(key, c.clone());
         Ok(c)
     }

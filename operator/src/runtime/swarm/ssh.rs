@@ -1,0 +1,158 @@
+//! `ssh://user@host[:port]` endpoints: an SSH session (russh) to the manager whose host key
+//! must be in known_hosts (never trusted blindly), and a local unix socket in the state
+//! directory that bollard talks to; each connection to it becomes a `direct-streamlocal`
+//! channel to the remote `/var/run/docker.sock`.
+//!
+//! Keys: `SPARKSWARM_SSH_KEY` or the first of `~/.ssh/id_ed25519`, `id_ecdsa`, `id_rsa`.
+//! Known hosts: `SPARKSWARM_SSH_KNOWN_HOSTS` or `~/.ssh/known_hosts`.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use russh::client;
+use russh::keys::{check_known_hosts_path, load_secret_key, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
+use sha2::Digest;
+
+use super::error::SwarmError;
+
+pub const KEY_ENV: &str = "SPARKSWARM_SSH_KEY";
+pub const KNOWN_HOSTS_ENV: &str = "SPARKSWARM_SSH_KNOWN_HOSTS";
+const REMOTE_DOCKER_SOCKET: &str = "/var/run/docker.sock";
+
+/// Checks the server's key against known_hosts and remembers why it refused one.
+struct Verifier {
+    host: String,
+    port: u16,
+    known_hosts: PathBuf,
+    refusal: Arc<Mutex<Option<String>>>,
+}
+
+impl Verifier {
+    fn refuse(&self, why: String) -> Result<bool, russh::Error> {
+        if let Ok(mut r) = self.refusal.lock() {
+            *r = Some(why);
+        }
+        Ok(false)
+    }
+}
+
+impl client::Handler for Verifier {
+    type Error = russh::Error;
+
+    async fn check_server_key(&mut self, offered: &PublicKeyOrCertificate) -> Result<bool, Self::Error> {
+        let key = match offered {
+            PublicKeyOrCertificate::PublicKey { key, .. } => key,
+            PublicKeyOrCertificate::Certificate(_) => {
+                return self.refuse(format!("{}:{} offered a host certificate; only known_hosts keys are accepted", self.host, self.port))
+            }
+        };
+        match check_known_hosts_path(&self.host, self.port, key, &self.known_hosts) {
+            Ok(true) => Ok(true),
+            Ok(false) => self.refuse(format!(
+                "the host key of {}:{} ({}) is not in {}; add it (e.g. `ssh-keyscan -p {} {} >> {}` after checking its fingerprint)",
+                self.host,
+                self.port,
+                key.fingerprint(Default::default()),
+                self.known_hosts.display(),
+                self.port,
+                self.host,
+                self.known_hosts.display()
+            )),
+            Err(e) => self.refuse(format!("the host key of {}:{} does not match {}: {e}", self.host, self.port, self.known_hosts.display())),
+        }
+    }
+}
+
+/// A live tunnel: dropping it stops accepting and closes the session.
+pub struct Tunnel {
+    pub socket: PathBuf,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Tunnel {
+    fn drop(&mut self) {
+        self.accept.abort();
+        let _ = std::fs::remove_file(&self.socket);
+    }
+}
+
+fn home() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(PathBuf::from)
+}
+
+fn key_file() -> Result<PathBuf, SwarmError> {
+    if let Some(k) = std::env::var_os(KEY_ENV) {
+        return Ok(PathBuf::from(k));
+    }
+    let ssh = home().map(|h| h.join(".ssh")).ok_or_else(|| SwarmError::SshFailed("no home directory to find ~/.ssh in".into()))?;
+    ["id_ed25519", "id_ecdsa", "id_rsa"]
+        .iter()
+        .map(|n| ssh.join(n))
+        .find(|p| p.is_file())
+        .ok_or_else(|| SwarmError::SshFailed(format!("no private key in {} (id_ed25519, id_ecdsa, id_rsa); set {KEY_ENV}", ssh.display())))
+}
+
+fn known_hosts() -> Result<PathBuf, SwarmError> {
+    if let Some(k) = std::env::var_os(KNOWN_HOSTS_ENV) {
+        return Ok(PathBuf::from(k));
+    }
+    home().map(|h| h.join(".ssh").join("known_hosts")).ok_or_else(|| SwarmError::SshFailed("no home directory for known_hosts".into()))
+}
+
+/// Opens the session and the local socket `<dir>/<hash>.sock`.
+pub async fn open(user: Option<&str>, host: &str, port: u16, dir: &Path) -> Result<Tunnel, SwarmError> {
+    let user = user
+        .map(str::to_string)
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "root".to_string());
+    let endpoint = format!("ssh://{user}@{host}:{port}");
+    let fail = |what: &str, e: &dyn std::fmt::Display| SwarmError::SshFailed(format!("{endpoint}: {what}: {e}"));
+    let key_path = key_file()?;
+    let key = load_secret_key(&key_path, None).map_err(|e| fail(&format!("loading {}", key_path.display()), &e))?;
+    let refusal = Arc::new(Mutex::new(None));
+    let verifier = Verifier { host: host.to_string(), port, known_hosts: known_hosts()?, refusal: refusal.clone() };
+    let config = Arc::new(client::Config { nodelay: true, ..Default::default() });
+    let mut session = match client::connect(config, (host, port), verifier).await {
+        Ok(s) => s,
+        Err(e) => {
+            let refused = refusal.lock().ok().and_then(|r| r.clone());
+            return Err(match refused {
+                Some(why) => SwarmError::SshHostKeyNotTrusted(why),
+                None => fail("connecting", &e),
+            });
+        }
+    };
+    let hash = session.best_supported_rsa_hash().await.map_err(|e| fail("negotiating", &e))?.flatten();
+    let auth = session
+        .authenticate_publickey(user.clone(), PrivateKeyWithHashAlg::new(Arc::new(key), hash))
+        .await
+        .map_err(|e| fail("authenticating", &e))?;
+    if !auth.success() {
+        return Err(SwarmError::SshFailed(format!("{endpoint}: the server refused the key {}", key_path.display())));
+    }
+
+    std::fs::create_dir_all(dir).map_err(SwarmError::io(format!("creating {}", dir.display())))?;
+    let digest = sha2::Sha256::digest(endpoint.as_bytes());
+    let socket = dir.join(format!("{}.sock", hex::encode(&digest[..6])));
+    let _ = std::fs::remove_file(&socket);
+    let listener = tokio::net::UnixListener::bind(&socket).map_err(SwarmError::io(format!("listening on {}", socket.display())))?;
+    let session = Arc::new(session);
+    let accept = tokio::spawn(async move {
+        loop {
+            let Ok((mut local, _)) = listener.accept().await else { break };
+            let session = session.clone();
+            tokio::spawn(async move {
+                match session.channel_open_direct_streamlocal(REMOTE_DOCKER_SOCKET).await {
+                    Ok(channel) => {
+                        let mut remote = channel.into_stream();
+                        // Ends when either side closes; errors only mean the peer went away.
+                        let _ = tokio::io::copy_bidirectional(&mut local, &mut remote).await;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "ssh: could not open a channel to the remote docker.sock"),
+                }
+            });
+        }
+    });
+    tracing::info!(%endpoint, socket = %socket.display(), "ssh tunnel to the remote Docker socket is up");
+    Ok(Tunnel { socket, accept })
+}
