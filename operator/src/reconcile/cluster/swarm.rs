@@ -33,7 +33,10 @@ pub async fn reconcile(
     let plan = decide::plan(name, &cluster.spec);
     let converged = async {
         let (mut seen, mut detail) = ctx.swarm.observe_detail(name).await?;
-        if !detail.manager || decide::needs_apply(&plan, &seen) {
+        // A new generation may change what the plan does not hold (image, registry): the
+        // runtime compares each service with its spec hash and updates only what differs.
+        let new_generation = previous.and_then(|p| p.observed_generation) != Some(generation);
+        if !detail.manager || new_generation || decide::needs_apply(&plan, &seen) {
             if seen.workers_failed > 0 {
                 ctx.events.warning(KIND, name, "WorkerFailed", format!("{} worker task(s) failed; the swarm replaces them", seen.workers_failed));
             }
