@@ -447,16 +447,23 @@ async fn fetch_logs(docker: &Docker, service: &str, to: &Path) -> Result<(), Swa
             Err(e) => return Err(SwarmError::DockerApi { what: format!("reading the logs of {service}"), source: e }),
         }
     }
-    if buf.len() > LOG_MAX_BYTES {
+    let cut = buf.len() > LOG_MAX_BYTES;
+    if cut {
         buf.drain(..buf.len() - LOG_MAX_BYTES);
     }
     // Logs only grow: never replace a longer log with a shorter read (a log read while
     // the service is being removed may come back empty).
     let have = std::fs::metadata(to).map(|m| m.len()).unwrap_or(0);
-    if (buf.len() as u64) < have {
+    if (buf.len() as u64) <= have && !cut {
         return Ok(());
     }
-    write(to, &buf)
+    if cut || have == 0 {
+        return write(to, &buf);
+    }
+    // Appended in place (same inode), so that `logs -f` and `tail -f` see it grow.
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new().append(true).open(to).map_err(SwarmError::io(format!("opening {}", to.display())))?;
+    file.write_all(&buf[have as usize..]).map_err(SwarmError::io(format!("appending to {}", to.display())))
 }
 
 /// Copies the volume's `outputs/` into the attempt's `outputs/`.
