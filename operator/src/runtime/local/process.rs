@@ -250,9 +250,14 @@ mod tests {
             log: &log,
         })
         .expect("spawn");
-        assert!(is_ours(pid, &m));
-        assert!(!is_ours(pid, &marker("other")));
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        // Right after exec the kernel may still show an empty environ (the new stack is
+        // laid out after the spawning parent resumes): wait for it rather than race it.
+        while !is_ours(pid, &m) {
+            assert!(tokio::time::Instant::now() < deadline, "the marker never showed");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(!is_ours(pid, &marker("other")));
         while group_members(pid).len() < 2 {
             assert!(tokio::time::Instant::now() < deadline, "the grandchild did not start");
             tokio::time::sleep(Duration::from_millis(20)).await;
