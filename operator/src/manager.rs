@@ -155,6 +155,11 @@ pub async fn run(cfg: Config, progress: Arc<dyn Fn(&str) + Send + Sync>) -> Resu
 
 /// Re-reads one file into the reflector and hints the objects that changed.
 fn refresh(ctx: &Context, path: &Path) {
+    // The echo of our own status write: nothing that is reconciled changed.
+    if std::fs::read(path).is_ok_and(|bytes| crate::reconcile::locate::is_own_write(path, &bytes)) {
+        lock(&ctx.store).touch(path);
+        return;
+    }
     let parsed = if path.exists() { Some(document::read(path)) } else { None };
     if let Some(Err(e)) = &parsed {
         tracing::warn!(path = %path.display(), "{e}");

@@ -123,6 +123,13 @@ impl Store {
         changed.into_iter().collect()
     }
 
+    /// Records a new stamp for a file whose documents are known not to have changed.
+    pub fn touch(&mut self, path: &Path) {
+        if let Some(f) = self.files.get_mut(path) {
+            f.stamp = stamp_of(path);
+        }
+    }
+
     /// Where an object is written, in path order: the first is the one that counts.
     pub fn locations(&self, kind: Kind, name: &str) -> Vec<(PathBuf, usize)> {
         self.index.get(&(kind, name.to_string())).map(|s| s.iter().cloned().collect()).unwrap_or_default()

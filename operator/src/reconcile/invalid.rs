@@ -13,7 +13,7 @@ use crate::manifest::document;
 use crate::manifest::validate::{validate, FieldError};
 
 use super::context::Context;
-use super::locate::write_status_async;
+use super::locate::{write_status_async, StatusWrite};
 use super::ReconcileError;
 
 /// Builds the status JSON of an invalid document from its previous status.
@@ -72,7 +72,7 @@ pub async fn mark_invalid(
     generation: Option<u64>,
 ) -> Result<(), ReconcileError> {
     let status = invalid_status(previous, reason, message, generation);
-    let written = write_status_async(path.to_path_buf(), kind, name.map(str::to_string), index, status).await?;
+    let written = write_status_async(StatusWrite { path: path.to_path_buf(), kind, name: name.map(str::to_string), index, status, read: None }).await?;
     if written {
         let (k, n) = match (kind, name) {
             (Some(k), Some(n)) => (k.as_str().to_string(), n.to_string()),

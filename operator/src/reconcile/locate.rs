@@ -127,27 +127,48 @@ fn file_lock(path: &Path) -> Arc<Mutex<()>> {
     locks.entry(path.to_path_buf()).or_default().clone()
 }
 
-/// Writes `status` into the document (`kind`, `name`), preferring the one at `index`.
-/// Compare-and-swap: a concurrent edit by the user is re-read and the status re-spliced,
-/// so their edit is never lost. Returns whether the file changed.
-pub fn write_status(path: &Path, kind: Option<Kind>, name: Option<&str>, index: usize, status: &serde_json::Value) -> Result<bool, ReconcileError> {
+/// A status to write into one document of one file.
+pub struct StatusWrite {
+    pub path: PathBuf,
+    pub kind: Option<Kind>,
+    pub name: Option<String>,
+    /// Preferred document (several may share a kind and name: the duplicates).
+    pub index: usize,
+    pub status: serde_json::Value,
+    /// The file as the reconcile just read it: the first compare-and-swap round starts from
+    /// it instead of reading and parsing the file once more.
+    pub read: Option<ManifestFile>,
+}
+
+/// Writes the status into its document, preferring the one at `index`. Compare-and-swap: a
+/// concurrent edit by the user is re-read and the status re-spliced, so their edit is never
+/// lost. Returns whether the file changed.
+pub fn write_status(w: StatusWrite) -> Result<bool, ReconcileError> {
+    let path = w.path.as_path();
     let guard = file_lock(path);
     let _held = lock(&guard);
+    let mut known = w.read;
     for _ in 0..5 {
-        let file = document::read(path).map_err(ReconcileError::Unparseable)?;
-        let pick = |d: &&Document| match (kind, name) {
+        let file = match known.take() {
+            Some(f) => f,
+            None => document::read(path).map_err(ReconcileError::Unparseable)?,
+        };
+        let pick = |d: &&Document| match (w.kind, w.name.as_deref()) {
             (Some(k), Some(n)) => matches(d, k, n),
             _ => d.kind().and_then(Kind::from_kind_field).is_none() || d.name().is_none(),
         };
-        let doc = file.docs.iter().filter(|d| d.index == index).find(pick).or_else(|| file.docs.iter().find(pick));
+        let doc = file.docs.iter().filter(|d| d.index == w.index).find(pick).or_else(|| file.docs.iter().find(pick));
         let Some(doc) = doc else { return Ok(false) };
-        if doc.status() == Some(status) {
+        if doc.status() == Some(&w.status) {
             return Ok(false);
         }
-        let spliced = splice_status(&file.text, doc.index, Some(status))
+        let spliced = splice_status(&file.text, doc.index, Some(&w.status))
             .map_err(|e| ReconcileError::StatusNotWritable { path: path.to_path_buf(), message: e.to_string() })?;
         match write_if_unchanged(path, &file.text, &spliced) {
-            Ok(WriteOutcome::Written) => return Ok(true),
+            Ok(WriteOutcome::Written) => {
+                remember_own_write(path, spliced.as_bytes());
+                return Ok(true);
+            }
             Ok(WriteOutcome::Unchanged) => return Ok(false),
             Ok(WriteOutcome::Conflict) => continue,
             Err(e) => return Err(ReconcileError::StatusNotWritable { path: path.to_path_buf(), message: e.to_string() }),
@@ -157,8 +178,29 @@ pub fn write_status(path: &Path, kind: Option<Kind>, name: Option<&str>, index: 
 }
 
 /// Runs a blocking status write off the async workers (it fsyncs).
-pub async fn write_status_async(path: PathBuf, kind: Option<Kind>, name: Option<String>, index: usize, status: serde_json::Value) -> Result<bool, ReconcileError> {
-    tokio::task::spawn_blocking(move || write_status(&path, kind, name.as_deref(), index, &status))
+pub async fn write_status_async(w: StatusWrite) -> Result<bool, ReconcileError> {
+    tokio::task::spawn_blocking(move || write_status(w))
         .await
         .map_err(|e| ReconcileError::Internal(e.to_string()))?
+}
+
+/// The content hash of the last status write per file. The watcher's event for that write
+/// carries nothing new (a status never changes what is reconciled), so the reflector can
+/// recognise it and skip parsing the file again.
+static OWN_WRITES: LazyLock<Mutex<HashMap<PathBuf, u64>>> = LazyLock::new(Default::default);
+
+fn content_hash(bytes: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    h.finish()
+}
+
+fn remember_own_write(path: &Path, bytes: &[u8]) {
+    lock(&OWN_WRITES).insert(path.to_path_buf(), content_hash(bytes));
+}
+
+/// Whether `bytes` are exactly what the operator itself last wrote to `path`.
+pub fn is_own_write(path: &Path, bytes: &[u8]) -> bool {
+    lock(&OWN_WRITES).get(path).is_some_and(|h| *h == content_hash(bytes))
 }

@@ -13,7 +13,7 @@ use crate::state::StateDir;
 
 use super::context::{lock, Context};
 use super::job::wake_jobs_of;
-use super::locate::{dereference, write_status_async, Dereferenced};
+use super::locate::{dereference, write_status_async, Dereferenced, StatusWrite};
 use super::ReconcileError;
 
 const KIND: &str = "SparkCluster";
@@ -61,7 +61,7 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
 
     let phase = status.phase;
     let value = serde_json::to_value(&status).map_err(|e| ReconcileError::Internal(e.to_string()))?;
-    write_status_async(file.path.clone(), Some(Kind::SparkCluster), Some(name.to_string()), index, value).await?;
+    write_status_async(StatusWrite { path: file.path.clone(), kind: Some(Kind::SparkCluster), name: Some(name.to_string()), index, status: value, read: Some(file) }).await?;
     if previous.as_ref().map(|p| p.phase) != Some(phase) {
         match phase {
             ClusterPhase::Ready => ctx.events.normal(KIND, name, "Ready", format!("{} worker(s) registered", status.workers.map(|w| w.ready).unwrap_or(0))),

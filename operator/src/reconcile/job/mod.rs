@@ -19,7 +19,7 @@ use crate::state::StateDir;
 use self::decide::{ClusterView, JobView, Step};
 use super::context::{lock, Context};
 use super::invalid::{describe_errors, mark_invalid};
-use super::locate::{dereference, locate, write_status_async, Dereferenced, Found};
+use super::locate::{dereference, locate, write_status_async, Dereferenced, StatusWrite, Found};
 use super::ReconcileError;
 
 const KIND: &str = "SparkJob";
@@ -128,7 +128,7 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
     let status = decide::status(&view, previous.as_ref());
     let phase = status.phase;
     let value = serde_json::to_value(&status).map_err(|e| ReconcileError::Internal(e.to_string()))?;
-    write_status_async(file.path.clone(), Some(Kind::SparkJob), Some(name.to_string()), index, value).await?;
+    write_status_async(StatusWrite { path: file.path.clone(), kind: Some(Kind::SparkJob), name: Some(name.to_string()), index, status: value, read: Some(file) }).await?;
     if previous.as_ref().map(|p| p.phase) != Some(phase) {
         tracing::info!(job = name, phase = phase.as_str(), "job phase");
     }
