@@ -182,14 +182,27 @@ spark.stop()
 
 #[test]
 fn kill_9_mid_job_then_restart_submits_once() {
-    let _engine = Engine::require();
+    // On an engine in no swarm (a fresh CI machine), this test also checks the
+    // NotSwarmManager condition and `init: true`; the guard leaves the swarm afterwards.
+    let engine = Engine::require_for_operator_init();
     let p = Project::new();
     let name = unique("swk");
     let _sweeper = Sweeper::cluster(&name);
     p.write_app("hold/main.py", HOLD_APP);
     let mut op = p.start(&[]);
     let file = format!("{name}.yaml");
-    p.drop_manifest(&file, &swarm_cluster_yaml(&name, 1, free_port()));
+    let port = free_port();
+    if engine.was_inactive() {
+        p.drop_manifest(&file, &swarm_cluster_yaml(&name, 1, port));
+        eventually(BOOT, "Ready=False NotSwarmManager", || {
+            p.field(&file, "/status/conditions")
+                .map(|c| c.to_string())
+                .filter(|c| c.contains("NotSwarmManager") && c.contains("SwarmReady"))
+                .map(|_| ())
+        }, || p.read(&file));
+        assert_eq!(p.phase(&file), "Failed");
+    }
+    p.drop_manifest(&file, &swarm_cluster_yaml(&name, 1, port).replace("      endpoint:", "      init: true\n      endpoint:"));
     ready(&p, &file, &op);
     p.drop_manifest("hold.yaml", &Project::job_yaml("hold", &name, "hold/main.py", ""));
     eventually(JOB, "hold Running", || (p.phase("hold.yaml") == "Running").then_some(()), || format!("{}\n{}", p.read("hold.yaml"), op.log()));

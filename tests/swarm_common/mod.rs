@@ -24,10 +24,26 @@ pub struct Engine {
 
 impl Engine {
     pub fn require() -> Engine {
+        Engine::prepare(true)
+    }
+
+    /// Like [`Engine::require`], but leaves `swarm init` to the operator (`init: true`):
+    /// `initialised` then says whether the engine was in no swarm (and is left after).
+    pub fn require_for_operator_init() -> Engine {
+        Engine::prepare(false)
+    }
+
+    pub fn was_inactive(&self) -> bool {
+        self.initialised
+    }
+
+    fn prepare(init: bool) -> Engine {
         let (ok, out) = docker(&["info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}"]);
         assert!(ok, "the Docker engine is not reachable (docker info failed); these tests need it:\n{out}");
         let state = out.trim().to_string();
-        let initialised = if state.starts_with("inactive") {
+        let initialised = if state.starts_with("inactive") && !init {
+            true
+        } else if state.starts_with("inactive") {
             let (ok, out) = docker(&["swarm", "init", "--advertise-addr", "127.0.0.1"]);
             assert!(ok, "docker swarm init failed:\n{out}");
             true

@@ -30,7 +30,8 @@ use bollard::models::{
     TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum, TaskState, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, DownloadFromContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
+    CreateContainerOptionsBuilder, DownloadFromContainerOptionsBuilder, ListContainersOptionsBuilder, ListServicesOptionsBuilder,
+    LogsOptionsBuilder,
     RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use bollard::Docker;
@@ -609,13 +610,21 @@ pub(crate) async fn observe(rt: &SwarmRuntime, attempt_dir: &Path) -> Result<Opt
         return Ok(Some(observation(&f, AttemptState::Exited(-1))));
     };
     let docker = rt.client(&target).await?;
-    let tasks = tasks_of(&docker, &record.service).await?;
+    // Found by its labels (owner and submission id), as after an operator restart.
+    let f_labels = labels::filter(&[(labels::SUBMISSION, &record.submission_id), (labels::OWNER, rt.owner())]);
+    let opts = ListServicesOptionsBuilder::default().filters(&f_labels).build();
+    let service = docker
+        .list_services(Some(opts))
+        .await
+        .map_err(SwarmError::api("listing the driver services"))?
+        .into_iter()
+        .find_map(|s| s.spec.and_then(|spec| spec.name));
+    let tasks = match &service {
+        Some(name) => tasks_of(&docker, name).await?,
+        None => Vec::new(),
+    };
     let Some(task) = latest(&tasks) else {
-        let exists = match docker.inspect_service(&record.service, None).await {
-            Ok(_) => true,
-            Err(e) if is_not_found(&e) => false,
-            Err(e) => return Err(SwarmError::DockerApi { what: format!("inspecting {}", record.service), source: e }),
-        };
+        let exists = service.is_some();
         let young = Utc::now().signed_duration_since(record.created).to_std().map_or(true, |a| a < LOST_AFTER);
         let state = if exists || young { AttemptState::Running } else { AttemptState::Lost };
         return Ok(Some(observation(&f, state)));
