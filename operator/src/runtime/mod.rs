@@ -1,6 +1,7 @@
 //! The runtimes: where clusters and jobs actually run. Each is I/O behind two small traits,
 //! so that the reconcilers above them stay pure decisions plus calls through these traits.
 
+pub mod digitalocean;
 pub mod local;
 pub mod swarm;
 
