@@ -366,7 +366,12 @@ impl Client {
                 (Some(0), Some(at)) => {
                     // Whoever waits consumes the information; the next answer renews it.
                     rate.remaining = None;
-                    at.duration_since(SystemTime::now()).unwrap_or_default().min(self.opts.max_wait)
+                    // The reset is given in whole seconds and our clock is not the API's:
+                    // a little margin keeps the request out of the old window.
+                    match at.duration_since(SystemTime::now()) {
+                        Ok(left) => (left + Duration::from_millis(100)).min(self.opts.max_wait),
+                        Err(_) => Duration::ZERO,
+                    }
                 }
                 _ => Duration::ZERO,
             }
