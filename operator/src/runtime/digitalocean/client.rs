@@ -104,20 +104,10 @@ impl Client {
         if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
             return Err(DoError::InvalidApiUrl(format!("{base_text}: not an http(s) URL with a host")));
         }
-        // reqwest is built with `rustls-no-provider`: its default provider (aws-lc-rs) needs
-        // cmake and a C toolchain setup this project avoids; ring is already in the tree
-        // (russh, bollard). Certificates are checked against the platform's roots.
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let verifier = rustls_platform_verifier::Verifier::new(provider.clone())
-            .map_err(|e| DoError::TlsSetup(e.to_string()))?;
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| DoError::TlsSetup(e.to_string()))?
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(verifier))
-            .with_no_client_auth();
+        // TLS: reqwest's rustls with its default provider (aws-lc-rs, the one provider
+        // rustls is built with in this crate, so bollard's TLS shares it) and the platform's
+        // root certificates.
         let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
             .timeout(opts.request_timeout)
             .user_agent(concat!("sparkswarm/", env!("CARGO_PKG_VERSION")))
             // Redirects would carry the request elsewhere; the API does not use them.
