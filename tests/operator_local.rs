@@ -178,6 +178,18 @@ fn kill_9_mid_job_then_restart_submits_once_and_finishes() {
     }, || format!("{}\n{}", p.read("hold.yaml"), op2.log()));
     assert_ne!(p.field("hold.yaml", "/status/submissionId"), sub1);
     assert_eq!(p.field("hold.yaml", "/status/attempts"), Some(serde_json::json!(1)), "attempts count per generation");
+
+    // deletionPolicy Retain: deleting the file leaves the cluster running.
+    let marker = p.state().display().to_string();
+    p.drop_manifest("c1.yaml", &Project::cluster_yaml("c1", 1).replace("spec:\n", "spec:\n  deletionPolicy: Retain\n"));
+    eventually(BOOT, "c1 Retain observed", || (p.field("c1.yaml", "/status/observedGeneration") == Some(serde_json::json!(2))).then_some(()), || op2.log());
+    let before: Vec<i32> = processes_mentioning(&marker).into_iter().map(|(pid, _)| pid).collect();
+    assert!(before.len() >= 2, "a master and a worker run");
+    std::fs::remove_file(p.manifest("c1.yaml")).unwrap();
+    eventually(Duration::from_secs(30), "the operator to act on the deletion", || op2.log().contains("deletionPolicy Retain").then_some(()), || op2.log());
+    for pid in before {
+        assert!(std::path::Path::new(&format!("/proc/{pid}")).exists(), "process {pid} of the retained cluster still runs");
+    }
 }
 
 #[test]
