@@ -63,6 +63,8 @@ pub enum DoError {
     ForeignPageLink { operation: &'static str, link: String },
     #[error("{0}")]
     Timeout(String),
+    #[error("{0}")]
+    HostKey(String),
 }
 
 impl DoError {
@@ -82,6 +84,7 @@ impl DoError {
             DoError::UnexpectedResponse { .. } => "UnexpectedResponse",
             DoError::ForeignPageLink { .. } => "ForeignPageLink",
             DoError::Timeout(_) => "Timeout",
+            DoError::HostKey(_) => "HostKey",
         }
     }
 
