@@ -294,3 +294,69 @@ fn the_contract_checker_catches_violations() {
     bare.remove("ratelimit-reset");
     assert!(!contract.check_response("account_get", 401, &bare, br#"{"id":"unauthorized","message":"m"}"#).is_empty());
 }
+
+/// The provider's plan executed against the API: an operator that dies mid-creation and a
+/// restarted one end with exactly the declared droplets (the truth is in the tag), each with
+/// its own host key in its user_data; then scale up, down, and destroy by tag.
+#[tokio::test]
+async fn planned_creation_survives_a_restart_and_scales_by_tag() {
+    use sparkswarm::runtime::digitalocean::provider::*;
+    let standin = Standin::start(Config {
+        boot_delay: Duration::from_millis(400),
+        max_per_page: 2,
+        fail_every: Some(5),
+        throttle_every: Some(11),
+        ..Config::default()
+    })
+    .await;
+    let template = DropletTemplate {
+        region: "nyc3".into(),
+        size: "s-2vcpu-4gb".into(),
+        image: "debian-12-x64".into(),
+        ssh_keys: vec![],
+        login_public_keys: vec!["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl operator".into()],
+    };
+    let tag = cluster_tag("demo");
+    async fn create(client: &Client, names: &[String], template: &DropletTemplate) {
+        let requests: Vec<_> = names.iter().map(|n| creation_request("demo", n, template, &HostKey::generate().unwrap())).collect();
+        futures::future::try_join_all(requests.iter().map(|r| client.create_droplets(r))).await.unwrap();
+    }
+
+    // The first operator plans three, sends two of the requests, and dies.
+    let first = client_for(&standin, standin.token());
+    let plan = plan_droplets("demo", 3, &first.list_droplets_by_tag(&tag).await.unwrap());
+    assert_eq!(plan.create.len(), 3);
+    create(&first, &plan.create[..2], &template).await;
+    drop(first);
+
+    // The restarted operator sees the two (still booting) and creates only the third.
+    let client = client_for(&standin, standin.token());
+    let plan = plan_droplets("demo", 3, &client.list_droplets_by_tag(&tag).await.unwrap());
+    assert_eq!(plan.create, ["sparkswarm-demo-3"]);
+    assert!(plan.delete.is_empty());
+    create(&client, &plan.create, &template).await;
+    assert!(plan_droplets("demo", 3, &client.list_droplets_by_tag(&tag).await.unwrap()).is_noop());
+    let active = wait_active(&client, &tag, 3, Duration::from_secs(20)).await;
+    assert_eq!(standin.droplets().len(), 3);
+    let user_data: std::collections::BTreeSet<String> = standin.droplets().iter().map(|d| d.user_data.clone().unwrap()).collect();
+    assert_eq!(user_data.len(), 3, "each droplet has its own host key");
+
+    // Scale to 4, then down to 2: the highest nodes go.
+    let plan = plan_droplets("demo", 4, &active);
+    assert_eq!(plan.create, ["sparkswarm-demo-4"]);
+    create(&client, &plan.create, &template).await;
+    let four = wait_active(&client, &tag, 4, Duration::from_secs(20)).await;
+    let plan = plan_droplets("demo", 2, &four);
+    assert_eq!(plan.delete.len(), 2);
+    for id in &plan.delete {
+        assert!(client.delete_droplet(*id).await.unwrap());
+    }
+    let mut left: Vec<String> = client.list_droplets_by_tag(&tag).await.unwrap().into_iter().map(|d| d.name).collect();
+    left.sort();
+    assert_eq!(left, ["sparkswarm-demo-1", "sparkswarm-demo-2"]);
+
+    assert!(client.delete_droplets_by_tag(&tag).await.unwrap());
+    assert!(client.list_droplets_by_tag(&tag).await.unwrap().is_empty());
+    assert!(standin.droplets().is_empty());
+    assert_no_violations(&standin);
+}

@@ -175,6 +175,12 @@ impl Client {
         field(&v, "droplet", "droplets_get")
     }
 
+    /// Deletes one droplet (scale-down). `Ok(false)`: it was already gone.
+    pub async fn delete_droplet(&self, id: u64) -> Result<bool, DoError> {
+        let url = self.url(&format!("/v2/droplets/{id}"), &[])?;
+        self.delete("droplets_destroy", url).await
+    }
+
     /// Deletes every droplet carrying `tag`. `Ok(false)`: the tag was unknown.
     pub async fn delete_droplets_by_tag(&self, tag: &str) -> Result<bool, DoError> {
         let url = self.url("/v2/droplets", &[("tag_name", tag)])?;
