@@ -267,6 +267,23 @@ fn the_contract_checker_catches_violations() {
     assert!(contract.check_request("GET", "/v2/nothing", "", &headers, b"").is_err());
     let anonymous = axum::http::HeaderMap::new();
     assert!(contract.check_request("GET", "/v2/account", "", &anonymous, b"").is_err());
+    // Requests are strict: a misspelt field, a read-only field, an unknown nested field.
+    assert!(contract.check_request("POST", "/v2/tags", "", &headers, br#"{"name":"a"}"#).is_ok());
+    assert!(contract.check_request("POST", "/v2/tags", "", &headers, br#"{"name":"a","nmae":"b"}"#).is_err());
+    let key = br#"{"name":"k","public_key":"ssh-ed25519 AAAA","id":3}"#;
+    assert!(contract.check_request("POST", "/v2/account/keys", "", &headers, key).is_err(), "id is readOnly");
+    let droplets = br#"{"names":["a","b"],"size":"s","image":"debian-12-x64","tags":["t"],"user_data":"x"}"#;
+    assert!(contract.check_request("POST", "/v2/droplets", "", &headers, droplets).is_ok());
+    let droplets = br#"{"names":["a","b"],"size":"s","image":"debian-12-x64","user_date":"x"}"#;
+    assert!(contract.check_request("POST", "/v2/droplets", "", &headers, droplets).is_err());
+    let fw = br#"{"name":"fw","inbound_rules":[{"protocol":"tcp","ports":"22","sources":{"addresses":["1.2.3.4"]}}]}"#;
+    let r = contract.check_request("POST", "/v2/firewalls", "", &headers, fw);
+    assert!(r.is_ok(), "{:?}", r.err());
+    let fw = br#"{"name":"fw","inbound_rules":[{"protocol":"tcp","ports":"22","source":{"addresses":["1.2.3.4"]}}]}"#;
+    assert!(contract.check_request("POST", "/v2/firewalls", "", &headers, fw).is_err());
+    let mut plain = headers.clone();
+    plain.insert("content-type", "text/plain".parse().unwrap());
+    assert!(contract.check_request("POST", "/v2/tags", "", &plain, br#"{"name":"a"}"#).is_err());
     // And a valid one passes, with the literal route preferred over the template.
     let m = contract.check_request("GET", "/v2/droplets", "tag_name=x&per_page=2&page=1", &headers, b"").unwrap();
     assert_eq!(m.operation, "droplets_list");

@@ -188,7 +188,7 @@ impl Contract {
                             Err(e) => v.push(format!("{what}: body is not JSON: {e}")),
                             Ok(instance) => {
                                 let key = format!("{}#request", op.id);
-                                v.extend(self.validate(&key, schema, &instance).into_iter().map(|e| format!("{what} request body: {e}")));
+                                v.extend(self.validate_request(&key, schema, &instance).into_iter().map(|e| format!("{what} request body: {e}")));
                             }
                         },
                     }
@@ -272,14 +272,32 @@ impl Contract {
     }
 
     fn validate(&self, key: &str, schema: &Value, instance: &Value) -> Vec<String> {
+        self.validate_with(key, schema, instance, false)
+    }
+
+    /// Requests are held to more than the contract's letter: an unknown or read-only field
+    /// is a violation (see [`to_request_schema`]), so that a misspelt optional field in the
+    /// client cannot pass unnoticed.
+    fn validate_request(&self, key: &str, schema: &Value, instance: &Value) -> Vec<String> {
+        self.validate_with(key, schema, instance, true)
+    }
+
+    fn validate_with(&self, key: &str, schema: &Value, instance: &Value, request: bool) -> Vec<String> {
         let validator = {
             let mut cache = self.validators.lock().unwrap();
             match cache.get(key) {
                 Some(v) => v.clone(),
                 None => {
-                    let converted = to_json_schema(schema);
+                    // Draft 2020-12 for requests, for `unevaluatedProperties` across
+                    // `allOf`/`oneOf`; the contract uses nothing that differs between the two
+                    // drafts (no boolean exclusiveMinimum, no tuple `items`).
+                    let (converted, draft) = if request {
+                        (to_request_schema(schema), jsonschema::Draft::Draft202012)
+                    } else {
+                        (to_json_schema(schema), jsonschema::Draft::Draft4)
+                    };
                     let built = jsonschema::options()
-                        .with_draft(jsonschema::Draft::Draft4)
+                        .with_draft(draft)
                         .should_validate_formats(true)
                         .should_ignore_unknown_formats(true)
                         .build(&converted);
@@ -343,6 +361,67 @@ pub fn to_json_schema(schema: &Value) -> Value {
         }
         other => other.clone(),
     }
+}
+
+/// A request body schema made strict: read-only properties are removed (OpenAPI: they are
+/// not sent in requests), and every object schema that is not itself a branch of a
+/// composition gets `unevaluatedProperties: false`, which sees through `allOf`/`oneOf`.
+pub fn to_request_schema(schema: &Value) -> Value {
+    fn strip_read_only(v: &Value) -> Value {
+        match v {
+            Value::Object(map) => {
+                let mut out = Map::new();
+                let mut dropped = Vec::new();
+                for (k, x) in map {
+                    if k == "properties" {
+                        if let Value::Object(props) = x {
+                            let mut kept = Map::new();
+                            for (name, p) in props {
+                                if p.get("readOnly").and_then(Value::as_bool) == Some(true) {
+                                    dropped.push(name.clone());
+                                } else {
+                                    kept.insert(name.clone(), strip_read_only(p));
+                                }
+                            }
+                            out.insert(k.clone(), Value::Object(kept));
+                            continue;
+                        }
+                    }
+                    out.insert(k.clone(), strip_read_only(x));
+                }
+                if let Some(Value::Array(req)) = out.get_mut("required") {
+                    req.retain(|r| !r.as_str().is_some_and(|r| dropped.iter().any(|d| d == r)));
+                }
+                Value::Object(out)
+            }
+            Value::Array(list) => Value::Array(list.iter().map(strip_read_only).collect()),
+            other => other.clone(),
+        }
+    }
+    fn strict(v: &Value, in_composition: bool) -> Value {
+        let Value::Object(map) = v else { return v.clone() };
+        let mut out = Map::new();
+        for (k, x) in map {
+            let converted = match (k.as_str(), x) {
+                ("properties", Value::Object(props)) => Value::Object(props.iter().map(|(n, p)| (n.clone(), strict(p, false))).collect()),
+                ("items", _) => strict(x, false),
+                ("allOf" | "anyOf" | "oneOf", Value::Array(list)) => Value::Array(list.iter().map(|m| strict(m, true)).collect()),
+                _ => x.clone(),
+            };
+            out.insert(k.clone(), converted);
+        }
+        let is_object_like = ["properties", "allOf", "anyOf", "oneOf"].iter().any(|k| map.contains_key(*k));
+        let typed_otherwise = match map.get("type") {
+            Some(Value::String(t)) => t != "object",
+            Some(Value::Array(ts)) => !ts.iter().any(|t| t == "object"),
+            _ => false,
+        };
+        if !in_composition && is_object_like && !typed_otherwise {
+            out.insert("unevaluatedProperties".into(), Value::Bool(false));
+        }
+        Value::Object(out)
+    }
+    strict(&to_json_schema(&strip_read_only(schema)), false)
 }
 
 fn url_pairs(query: &str) -> Vec<(String, String)> {

@@ -293,7 +293,7 @@ impl Client {
                 Ok(r) => r,
                 Err(e) => {
                     // Without the URL: it holds nothing secret, but a query could be long.
-                    let message = e.without_url().to_string();
+                    let message = chain(&e.without_url());
                     if repeat == Repeat::Safe && attempt < max {
                         let wait = self.backoff(attempt);
                         tracing::warn!(operation = op, attempt, error = %message, wait_ms = wait.as_millis() as u64, "DigitalOcean request failed; retrying");
@@ -309,7 +309,7 @@ impl Client {
             let bytes = resp
                 .bytes()
                 .await
-                .map_err(|e| DoError::Transport { operation: op, message: e.without_url().to_string() })?;
+                .map_err(|e| DoError::Transport { operation: op, message: chain(&e.without_url()) })?;
             if status.is_success() {
                 return Ok(Answer { body: bytes.to_vec() });
             }
@@ -357,11 +357,11 @@ impl Client {
     /// `max_wait`), rather than spend a request on a certain 429.
     async fn wait_for_rate_limit(&self, op: &'static str) {
         let wait = {
-            let mut rate = self.rate.lock().await;
+            let rate = self.rate.lock().await;
             match (rate.remaining, rate.reset_at) {
                 (Some(0), Some(at)) => {
-                    // Whoever waits consumes the information; the next answer renews it.
-                    rate.remaining = None;
+                    // Every request waits (concurrent ones too); the first answer after the
+                    // reset renews the numbers.
                     // The reset is given in whole seconds and our clock is not the API's:
                     // a little margin keeps the request out of the old window.
                     match at.duration_since(SystemTime::now()) {
@@ -377,6 +377,23 @@ impl Client {
             tokio::time::sleep(wait).await;
         }
     }
+}
+
+/// An error with its causes ("error sending request: connection refused"): reqwest's own
+/// text alone rarely says what went wrong. None of them can hold the token, which is only
+/// ever in a header value.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
 }
 
 fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
