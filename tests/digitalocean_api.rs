@@ -299,6 +299,10 @@ fn the_contract_checker_catches_violations() {
     }
     let v = contract.check_response("droplets_get", 200, &rh, br#"{"droplet":{"id":1,"name":"x"}}"#);
     assert!(!v.is_empty());
+    let account = br#"{"account":{"droplet_limit":1,"floating_ip_limit":1,"email":"e","uuid":"u","email_verified":true,"status":"active","status_message":""}}"#;
+    assert!(contract.check_response("account_get", 200, &rh, account).is_empty());
+    let account = br#"{"account":{"droplet_limit":1,"floating_ip_limit":1,"email":"e","uuid":"u","email_verified":true,"status":"active","status_message":"","colour":"blue"}}"#;
+    assert!(!contract.check_response("account_get", 200, &rh, account).is_empty(), "a field the contract does not describe");
     let v = contract.check_response("actions_get", 200, &rh, br#"{"action":{"id":1,"completed_at":null,"region_slug":null}}"#);
     assert!(v.is_empty(), "{v:?}");
     let v = contract.check_response("actions_get", 200, &rh, br#"{"action":{"id":1,"status":null}}"#);

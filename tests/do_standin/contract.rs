@@ -1,13 +1,25 @@
 //! The DigitalOcean contract (`shared/contracts/digitalocean/openapi.yaml`, an OpenAPI 3.0
 //! document with every `$ref` resolved) as a checker of requests and responses.
 //!
-//! OpenAPI 3.0 schema objects are a dialect of JSON Schema draft 4; they are validated with
-//! the `jsonschema` crate in draft 4 mode after one conversion: `nullable: true` becomes
-//! `null` added to `type` (and to `enum`), or an `anyOf` with `{type: null}` where the
-//! schema has no `type` (e.g. a nullable `allOf`). Other OpenAPI-only keywords (`readOnly`,
-//! `writeOnly`, `deprecated`, `example`, `discriminator`) are annotations and are left to be
-//! ignored. Formats are validated (`date-time`, `ipv4`, `uri`, ...); unknown ones
-//! (`float`, `int64`) are ignored.
+//! A request is matched to an operation by method and path template (a literal segment wins
+//! over a `{param}`), then checked: bearer token present (`security: bearer_auth`), path and
+//! query parameters declared and valid against their schemas (required ones present),
+//! content-type among the requestBody's, body valid. A response is checked against the
+//! operation's entry for its status (else `default`): body present exactly when the contract
+//! has content, content-type, body valid, declared headers valid, and the `ratelimit-*`
+//! headers present (the contract declares them on every response; it does not mark them
+//! required, the stand-in holds itself to sending them).
+//!
+//! OpenAPI 3.0 schema objects are a dialect of JSON Schema draft 4. Conversion: `nullable:
+//! true` becomes `null` added to `type` (and to `enum`), or an `anyOf` with `{type: null}`
+//! where the schema has no `type` (e.g. a nullable `allOf`). `readOnly` properties are
+//! removed from request schemas. Bodies are validated as draft 2020-12 with
+//! `unevaluatedProperties: false` on every object schema, which is stricter than the contract
+//! (it never sets `additionalProperties`): a misspelt field on either side is a violation.
+//! The contract uses nothing whose meaning differs between drafts 4 and 2020-12 (no boolean
+//! `exclusiveMinimum`, no tuple `items`). Other OpenAPI-only keywords (`deprecated`,
+//! `example`, `discriminator`) are annotations and are ignored. Formats are validated
+//! (`date-time`, `ipv4`, `uri`, ...); unknown ones (`float`, `int64`) are ignored.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -41,6 +53,13 @@ struct Operation {
     request_body: Option<Value>,
     responses: Map<String, Value>,
     secured: bool,
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Scalar,
+    Request,
+    Response,
 }
 
 pub struct Contract {
@@ -244,7 +263,7 @@ impl Contract {
                         Err(e) => v.push(format!("{what}: body is not JSON: {e}")),
                         Ok(instance) => {
                             let key = format!("{}#{}", op.id, code);
-                            v.extend(self.validate(&key, schema, &instance).into_iter().map(|e| format!("{what}: body: {e}")));
+                            v.extend(self.validate_response(&key, schema, &instance).into_iter().map(|e| format!("{what}: body: {e}")));
                         }
                     },
                 }
@@ -271,30 +290,37 @@ impl Contract {
         errors
     }
 
+    /// Parameters and headers: the contract's schema as it is.
     fn validate(&self, key: &str, schema: &Value, instance: &Value) -> Vec<String> {
-        self.validate_with(key, schema, instance, false)
+        self.validate_with(key, schema, instance, Kind::Scalar)
     }
 
     /// Requests are held to more than the contract's letter: an unknown or read-only field
     /// is a violation (see [`to_request_schema`]), so that a misspelt optional field in the
     /// client cannot pass unnoticed.
     fn validate_request(&self, key: &str, schema: &Value, instance: &Value) -> Vec<String> {
-        self.validate_with(key, schema, instance, true)
+        self.validate_with(key, schema, instance, Kind::Request)
     }
 
-    fn validate_with(&self, key: &str, schema: &Value, instance: &Value, request: bool) -> Vec<String> {
+    /// Responses likewise: the stand-in sends no field the contract does not describe, so
+    /// the client is never tested against something DigitalOcean would not send.
+    fn validate_response(&self, key: &str, schema: &Value, instance: &Value) -> Vec<String> {
+        self.validate_with(key, schema, instance, Kind::Response)
+    }
+
+    fn validate_with(&self, key: &str, schema: &Value, instance: &Value, kind: Kind) -> Vec<String> {
         let validator = {
             let mut cache = self.validators.lock().unwrap();
             match cache.get(key) {
                 Some(v) => v.clone(),
                 None => {
-                    // Draft 2020-12 for requests, for `unevaluatedProperties` across
+                    // Draft 2020-12 for bodies, for `unevaluatedProperties` across
                     // `allOf`/`oneOf`; the contract uses nothing that differs between the two
                     // drafts (no boolean exclusiveMinimum, no tuple `items`).
-                    let (converted, draft) = if request {
-                        (to_request_schema(schema), jsonschema::Draft::Draft202012)
-                    } else {
-                        (to_json_schema(schema), jsonschema::Draft::Draft4)
+                    let (converted, draft) = match kind {
+                        Kind::Request => (to_request_schema(schema), jsonschema::Draft::Draft202012),
+                        Kind::Response => (strict_schema(&to_json_schema(schema), false), jsonschema::Draft::Draft202012),
+                        Kind::Scalar => (to_json_schema(schema), jsonschema::Draft::Draft4),
                     };
                     let built = jsonschema::options()
                         .with_draft(draft)
@@ -398,7 +424,14 @@ pub fn to_request_schema(schema: &Value) -> Value {
             other => other.clone(),
         }
     }
-    fn strict(v: &Value, in_composition: bool) -> Value {
+    strict_schema(&to_json_schema(&strip_read_only(schema)), false)
+}
+
+/// `unevaluatedProperties: false` on every object schema that is not itself a branch of a
+/// composition (the branches' properties count as evaluated at the level above).
+fn strict_schema(v: &Value, in_composition: bool) -> Value {
+    {
+        let strict = strict_schema;
         let Value::Object(map) = v else { return v.clone() };
         let mut out = Map::new();
         for (k, x) in map {
@@ -421,7 +454,6 @@ pub fn to_request_schema(schema: &Value) -> Value {
         }
         Value::Object(out)
     }
-    strict(&to_json_schema(&strip_read_only(schema)), false)
 }
 
 fn url_pairs(query: &str) -> Vec<(String, String)> {
