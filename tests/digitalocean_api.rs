@@ -157,13 +157,22 @@ async fn ssh_keys_and_firewalls_have_a_full_lifecycle() {
             InboundRule { protocol: "tcp".into(), ports: "2377".into(), sources: among.clone() },
             InboundRule { protocol: "udp".into(), ports: "4789".into(), sources: among.clone() },
         ],
-        outbound_rules: vec![OutboundRule { protocol: "tcp".into(), ports: "all".into(), destinations: FirewallTargets { addresses: vec!["0.0.0.0/0".into(), "::/0".into()], ..Default::default() } }],
+        outbound_rules: vec![OutboundRule { protocol: "tcp".into(), ports: "0".into(), destinations: FirewallTargets { addresses: vec!["0.0.0.0/0".into(), "::/0".into()], ..Default::default() } }],
     };
+    // DigitalOcean's port syntax is checked beyond the schema: "all" is not a port.
+    let mut bad = request.clone();
+    bad.outbound_rules[0].ports = "all".into();
+    let e = client.create_firewall(&bad).await.unwrap_err();
+    assert!(e.to_string().contains("invalid ports"), "{e}");
     let fw = client.create_firewall(&request).await.unwrap();
     assert_eq!(fw.tags, vec![tag.clone()]);
     assert_eq!(fw.inbound_rules, request.inbound_rules);
     let listed = client.list_firewalls().await.unwrap();
     assert_eq!(listed.len(), 1);
+    let planned = sparkswarm::runtime::digitalocean::provider::firewall_request("other", "198.51.100.7".parse().unwrap(), 8080, &["203.0.113.0/24".into()]);
+    let planned = client.create_firewall(&planned).await.unwrap();
+    assert_eq!(client.list_firewalls().await.unwrap().len(), 2);
+    assert!(client.delete_firewall(&planned.id).await.unwrap());
     assert!(client.delete_firewall(&fw.id).await.unwrap());
     assert!(client.list_firewalls().await.unwrap().is_empty());
     assert_eq!(standin.firewall_count(), 0);

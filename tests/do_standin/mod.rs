@@ -417,6 +417,15 @@ fn operation(shared: &Shared, m: &contract::Matched, body: &Value) -> (u16, Opti
             (201, Some(json!({ "tag": { "name": name, "resources": { "count": count, "droplets": { "count": count } } } })))
         }
         "firewalls_create" => {
+            // Beyond the schema (a string): a port, a range, or "0" for all, as the
+            // contract's description says.
+            let rules = ["inbound_rules", "outbound_rules"].iter().flat_map(|k| body[*k].as_array().cloned().unwrap_or_default());
+            for r in rules {
+                let ports = r["ports"].as_str().unwrap_or("");
+                if !valid_ports(ports) || (r["protocol"] == "icmp" && ports != "0") {
+                    return (400, Some(error_body("bad_request", &format!("invalid ports {ports:?}"))));
+                }
+            }
             let id = uuid::Uuid::new_v4().to_string();
             let fw = json!({
                 "id": id,
@@ -495,6 +504,15 @@ fn page(shared: &Shared, path: &str, m: &contract::Matched, key: &str, items: Ve
         pages.insert("prev".into(), json!(link(page - 1)));
     }
     json!({ key: slice, "links": { "pages": pages }, "meta": { "total": total } })
+}
+
+fn valid_ports(ports: &str) -> bool {
+    let port = |p: &str| p.parse::<u16>().is_ok_and(|n| n >= 1);
+    match ports.split_once('-') {
+        _ if ports == "0" => true,
+        Some((a, b)) => port(a) && port(b) && a.parse::<u16>().ok() <= b.parse::<u16>().ok(),
+        None => port(ports),
+    }
 }
 
 fn enc(s: &str) -> String {
