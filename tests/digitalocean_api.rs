@@ -390,3 +390,18 @@ async fn planned_creation_survives_a_restart_and_scales_by_tag() {
     assert!(standin.droplets().is_empty());
     assert_no_violations(&standin);
 }
+
+/// The TLS stack is in place (a crypto provider, certificate verification): an https URL to
+/// a server that does not speak TLS fails as a transport error, not a panic nor plain HTTP.
+#[tokio::test]
+async fn https_is_spoken_and_failures_are_transport_errors() {
+    let standin = Standin::start(Config::default()).await;
+    let url = standin.url.replace("http://", "https://");
+    let opts = ClientOptions { base_url: Some(url), max_attempts: 2, backoff_base: Duration::from_millis(10), ..ClientOptions::default() };
+    let client = Client::new(Token::new(standin.token()).unwrap(), opts).unwrap();
+    let e = client.account().await.unwrap_err();
+    assert_eq!(e.reason(), "Transport", "{e}");
+    assert!(!e.to_string().contains(standin.token()));
+    // The stand-in saw no HTTP request at all: the client did not fall back to plain text.
+    assert!(standin.seen().is_empty());
+}

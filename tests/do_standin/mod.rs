@@ -22,6 +22,9 @@ use serde_json::{json, Value};
 
 use contract::Contract;
 
+/// The public IPv4 a droplet gets once active, from its id and name.
+pub type AddressOf = Arc<dyn Fn(u64, &str) -> String + Send + Sync>;
+
 /// How the stand-in behaves.
 #[derive(Clone)]
 pub struct Config {
@@ -42,7 +45,7 @@ pub struct Config {
     pub ratelimit_limit: u64,
     pub ratelimit_window_secs: u64,
     /// The public IPv4 of a droplet once active, from its id and name.
-    pub address_of: Arc<dyn Fn(u64, &str) -> String + Send + Sync>,
+    pub address_of: AddressOf,
 }
 
 impl Default for Config {

@@ -62,7 +62,7 @@ pub fn plan_droplets(cluster: &str, desired: u32, observed: &[Droplet]) -> Dropl
     let tag = cluster_tag(cluster);
     let mut plan = DropletPlan::default();
     let mut by_index: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
-    let mut sorted: Vec<&Droplet> = observed.iter().filter(|d| d.tags.iter().any(|t| *t == tag)).collect();
+    let mut sorted: Vec<&Droplet> = observed.iter().filter(|d| d.tags.contains(&tag)).collect();
     sorted.sort_by_key(|d| d.id);
     for d in sorted {
         match node_index(cluster, &d.name) {
@@ -81,7 +81,7 @@ pub fn plan_droplets(cluster: &str, desired: u32, observed: &[Droplet]) -> Dropl
             beyond.push((*index, ids.clone()));
         }
     }
-    beyond.sort_by(|a, b| b.0.cmp(&a.0));
+    beyond.sort_by_key(|b| std::cmp::Reverse(b.0));
     for (_, ids) in beyond {
         plan.delete.extend(ids);
     }
