@@ -20,6 +20,9 @@ pub fn docker(args: &[&str]) -> (bool, String) {
 /// Makes the engine a swarm manager for the test and puts it back as it was.
 pub struct Engine {
     initialised: bool,
+    /// `swarm init` creates this bridge and `swarm leave` keeps it: removed when it was
+    /// not there before.
+    gwbridge_existed: bool,
 }
 
 impl Engine {
@@ -41,6 +44,7 @@ impl Engine {
         let (ok, out) = docker(&["info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}"]);
         assert!(ok, "the Docker engine is not reachable (docker info failed); these tests need it:\n{out}");
         let state = out.trim().to_string();
+        let gwbridge_existed = docker(&["network", "inspect", "docker_gwbridge"]).0;
         let initialised = if state.starts_with("inactive") && !init {
             true
         } else if state.starts_with("inactive") {
@@ -55,7 +59,7 @@ impl Engine {
             let status = Command::new("bash").arg(repo_root().join(script)).status();
             assert!(status.map(|s| s.success()).unwrap_or(false), "{script} failed: the images are needed");
         }
-        Engine { initialised }
+        Engine { initialised, gwbridge_existed }
     }
 }
 
@@ -65,6 +69,9 @@ impl Drop for Engine {
             let (ok, out) = docker(&["swarm", "leave", "--force"]);
             if !ok {
                 eprintln!("could not leave the swarm this test initialised: {out}");
+            }
+            if !self.gwbridge_existed {
+                docker(&["network", "rm", "docker_gwbridge"]);
             }
         }
     }
