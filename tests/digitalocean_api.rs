@@ -366,16 +366,19 @@ async fn planned_creation_survives_a_restart_and_scales_by_tag() {
     assert!(plan.delete.is_empty());
     create(&client, &plan.create, &template).await;
     assert!(plan_droplets("demo", 3, &client.list_droplets_by_tag(&tag).await.unwrap()).is_noop());
-    let active = wait_active(&client, &tag, 3, Duration::from_secs(20)).await;
+    let active = sparkswarm::runtime::digitalocean::provider::wait_active(&client, &tag, 3, Duration::from_secs(20), Duration::from_millis(50)).await.unwrap();
     assert_eq!(standin.droplets().len(), 3);
     let user_data: std::collections::BTreeSet<String> = standin.droplets().iter().map(|d| d.user_data.clone().unwrap()).collect();
     assert_eq!(user_data.len(), 3, "each droplet has its own host key");
+
+    let e = sparkswarm::runtime::digitalocean::provider::wait_active(&client, &tag, 5, Duration::from_millis(300), Duration::from_millis(50)).await.unwrap_err();
+    assert_eq!(e.reason(), "Timeout", "{e}");
 
     // Scale to 4, then down to 2: the highest nodes go.
     let plan = plan_droplets("demo", 4, &active);
     assert_eq!(plan.create, ["sparkswarm-demo-4"]);
     create(&client, &plan.create, &template).await;
-    let four = wait_active(&client, &tag, 4, Duration::from_secs(20)).await;
+    let four = crate::wait_active(&client, &tag, 4, Duration::from_secs(20)).await;
     let plan = plan_droplets("demo", 2, &four);
     assert_eq!(plan.delete.len(), 2);
     for id in &plan.delete {
@@ -385,9 +388,20 @@ async fn planned_creation_survives_a_restart_and_scales_by_tag() {
     left.sort();
     assert_eq!(left, ["sparkswarm-demo-1", "sparkswarm-demo-2"]);
 
-    assert!(client.delete_droplets_by_tag(&tag).await.unwrap());
+    // Deletion: droplets by tag, the cluster's firewall and its registered key; another
+    // cluster's firewall and a key the operator did not register stay.
+    client.create_firewall(&firewall_request("demo", "198.51.100.7".parse().unwrap(), 8080, &[])).await.unwrap();
+    client.create_firewall(&firewall_request("other", "198.51.100.7".parse().unwrap(), 8080, &[])).await.unwrap();
+    let key = |n: u8| format!("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{n:0>43}");
+    client.create_ssh_key(&CreateSshKey { name: ssh_key_name("demo"), public_key: key(1) }).await.unwrap();
+    client.create_ssh_key(&CreateSshKey { name: "my-laptop".into(), public_key: key(2) }).await.unwrap();
+    let gone = destroy(&client, "demo").await.unwrap();
+    assert_eq!(gone, Destroyed { droplets: 2, firewalls: 1, ssh_keys: 1 });
     assert!(client.list_droplets_by_tag(&tag).await.unwrap().is_empty());
     assert!(standin.droplets().is_empty());
+    assert_eq!(standin.firewall_count(), 1);
+    assert_eq!(standin.ssh_key_count(), 1);
+    assert!(destroy(&client, "demo").await.unwrap().is_empty(), "a second run finds nothing left");
     assert_no_violations(&standin);
 }
 

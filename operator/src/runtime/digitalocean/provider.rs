@@ -36,6 +36,76 @@ pub fn node_index(cluster: &str, name: &str) -> Option<u32> {
     rest.parse().ok().filter(|i| *i >= 1)
 }
 
+/// The name under which the operator registers a login key it generated for a cluster;
+/// deletion removes keys by this name, and never a key it did not register.
+pub fn ssh_key_name(cluster: &str) -> String {
+    format!("sparkswarm-{cluster}")
+}
+
+/// What [`destroy`] removed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Destroyed {
+    pub droplets: usize,
+    pub firewalls: usize,
+    pub ssh_keys: usize,
+}
+
+impl Destroyed {
+    pub fn is_empty(&self) -> bool {
+        *self == Destroyed::default()
+    }
+}
+
+/// Removes everything of a cluster: its droplets (by tag), the firewalls on its tag, and the
+/// login keys registered under its name. Idempotent, so a deletion interrupted by a restart
+/// is simply run again; what is already gone counts as done.
+pub async fn destroy(client: &super::Client, cluster: &str) -> Result<Destroyed, DoError> {
+    let tag = cluster_tag(cluster);
+    let mut done = Destroyed::default();
+    let droplets = client.list_droplets_by_tag(&tag).await?;
+    if !droplets.is_empty() && client.delete_droplets_by_tag(&tag).await? {
+        done.droplets = droplets.len();
+    }
+    for fw in client.list_firewalls().await? {
+        // Only a firewall that is this cluster's alone: named after it and on its tag.
+        if fw.name == tag && fw.tags.contains(&tag) && client.delete_firewall(&fw.id).await? {
+            done.firewalls += 1;
+        }
+    }
+    let key_name = ssh_key_name(cluster);
+    for key in client.list_ssh_keys().await? {
+        if key.name == key_name && client.delete_ssh_key(&key.id.to_string()).await? {
+            done.ssh_keys += 1;
+        }
+    }
+    Ok(done)
+}
+
+/// Polls the droplets of `tag` until `count` of them are active with a public IPv4, or the
+/// deadline passes. The poll interval grows from `first_poll` to 8 times that, so a slow
+/// boot costs few requests.
+pub async fn wait_active(client: &super::Client, tag: &str, count: usize, timeout: std::time::Duration, first_poll: std::time::Duration) -> Result<Vec<Droplet>, DoError> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut poll = first_poll;
+    loop {
+        let droplets = client.list_droplets_by_tag(tag).await?;
+        let ready = droplets.iter().filter(|d| d.is_active() && d.public_ipv4().is_some()).count();
+        if droplets.len() == count && ready == count {
+            return Ok(droplets);
+        }
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            return Err(DoError::Timeout(format!(
+                "{ready} of {count} droplets tagged {tag} active with an address after {}s ({} listed)",
+                timeout.as_secs(),
+                droplets.len()
+            )));
+        }
+        tokio::time::sleep(poll.min(deadline - now)).await;
+        poll = (poll * 2).min(first_poll * 8);
+    }
+}
+
 /// What to do so that exactly `desired` nodes exist.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DropletPlan {
