@@ -65,6 +65,9 @@ pub enum DoError {
     Timeout(String),
     #[error("{0}")]
     HostKey(String),
+    /// The key files under the state directory.
+    #[error("{0}")]
+    KeyStore(String),
 }
 
 impl DoError {
@@ -85,6 +88,7 @@ impl DoError {
             DoError::ForeignPageLink { .. } => "ForeignPageLink",
             DoError::Timeout(_) => "Timeout",
             DoError::HostKey(_) => "HostKey",
+            DoError::KeyStore(_) => "KeyStore",
         }
     }
 

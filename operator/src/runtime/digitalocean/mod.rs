@@ -6,6 +6,7 @@
 
 pub mod client;
 pub mod error;
+pub mod keys;
 pub mod provider;
 pub mod token;
 pub mod types;
