@@ -1,8 +1,14 @@
 //! The digitalocean runtime: droplets created for a cluster, then a swarm on them.
 //!
-//! This is the foundation only: the API client (`client`), the token handling (`token`) and
-//! the pure planning of droplets and host keys (`provider`). Nothing here is wired into the
-//! reconcilers yet.
+//! The foundation, not yet wired into the reconcilers:
+//! - `client`: the DigitalOcean API v2 client (reqwest + rustls), to the contract in
+//!   `shared/contracts/digitalocean/openapi.yaml`: pagination, rate limits, retries;
+//! - `token`: the API token from `tokenFrom`, never printable;
+//! - `provider`: the pure plans (which droplets to create or delete from what the cluster's
+//!   tag lists, the firewall, the per-droplet host key in cloud-init `user_data`), plus
+//!   `destroy` and `wait_active` over the client;
+//! - `keys`: host and login keys under the state directory, and the known_hosts file the SSH
+//!   layer verifies against.
 
 pub mod client;
 pub mod error;
