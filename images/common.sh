@@ -103,6 +103,11 @@ import_root() {
   log "packing the root filesystem"
   tar --numeric-owner -C "$root" -c . | gzip -1 > "$cached.tmp"
   mv "$cached.tmp" "$cached"
+  # Roots of older inputs are hundreds of MB each and never used again.
+  local old
+  for old in "${cached%-*}"-*.tar.gz; do
+    [ "$old" = "$cached" ] || rm -f "$old"
+  done
   log "importing it as $ref"
   docker import "$cached" "$ref" >/dev/null
 }
@@ -114,4 +119,6 @@ build_top() {
   # The classic builder: BuildKit may try to resolve FROM against a registry.
   DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$base" --label "$LABEL_KEY=$hash" \
     -t "$tag" -f "$dir/Dockerfile.offline" "$dir" >&2
+  # The previous build of this tag is now untagged: ours (by label), so ours to remove.
+  docker images -q --filter dangling=true --filter "label=$LABEL_KEY" | xargs -r docker image rm >/dev/null 2>&1 || true
 }
