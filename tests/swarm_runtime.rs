@@ -342,3 +342,95 @@ async fn an_ssh_endpoint_reaches_the_engine_through_a_verified_tunnel() {
     rt.delete(&name).await.expect("delete through ssh");
     assert_eq!(labelled("sparkswarm.io/owner", rt.owner()), Vec::<String>::new());
 }
+
+/// A mutual-TLS front for the engine's socket (socat), with a throwaway CA: the same
+/// transport as a dockerd listening on tcp://...:2376 with --tlsverify.
+struct TlsFront {
+    child: std::process::Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl TlsFront {
+    fn start() -> TlsFront {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        let sh = |script: &str| {
+            let out = std::process::Command::new("sh").arg("-c").arg(script).current_dir(d).output().expect("sh");
+            assert!(out.status.success(), "{script}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        sh("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=test-ca -keyout ca-key.pem -out ca.pem \
+            -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null");
+        for (name, ext) in [("server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth"), ("client", "extendedKeyUsage=clientAuth")] {
+            std::fs::write(d.join(format!("{name}.ext")), format!("basicConstraints=CA:FALSE\n{ext}\n")).expect("ext");
+            sh(&format!(
+                "openssl req -newkey rsa:2048 -nodes -subj /CN={name} -keyout {name}-key.pem -out {name}.csr 2>/dev/null && \
+                 openssl x509 -req -in {name}.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 1 -extfile {name}.ext -out {name}.pem 2>/dev/null"
+            ));
+        }
+        // socat sets no session id context, which OpenSSL needs to resume a session whose
+        // client was verified; rustls resumes from the second connection on. Without
+        // tickets (and TLS 1.2, whose session cache is per forked child) every connection
+        // is a full handshake, as a real dockerd would allow anyway.
+        std::fs::write(
+            d.join("openssl.cnf"),
+            "openssl_conf = init\n[init]\nssl_conf = ssl\n[ssl]\nsystem_default = sys\n[sys]\nOptions = -SessionTicket\n",
+        )
+        .expect("openssl.cnf");
+        let port = free_port();
+        let child = std::process::Command::new("socat")
+            .env("OPENSSL_CONF", d.join("openssl.cnf"))
+            .args(["-d", "-d"])
+            .stderr(std::fs::File::create(d.join("socat.log")).expect("log"))
+            .arg(format!(
+                "OPENSSL-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork,cert={0}/server.pem,key={0}/server-key.pem,cafile={0}/ca.pem,verify=1,openssl-max-proto-version=TLS1.2",
+                d.display()
+            ))
+            .arg("UNIX-CONNECT:/var/run/docker.sock")
+            .spawn()
+            .expect("socat is needed for the TLS endpoint test (apt-get install socat)");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "socat did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        TlsFront { child, port, dir }
+    }
+
+    fn tls(&self, ca: &str) -> sparkswarm::api::cluster::TlsSpec {
+        let d = self.dir.path();
+        sparkswarm::api::cluster::TlsSpec { ca_file: d.join(ca), cert_file: d.join("client.pem"), key_file: d.join("client-key.pem") }
+    }
+}
+
+impl Drop for TlsFront {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tcp_endpoint_with_tls_verifies_both_sides() {
+    let _engine = Engine::require();
+    let front = TlsFront::start();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let rt = SwarmRuntime::new(tmp.path().join("state"), progress());
+    let endpoint = format!("tcp://127.0.0.1:{}", front.port);
+
+    // A server certificate from an unknown CA is refused.
+    std::fs::copy(front.dir.path().join("client.pem"), front.dir.path().join("not-the-ca.pem")).expect("copy");
+    let bad = SwarmProvider { endpoint: endpoint.clone(), init: false, tls: Some(front.tls("not-the-ca.pem")) };
+    rt.configure(&ClusterTarget::new("tlsbad", &bad, None, &RegistrySpec::default())).expect("configure");
+    let err = rt.observe_detail("tlsbad").await.expect_err("an unverified server must be refused");
+    assert_eq!(err.reason(), "EngineUnreachable", "{err}");
+
+    let good = SwarmProvider { endpoint, init: false, tls: Some(front.tls("ca.pem")) };
+    rt.configure(&ClusterTarget::new("tlsgood", &good, None, &RegistrySpec::default())).expect("configure");
+    let (seen, detail) = match rt.observe_detail("tlsgood").await {
+        Ok(r) => r,
+        Err(e) => panic!("observe over TLS: {e:?}\nsocat:\n{}", std::fs::read_to_string(front.dir.path().join("socat.log")).unwrap_or_default()),
+    };
+    assert!(detail.manager && detail.nodes_ready >= 1, "{detail:?}");
+    assert!(!seen.exists);
+}
