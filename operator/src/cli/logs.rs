@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::api::Kind;
 use crate::runtime::local::LocalRuntime;
+use crate::runtime::swarm::{is_swarm_attempt, SwarmRuntime};
 use crate::runtime::{AttemptState, JobRuntime};
 use crate::state::ledger::JobLedger;
 
@@ -56,10 +57,18 @@ pub fn run(g: &Globals, args: LogsArgs) -> CliResult {
         return Ok(ExitCode::SUCCESS);
     }
     let rt = super::runtime()?;
-    let local = LocalRuntime::new(g.state.root().to_path_buf(), Arc::new(|_: &str| {}));
+    let quiet: Arc<dyn Fn(&str) + Send + Sync> = Arc::new(|_: &str| {});
+    let local = LocalRuntime::new(g.state.root().to_path_buf(), quiet.clone());
+    let swarm = SwarmRuntime::new(g.state.root().to_path_buf(), quiet);
+    let on_swarm = is_swarm_attempt(&dir);
+    let seq = attempt.seq;
+    let job_dir = g.state.job_dir(&name);
     let mut pos = text.len() as u64;
     loop {
-        let ended = !matches!(rt.block_on(local.observe(&dir)), Ok(Some(obs)) if obs.state == AttemptState::Running);
+        // Ended once the operator recorded it, or once the runtime that runs it says so.
+        let recorded = JobLedger::load(&job_dir).ok().and_then(|l| l.attempts.into_iter().find(|a| a.seq == seq)).is_some_and(|a| a.ended.is_some());
+        let observed = if on_swarm { rt.block_on(swarm.observe(&dir)) } else { rt.block_on(local.observe(&dir)) };
+        let ended = recorded || !matches!(observed, Ok(Some(obs)) if obs.state == AttemptState::Running);
         file.seek(SeekFrom::Start(pos))?;
         let mut more = Vec::new();
         file.read_to_end(&mut more)?;
