@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::api::Kind;
+use crate::runtime::attempt::AttemptDir;
 use crate::runtime::local::LocalRuntime;
 use crate::runtime::swarm::{is_swarm_attempt, SwarmRuntime};
 use crate::runtime::{AttemptState, JobRuntime};
@@ -39,7 +40,7 @@ pub fn run(g: &Globals, args: LogsArgs) -> CliResult {
         return Err(CliError(format!("error: sparkjob {name:?} has not been submitted yet")));
     };
     let dir = g.state.attempt_dir(&name, attempt.seq);
-    let path = dir.join("driver.log");
+    let path = AttemptDir::new(&dir).driver_log();
     let mut file = std::fs::File::open(&path).map_err(|e| CliError(format!("error: {}: {e}", path.display())))?;
     let mut text = String::new();
     file.read_to_string(&mut text)?;

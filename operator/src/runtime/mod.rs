@@ -2,6 +2,7 @@
 //! so that the reconcilers above them stay pure decisions plus calls through these traits.
 
 pub mod digitalocean;
+pub mod attempt;
 pub mod local;
 pub mod swarm;
 

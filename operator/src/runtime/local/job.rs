@@ -28,6 +28,7 @@ use chrono::{DateTime, Utc};
 use super::process::{self, Marker, Spawn};
 use super::{cluster::spark_memory, driver_log, fsutil, LocalRuntime};
 use crate::api::job::Results;
+use crate::runtime::attempt::AttemptDir;
 use crate::runtime::{AttemptObservation, AttemptState, JobSubmission, RuntimeError};
 
 /// After this long without a pid, an attempt's driver is taken as never started.
@@ -59,36 +60,25 @@ echo "$code" > "$dir/exitcode.tmp" && mv -f "$dir/exitcode.tmp" "$dir/exitcode"
 exit "$code"
 "#;
 
-struct AttemptFiles {
-    dir: PathBuf,
+/// The shared attempt layout plus what only the local runtime keeps there.
+struct AttemptFiles(AttemptDir);
+
+impl std::ops::Deref for AttemptFiles {
+    type Target = AttemptDir;
+    fn deref(&self) -> &AttemptDir {
+        &self.0
+    }
 }
 
 impl AttemptFiles {
     fn new(attempt_dir: &Path) -> Self {
-        // The marker compares the directory verbatim: make it the same however it is given.
-        let dir = std::path::absolute(attempt_dir).unwrap_or_else(|_| attempt_dir.to_path_buf());
-        AttemptFiles { dir }
+        AttemptFiles(AttemptDir::new(attempt_dir))
     }
     fn work(&self) -> PathBuf {
         self.dir.join("work")
     }
-    fn outputs(&self) -> PathBuf {
-        self.dir.join("outputs")
-    }
-    fn driver_log(&self) -> PathBuf {
-        self.dir.join("driver.log")
-    }
     fn pid(&self) -> PathBuf {
         self.dir.join("pid")
-    }
-    fn exitcode(&self) -> PathBuf {
-        self.dir.join("exitcode")
-    }
-    fn started(&self) -> PathBuf {
-        self.dir.join("started")
-    }
-    fn cancelled(&self) -> PathBuf {
-        self.dir.join("cancelled")
     }
     fn marker(&self) -> Marker {
         let dir = self.dir.to_string_lossy().into_owned();

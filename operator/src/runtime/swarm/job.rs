@@ -45,6 +45,7 @@ use super::error::{is_not_found, SwarmError};
 use super::{labels, ClusterTarget, SwarmRuntime};
 use crate::runtime::local::{driver_log, fsutil};
 use crate::api::job::Results;
+use crate::runtime::attempt::AttemptDir;
 use crate::runtime::{AttemptObservation, AttemptState, JobSubmission};
 
 /// Where the attempt's volume is mounted in the driver's container.
@@ -73,28 +74,19 @@ pub fn record_path(attempt_dir: &Path) -> PathBuf {
     attempt_dir.join("swarm.json")
 }
 
-struct Files {
-    dir: PathBuf,
+/// The shared attempt layout plus what only the swarm runtime keeps there.
+struct Files(AttemptDir);
+
+impl std::ops::Deref for Files {
+    type Target = AttemptDir;
+    fn deref(&self) -> &AttemptDir {
+        &self.0
+    }
 }
 
 impl Files {
     fn new(dir: &Path) -> Self {
-        Files { dir: std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()) }
-    }
-    fn outputs(&self) -> PathBuf {
-        self.dir.join("outputs")
-    }
-    fn driver_log(&self) -> PathBuf {
-        self.dir.join("driver.log")
-    }
-    fn exitcode(&self) -> PathBuf {
-        self.dir.join("exitcode")
-    }
-    fn started(&self) -> PathBuf {
-        self.dir.join("started")
-    }
-    fn cancelled(&self) -> PathBuf {
-        self.dir.join("cancelled")
+        Files(AttemptDir::new(dir))
     }
     fn upload(&self) -> PathBuf {
         self.dir.join("upload.tar")
