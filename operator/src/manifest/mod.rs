@@ -7,7 +7,7 @@ pub mod annotate;
 pub mod catalog;
 pub mod document;
 pub mod paths;
-mod render;
+pub(crate) mod render;
 pub mod scan;
 pub mod splice;
 mod tree;

@@ -10,6 +10,9 @@
 //! (`sparkswarm-<cluster>-<n>`), so a duplicate that slips in (two operators, a lost answer
 //! followed by a retry) is recognised and deleted.
 
+// Public keys and comments are plain text, but a comment may hold `#` or `: `, which a
+// plain scalar would misread: always double-quote them.
+use crate::manifest::render::double_quoted;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -318,31 +321,13 @@ pub fn render_user_data(host_key: &HostKey, login_public_keys: &[String]) -> Str
         out.push_str(line);
         out.push('\n');
     }
-    out.push_str(&format!("  ed25519_public: {}\n", yaml_quote(&host_key.public_openssh)));
+    out.push_str(&format!("  ed25519_public: {}\n", double_quoted(&host_key.public_openssh)));
     if !login_public_keys.is_empty() {
         out.push_str("ssh_authorized_keys:\n");
         for k in login_public_keys {
-            out.push_str(&format!("  - {}\n", yaml_quote(k.trim())));
+            out.push_str(&format!("  - {}\n", double_quoted(k.trim())));
         }
     }
-    out
-}
-
-/// A double-quoted YAML scalar: public keys and comments are plain text, but a comment may
-/// hold `#` or `: `, which a plain scalar would misread.
-fn yaml_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
     out
 }
 
