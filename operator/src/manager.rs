@@ -19,6 +19,7 @@ use crate::manifest::{document, paths::Roots, scan};
 use crate::reconcile::context::lock;
 use crate::reconcile::{self, Context};
 use crate::runtime::local::LocalRuntime;
+use crate::runtime::digitalocean::cluster::DigitalOceanRuntime;
 use crate::runtime::swarm::SwarmRuntime;
 use crate::runtime::ClusterRuntime;
 use crate::state::events::Recorder;
@@ -102,6 +103,7 @@ pub async fn run(cfg: Config, progress: Arc<dyn Fn(&str) + Send + Sync>) -> Resu
         events: Recorder::new(state.clone()),
         local: LocalRuntime::new(state.root().to_path_buf(), progress.clone()),
         swarm: SwarmRuntime::new(state.root().to_path_buf(), progress),
+        digitalocean: DigitalOceanRuntime::new(state.root().to_path_buf()),
         hints: hint_tx.clone(),
         job_phases: Mutex::new(Default::default()),
     });

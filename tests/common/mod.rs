@@ -114,6 +114,11 @@ pub struct Operator {
 
 impl Operator {
     pub fn start(p: &Project, extra: &[&str]) -> Operator {
+        Operator::start_with_env(p, extra, &[])
+    }
+
+    /// With extra environment variables (a token, an API URL), as a user would export them.
+    pub fn start_with_env(p: &Project, extra: &[&str], env: &[(&str, &str)]) -> Operator {
         let log = p.root().join(format!("operator-{}.log", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)));
         let file = std::fs::File::create(&log).expect("operator log");
         let mut cmd = Command::new(BIN);
@@ -122,6 +127,7 @@ impl Operator {
             .current_dir(p.root())
             .env("SPARKSWARM_SPARK_CACHE", spark_cache())
             .env("RUST_LOG", "sparkswarm=debug,info")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(file.try_clone().expect("log"))
             .stderr(file);

@@ -11,6 +11,7 @@ use crate::api::job::JobPhase;
 use crate::controller::store::{Key, Store};
 use crate::controller::Hint;
 use crate::manifest::paths::Roots;
+use crate::runtime::digitalocean::cluster::DigitalOceanRuntime;
 use crate::runtime::local::LocalRuntime;
 use crate::runtime::swarm::SwarmRuntime;
 use crate::state::events::Recorder;
@@ -26,6 +27,7 @@ pub struct Context {
     pub events: Recorder,
     pub local: LocalRuntime,
     pub swarm: SwarmRuntime,
+    pub digitalocean: DigitalOceanRuntime,
     pub hints: mpsc::UnboundedSender<Hint<Key>>,
     /// The phase each job's status shows, for metrics and `run --exit-when-done`.
     pub job_phases: Mutex<HashMap<String, JobPhase>>,

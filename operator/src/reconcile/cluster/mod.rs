@@ -1,10 +1,10 @@
 //! The SparkCluster reconciler: dereference → validate → plan (pure) → apply → status.
 
 pub mod decide;
+mod digitalocean;
 mod swarm;
 
-use crate::api::cluster::{ClusterPhase, DeletionPolicy, Provider, SparkCluster, SparkClusterStatus};
-use crate::api::condition::{set_condition, Condition, ConditionStatus};
+use crate::api::cluster::{ClusterPhase, DeletionPolicy, Provider, SparkCluster};
 use crate::api::Kind;
 use crate::controller::Action;
 use crate::manifest::validate::Resource;
@@ -56,7 +56,10 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
             (status, action)
         }
         Provider::Swarm(sw) => swarm::reconcile(ctx, name, &cluster, sw, generation, previous.as_ref()).await?,
-        other => (unsupported(other.name(), generation, previous.as_ref()), Action::AwaitChange),
+        Provider::Digitalocean(d) => {
+            let dir = file.path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+            digitalocean::reconcile(ctx, name, &cluster, d, &dir, generation, previous.as_ref()).await?
+        }
     };
 
     let phase = status.phase;
@@ -73,19 +76,6 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
     Ok(action)
 }
 
-fn unsupported(provider: &str, generation: u64, previous: Option<&SparkClusterStatus>) -> SparkClusterStatus {
-    let mut conditions = previous.map(|p| p.conditions.clone()).unwrap_or_default();
-    let mut c = Condition::new(
-        "Ready",
-        ConditionStatus::False,
-        "ProviderNotSupported",
-        format!("the {provider} provider is not available in this build"),
-    );
-    c.observed_generation = Some(generation);
-    set_condition(&mut conditions, c);
-    SparkClusterStatus { phase: ClusterPhase::Failed, observed_generation: Some(generation), conditions, ..Default::default() }
-}
-
 /// The file is gone: stop what the cluster runs, unless it was declared `Retain`.
 async fn cleanup(ctx: &Context, name: &str) -> Result<Action, ReconcileError> {
     let key = StateDir::object_key(Kind::SparkCluster, name);
@@ -97,11 +87,16 @@ async fn cleanup(ctx: &Context, name: &str) -> Result<Action, ReconcileError> {
     } else {
         // The runtime that holds it: recorded with the generation, or (for an orphan found
         // at start-up) the one that has a record of it.
-        let on_swarm = record.as_ref().map_or_else(|| ctx.swarm.target(name).is_some(), |r| r.provider == "swarm");
-        if on_swarm {
-            swarm::delete(ctx, name).await?;
-        } else {
-            ctx.local.delete(name).await?;
+        let provider = match &record {
+            Some(r) => r.provider.clone(),
+            None if ctx.digitalocean.record(name).is_some() => "digitalocean".into(),
+            None if ctx.swarm.target(name).is_some() => "swarm".into(),
+            None => "local".into(),
+        };
+        match provider.as_str() {
+            "digitalocean" => digitalocean::delete(ctx, name).await?,
+            "swarm" => swarm::delete(ctx, name).await?,
+            _ => ctx.local.delete(name).await?,
         }
         tracing::info!(cluster = name, "deleted: stopped its master and workers");
         lock(&ctx.generations).remove(&key);

@@ -29,7 +29,20 @@ pub async fn reconcile(
     previous: Option<&SparkClusterStatus>,
 ) -> Result<(SparkClusterStatus, Action), ReconcileError> {
     let target = ClusterTarget::new(name, provider, cluster.spec.image.as_deref(), &cluster.spec.registry);
-    ctx.swarm.configure(&target)?;
+    reconcile_target(ctx, name, cluster, &target, generation, previous).await
+}
+
+/// The cluster on the engine `target` reaches: also what the digitalocean branch hands
+/// over to once its droplets are a swarm.
+pub async fn reconcile_target(
+    ctx: &Context,
+    name: &str,
+    cluster: &SparkCluster,
+    target: &ClusterTarget,
+    generation: u64,
+    previous: Option<&SparkClusterStatus>,
+) -> Result<(SparkClusterStatus, Action), ReconcileError> {
+    ctx.swarm.configure(target)?;
     let plan = decide::plan(name, &cluster.spec);
     let converged = async {
         let (mut seen, mut detail) = ctx.swarm.observe_detail(name).await?;
@@ -70,7 +83,7 @@ pub async fn reconcile(
     }
 }
 
-fn cond(status: &mut SparkClusterStatus, generation: u64, type_: &str, s: ConditionStatus, reason: &str, message: String) {
+pub(super) fn cond(status: &mut SparkClusterStatus, generation: u64, type_: &str, s: ConditionStatus, reason: &str, message: String) {
     let mut c = Condition::new(type_, s, reason, message);
     c.observed_generation = Some(generation);
     set_condition(&mut status.conditions, c);

@@ -75,7 +75,8 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
                 ledger.attempts.push(record);
                 ledger.save(&job_dir)?;
                 let t = Instant::now();
-                let submitted = if provider == "swarm" { ctx.swarm.submit(&sub).await } else { ctx.local.submit(&sub).await };
+                // A digitalocean cluster is a swarm once Ready: its jobs run through the swarm runtime.
+                let submitted = if provider == "swarm" || provider == "digitalocean" { ctx.swarm.submit(&sub).await } else { ctx.local.submit(&sub).await };
                 match submitted {
                     Ok(()) => {
                         crate::metrics::submitted(t.elapsed());
@@ -176,7 +177,7 @@ fn cluster_view(ctx: &Context, cluster: &str) -> (ClusterView, String) {
         .and_then(|p| p.as_object())
         .and_then(|m| m.keys().next().cloned())
         .unwrap_or_else(|| "local".into());
-    if provider != "local" && provider != "swarm" {
+    if !matches!(provider.as_str(), "local" | "swarm" | "digitalocean") {
         return (ClusterView::Unsupported { provider: provider.clone() }, provider);
     }
     let phase = doc.value.pointer("/status/phase").and_then(|p| p.as_str()).unwrap_or("Pending");

@@ -68,6 +68,18 @@ pub enum DoError {
     /// The key files under the state directory.
     #[error("{0}")]
     KeyStore(String),
+    /// An SSH connection to a droplet failed (not a host key mismatch: that is `HostKey`).
+    #[error("ssh: {0}")]
+    Ssh(String),
+    /// A bootstrap command on a droplet exited non-zero.
+    #[error("{node}: {step} failed with {status}: {stderr}")]
+    CommandFailed { node: String, step: String, status: String, stderr: String },
+    /// The login key named by the spec cannot be used.
+    #[error("{0}")]
+    LoginKey(String),
+    /// Talking to the droplets' swarm (through the manager's engine) failed.
+    #[error("{0}")]
+    Swarm(String),
 }
 
 impl DoError {
@@ -89,6 +101,10 @@ impl DoError {
             DoError::Timeout(_) => "Timeout",
             DoError::HostKey(_) => "HostKey",
             DoError::KeyStore(_) => "KeyStore",
+            DoError::Ssh(_) => "SshFailed",
+            DoError::CommandFailed { .. } => "BootstrapFailed",
+            DoError::LoginKey(_) => "LoginKeyInvalid",
+            DoError::Swarm(_) => "SwarmFailed",
         }
     }
 

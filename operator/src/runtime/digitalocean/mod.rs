@@ -10,7 +10,9 @@
 //! - `keys`: host and login keys under the state directory, and the known_hosts file the SSH
 //!   layer verifies against.
 
+pub mod bootstrap;
 pub mod client;
+pub mod cluster;
 pub mod error;
 pub mod keys;
 pub mod provider;

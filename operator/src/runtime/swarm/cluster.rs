@@ -264,7 +264,8 @@ pub(crate) fn worker_spec(plan: &ClusterPlan, owner: &str, image: &str) -> Resul
 pub(crate) fn registry_spec(name: &str, owner: &str, port: u16, single_node: bool) -> ServiceSpec {
     let l = labels::base(name, owner, "registry");
     // On one node, host mode works on every kernel; on several, only the routing mesh
-    // lets each node pull from 127.0.0.1:PORT.
+    // lets each node pull from 127.0.0.1:PORT. (`single_node` is also what a cluster whose
+    // nodes pull from the manager's address asks for: host mode on the manager.)
     let mode = if single_node { EndpointPortConfigPublishModeEnum::HOST } else { EndpointPortConfigPublishModeEnum::INGRESS };
     let endpoint = if single_node {
         dnsrr(vec![published(port, mode)])
@@ -406,7 +407,7 @@ pub(crate) async fn observe(rt: &SwarmRuntime, name: &str) -> Result<(ObservedCl
                 let tasks = tasks_of(&docker, &labels::registry_service(name)).await?;
                 let running = tasks.iter().any(is_running);
                 let message = if running {
-                    format!("127.0.0.1:{}", target.registry.port)
+                    target.registry_address()
                 } else {
                     task_problem(&tasks).unwrap_or_else(|| "the registry task is not running yet".into())
                 };
@@ -524,10 +525,10 @@ async fn ensure_registry(rt: &SwarmRuntime, docker: &Docker, target: &ClusterTar
     };
     docker.create_volume(req).await.map_err(SwarmError::api(format!("creating the volume {vol}")))?;
     let info = docker.info().await.map_err(SwarmError::api("reading the engine's info"))?;
-    let single = info.swarm.and_then(|s| s.nodes).unwrap_or(1) <= 1;
-    ensure_service(docker, registry_spec(name, rt.owner(), port, single)).await?;
+    let host_mode = target.registry_host.is_some() || info.swarm.and_then(|s| s.nodes).unwrap_or(1) <= 1;
+    ensure_service(docker, registry_spec(name, rt.owner(), port, host_mode)).await?;
 
-    let pushed = format!("127.0.0.1:{port}/{}", target.image());
+    let pushed = target.registry_image();
     // Asked of the registry itself (through the engine): a local tag says nothing about
     // a registry whose volume is new.
     if docker.inspect_registry_image(&pushed, None).await.is_ok() {
@@ -537,7 +538,7 @@ async fn ensure_registry(rt: &SwarmRuntime, docker: &Docker, target: &ClusterTar
     // The registry task needs a moment to start listening; pushing is the probe.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
     loop {
-        match image::push_to_registry(docker, target.image(), port).await {
+        match image::push_to_registry(docker, target.image(), &target.registry_address()).await {
             Ok(r) => return Ok(r),
             Err(e) if tokio::time::Instant::now() < deadline => {
                 tracing::debug!(cluster = %name, error = %e, "registry not ready for the push yet");
@@ -630,7 +631,7 @@ pub(crate) async fn delete(rt: &SwarmRuntime, name: &str) -> Result<(), SwarmErr
     }
     if target.registry.enabled {
         // Our tag of the pushed image (the image itself stays under its own name).
-        let tag = format!("127.0.0.1:{}/{}", target.registry.port, target.image());
+        let tag = target.registry_image();
         let opts = RemoveImageOptionsBuilder::default().noprune(true).build();
         if let Err(e) = docker.remove_image(&tag, Some(opts), None).await {
             if !is_not_found(&e) {

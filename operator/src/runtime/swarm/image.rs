@@ -1,7 +1,9 @@
 //! Making sure the engine has the images a cluster runs: the Spark image (built by
 //! `images/spark/build-offline.sh` when it is ours and missing on a local engine) and the
 //! registry image; with a registry, the Spark image is pushed into it so that every node
-//! pulls it as `127.0.0.1:PORT/...`.
+//! pulls it as `127.0.0.1:PORT/...` (or `MANAGER:PORT/...`, see `ClusterTarget::registry_host`).
+//! A remote engine that lacks one of our images gets it copied from this machine's engine
+//! (built here first when needed): `docker save | docker load` through the API.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -58,6 +60,16 @@ pub async fn ensure(rt: &SwarmRuntime, docker: &Docker, image: &str, local_engin
     if exists(docker, image).await? {
         return Ok(());
     }
+    if !local_engine {
+        // A remote engine: this machine's engine has the image or can build it.
+        let local = super::connect::connect(&super::connect::parse(super::connect::DEFAULT_ENDPOINT, None)?).await;
+        if let Ok(local) = local {
+            if exists(&local, image).await? || (script_for(image).is_some() && rt.images_dir.is_some()) {
+                Box::pin(ensure(rt, &local, image, true)).await?;
+                return copy(rt, &local, docker, image).await;
+            }
+        }
+    }
     let Some(script) = script_for(image) else {
         return Err(SwarmError::ImageMissing(format!(
             "the image {image} is not on the engine and cannot be pulled by sparkswarm: `docker pull {image}` (or load it) on the manager"
@@ -83,6 +95,31 @@ pub async fn ensure(rt: &SwarmRuntime, docker: &Docker, image: &str, local_engin
     } else {
         Err(SwarmError::ImageBuildFailed(format!("{} finished but {image} is not on the engine", path.display())))
     }
+}
+
+/// Streams `image` from one engine to another (`docker save | docker load`), e.g. from this
+/// machine into a droplet's engine through the SSH tunnel: no registry on the way.
+async fn copy(rt: &SwarmRuntime, from: &Docker, to: &Docker, image: &str) -> Result<(), SwarmError> {
+    let _guard = rt.build_lock.lock().await;
+    if exists(to, image).await? {
+        return Ok(());
+    }
+    rt.progress(&format!("copying {image} to the cluster's manager (first use only)"));
+    let started = std::time::Instant::now();
+    let tar = from.export_image(image);
+    let opts = bollard::query_parameters::ImportImageOptionsBuilder::default().quiet(true).build();
+    let mut load = to.import_image_stream(opts, tar, None);
+    while let Some(item) = load.next().await {
+        let info = item.map_err(SwarmError::api(format!("loading {image} into the engine")))?;
+        if let Some(err) = info.error_detail.and_then(|d| d.message) {
+            return Err(SwarmError::ImageMissing(format!("loading {image} into the engine failed: {err}")));
+        }
+    }
+    if !exists(to, image).await? {
+        return Err(SwarmError::ImageMissing(format!("{image} was streamed to the engine but is not there")));
+    }
+    tracing::info!(image, secs = started.elapsed().as_secs_f64(), "copied the image to the remote engine");
+    Ok(())
 }
 
 /// Runs a build script, forwarding its `==>` progress lines and keeping its last output
@@ -140,14 +177,14 @@ async fn run_build(rt: &SwarmRuntime, script: &Path) -> Result<(), SwarmError> {
     }
 }
 
-/// Tags `image` as `127.0.0.1:PORT/<image>` and pushes it into the cluster's registry.
-/// Returns the reference the services use.
-pub async fn push_to_registry(docker: &Docker, image: &str, port: u16) -> Result<String, SwarmError> {
+/// Tags `image` as `ADDRESS/<image>` and pushes it into the cluster's registry at
+/// `ADDRESS` (`host:port`). Returns the reference the services use.
+pub async fn push_to_registry(docker: &Docker, image: &str, address: &str) -> Result<String, SwarmError> {
     let (repo, tag) = match image.rsplit_once(':') {
         Some((r, t)) if !t.contains('/') => (r.to_string(), t.to_string()),
         _ => (image.to_string(), "latest".to_string()),
     };
-    let target_repo = format!("127.0.0.1:{port}/{repo}");
+    let target_repo = format!("{address}/{repo}");
     let opts = TagImageOptionsBuilder::default().repo(&target_repo).tag(&tag).build();
     docker.tag_image(image, Some(opts)).await.map_err(SwarmError::api(format!("tagging {image} as {target_repo}:{tag}")))?;
     let opts = PushImageOptionsBuilder::default().tag(&tag).build();

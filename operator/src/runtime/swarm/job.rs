@@ -192,7 +192,7 @@ pub(crate) fn submit_args(sub: &JobSubmission) -> Result<Vec<String>, SwarmError
 /// The image the cluster's services run (the registry's copy when there is one).
 fn cluster_image(target: &ClusterTarget) -> String {
     if target.registry.enabled {
-        format!("127.0.0.1:{}/{}", target.registry.port, target.image())
+        target.registry_image()
     } else {
         target.image().to_string()
     }

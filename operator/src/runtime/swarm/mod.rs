@@ -17,6 +17,7 @@ pub mod error;
 pub mod image;
 pub mod job;
 pub mod labels;
+pub mod nodes;
 pub mod ssh;
 
 use std::collections::HashMap;
@@ -51,6 +52,16 @@ pub struct ClusterTarget {
     pub image: Option<String>,
     #[serde(default)]
     pub registry: RegistrySpec,
+    /// The login and known_hosts of an `ssh://` endpoint whose hosts the operator made
+    /// (digitalocean); None: the user's own (`SshLogin::from_environment`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<ssh::SshLogin>,
+    /// The address every node reaches the registry at, when it is not `127.0.0.1` through
+    /// the routing mesh (which needs IPVS): the manager's, with the registry published on
+    /// the manager in host mode and the nodes' engines told to trust it (the digitalocean
+    /// bootstrap does that).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_host: Option<String>,
 }
 
 impl ClusterTarget {
@@ -62,7 +73,19 @@ impl ClusterTarget {
             init: provider.init,
             image: image.map(str::to_string),
             registry: registry.clone(),
+            ssh: None,
+            registry_host: None,
         }
+    }
+
+    /// `host:port` of the cluster's registry as the nodes pull from it.
+    pub fn registry_address(&self) -> String {
+        format!("{}:{}", self.registry_host.as_deref().unwrap_or("127.0.0.1"), self.registry.port)
+    }
+
+    /// The Spark image as the services name it: pushed into the registry, or as is.
+    pub fn registry_image(&self) -> String {
+        format!("{}/{}", self.registry_address(), self.image())
     }
 
     pub fn endpoint(&self) -> Result<connect::Endpoint, SwarmError> {
@@ -150,6 +173,19 @@ impl SwarmRuntime {
         fsutil::remove_file_opt(&self.target_file(name))
     }
 
+    /// Forgets a cluster whose engine is going away with its hosts (digitalocean droplets
+    /// being destroyed): its record, client and tunnel, without asking the engine anything.
+    pub async fn abandon(&self, name: &str) -> Result<(), RuntimeError> {
+        if let Some(target) = self.target(name) {
+            if let Ok(ep) = target.endpoint() {
+                let key = ep.to_string();
+                self.clients.lock().await.remove(&key);
+                self.tunnels.lock().await.remove(&key);
+            }
+        }
+        self.forget(name)
+    }
+
     /// A connected client for the endpoint, reused across reconciles.
     pub async fn client(&self, target: &ClusterTarget) -> Result<Docker, SwarmError> {
         let ep = target.endpoint()?;
@@ -168,7 +204,7 @@ impl SwarmRuntime {
                 // A dead client means a dead tunnel too: open both again.
                 let mut tunnels = self.tunnels.lock().await;
                 tunnels.remove(&key);
-                let tunnel = ssh::open(user.as_deref(), host, *port, &self.state_dir.join("swarm").join("ssh")).await?;
+                let tunnel = ssh::open(user.as_deref(), host, *port, target.ssh.as_ref(), &self.state_dir.join("swarm").join("ssh")).await?;
                 let c = connect::connect_unix(&tunnel.socket, &ep).await?;
                 tunnels.insert(key.clone(), tunnel);
                 c

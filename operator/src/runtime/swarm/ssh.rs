@@ -4,7 +4,11 @@
 //! channel to the remote `/var/run/docker.sock`.
 //!
 //! Keys: `SPARKSWARM_SSH_KEY` or the first of `~/.ssh/id_ed25519`, `id_ecdsa`, `id_rsa`.
-//! Known hosts: `SPARKSWARM_SSH_KNOWN_HOSTS` or `~/.ssh/known_hosts`.
+//! Known hosts: `SPARKSWARM_SSH_KNOWN_HOSTS` or `~/.ssh/known_hosts`. A cluster whose
+//! hosts the operator made itself (digitalocean) brings its own [`SshLogin`] instead: its
+//! generated login key and the known_hosts of the host keys it generated.
+//!
+//! [`connect`] and [`exec`] are also what the digitalocean runtime bootstraps droplets with.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -20,7 +24,7 @@ pub const KNOWN_HOSTS_ENV: &str = "SPARKSWARM_SSH_KNOWN_HOSTS";
 const REMOTE_DOCKER_SOCKET: &str = "/var/run/docker.sock";
 
 /// Checks the server's key against known_hosts and remembers why it refused one.
-struct Verifier {
+pub struct Verifier {
     host: String,
     port: u16,
     known_hosts: PathBuf,
@@ -99,18 +103,31 @@ fn known_hosts() -> Result<PathBuf, SwarmError> {
     home().map(|h| h.join(".ssh").join("known_hosts")).ok_or_else(|| SwarmError::SshFailed("no home directory for known_hosts".into()))
 }
 
-/// Opens the session and the local socket `<dir>/<hash>.sock`.
-pub async fn open(user: Option<&str>, host: &str, port: u16, dir: &Path) -> Result<Tunnel, SwarmError> {
-    let user = user
-        .map(str::to_string)
-        .or_else(|| std::env::var("USER").ok())
-        .unwrap_or_else(|| "root".to_string());
+/// The key to log in with and the known_hosts file that the host's key must be in.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SshLogin {
+    pub key: PathBuf,
+    pub known_hosts: PathBuf,
+}
+
+impl SshLogin {
+    /// The user's own: from the environment or `~/.ssh`.
+    pub fn from_environment() -> Result<SshLogin, SwarmError> {
+        Ok(SshLogin { key: key_file()?, known_hosts: known_hosts()? })
+    }
+}
+
+pub type Session = client::Handle<Verifier>;
+
+/// An SSH session, authenticated, to a host whose key is in `login.known_hosts`.
+pub async fn connect(user: &str, host: &str, port: u16, login: &SshLogin) -> Result<Session, SwarmError> {
     let endpoint = format!("ssh://{user}@{host}:{port}");
     let fail = |what: &str, e: &dyn std::fmt::Display| SwarmError::SshFailed(format!("{endpoint}: {what}: {e}"));
-    let key_path = key_file()?;
-    let key = load_secret_key(&key_path, None).map_err(|e| fail(&format!("loading {}", key_path.display()), &e))?;
+    let key_path = &login.key;
+    let key = load_secret_key(key_path, None).map_err(|e| fail(&format!("loading {}", key_path.display()), &e))?;
     let refusal = Arc::new(Mutex::new(None));
-    let verifier = Verifier { host: host.to_string(), port, known_hosts: known_hosts()?, refusal: refusal.clone() };
+    let verifier = Verifier { host: host.to_string(), port, known_hosts: login.known_hosts.clone(), refusal: refusal.clone() };
     let config = Arc::new(client::Config { nodelay: true, ..Default::default() });
     let mut session = match client::connect(config, (host, port), verifier).await {
         Ok(s) => s,
@@ -124,12 +141,66 @@ pub async fn open(user: Option<&str>, host: &str, port: u16, dir: &Path) -> Resu
     };
     let hash = session.best_supported_rsa_hash().await.map_err(|e| fail("negotiating", &e))?.flatten();
     let auth = session
-        .authenticate_publickey(user.clone(), PrivateKeyWithHashAlg::new(Arc::new(key), hash))
+        .authenticate_publickey(user, PrivateKeyWithHashAlg::new(Arc::new(key), hash))
         .await
         .map_err(|e| fail("authenticating", &e))?;
     if !auth.success() {
         return Err(SwarmError::SshFailed(format!("{endpoint}: the server refused the key {}", key_path.display())));
     }
+    Ok(session)
+}
+
+/// What a remote command did.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOutput {
+    /// None when the server sent no exit status (the command was killed by a signal).
+    pub status: Option<u32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl ExecOutput {
+    pub fn success(&self) -> bool {
+        self.status == Some(0)
+    }
+
+    /// The last lines of stderr (or stdout when stderr is empty), for an event.
+    pub fn tail(&self, lines: usize) -> String {
+        let text = if self.stderr.trim().is_empty() { &self.stdout } else { &self.stderr };
+        let all: Vec<&str> = text.trim_end().lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+}
+
+/// Runs `command` through the remote user's shell and collects its exit status and output.
+pub async fn exec(session: &Session, command: &str) -> Result<ExecOutput, SwarmError> {
+    let fail = |e: russh::Error| SwarmError::SshFailed(format!("running a command: {e}"));
+    let mut channel = session.channel_open_session().await.map_err(fail)?;
+    channel.exec(true, command).await.map_err(fail)?;
+    let (mut stdout, mut stderr, mut status) = (Vec::new(), Vec::new(), None);
+    while let Some(msg) = channel.wait().await {
+        match msg {
+            russh::ChannelMsg::Data { data } => stdout.extend_from_slice(&data),
+            russh::ChannelMsg::ExtendedData { data, ext: 1 } => stderr.extend_from_slice(&data),
+            russh::ChannelMsg::ExitStatus { exit_status } => status = Some(exit_status),
+            _ => {}
+        }
+    }
+    Ok(ExecOutput { status, stdout: String::from_utf8_lossy(&stdout).into_owned(), stderr: String::from_utf8_lossy(&stderr).into_owned() })
+}
+
+/// Opens the session and the local socket `<dir>/<hash>.sock`.
+pub async fn open(user: Option<&str>, host: &str, port: u16, login: Option<&SshLogin>, dir: &Path) -> Result<Tunnel, SwarmError> {
+    let user = user
+        .map(str::to_string)
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "root".to_string());
+    let endpoint = format!("ssh://{user}@{host}:{port}");
+    let login = match login {
+        Some(l) => l.clone(),
+        None => SshLogin::from_environment()?,
+    };
+    let session = connect(&user, host, port, &login).await?;
 
     std::fs::create_dir_all(dir).map_err(SwarmError::io(format!("creating {}", dir.display())))?;
     let digest = sha2::Sha256::digest(endpoint.as_bytes());

@@ -1,0 +1,400 @@
+//! The digitalocean runtime's I/O: one [`DigitalOceanRuntime::converge`] pass per reconcile
+//! moves a cluster's droplets one step towards the spec, and once they form a swarm hands
+//! the cluster over to the swarm runtime (through an SSH tunnel to the manager's
+//! docker.sock), which runs the registry, master, workers and jobs as on any swarm.
+//!
+//! A pass, in order (each step only when the one before is done, so that a pass is short
+//! and a restart at any point simply runs the next pass):
+//! 1. the login key (the spec's, or generated and registered under the cluster's name);
+//! 2. droplets listed by the cluster's tag and planned (`provider::plan_droplets`): extra
+//!    nodes drained, removed from the swarm and deleted; missing ones created, each with the
+//!    host key stored here first;
+//! 3. wait until every droplet is active with an address;
+//! 4. the manager: Docker made to run, `swarm init`; the cloud firewall on the tag;
+//! 5. the other droplets: Docker, `swarm join`, in parallel;
+//! 6. the hand-over: a swarm `ClusterTarget` to the manager over SSH.
+
+use std::path::{Path, PathBuf};
+
+use futures::future::join_all;
+use serde::{Deserialize, Serialize};
+
+use super::bootstrap::{self, Node};
+use super::client::{Client, ClientOptions};
+use super::error::DoError;
+use super::keys::KeyStore;
+use super::provider::{self, cluster_tag, node_index, DropletTemplate};
+use super::token::Token;
+use super::types::{CreateSshKey, Droplet, SshKeyRef};
+use crate::api::cluster::{DigitalOceanProvider, NodeStatus, SecretRef, SparkClusterSpec};
+use crate::runtime::local::fsutil;
+use crate::runtime::swarm::ssh::SshLogin;
+use crate::runtime::swarm::{nodes, ClusterTarget, SwarmRuntime};
+
+/// Overrides the address the firewall lets SSH in from (default: the address the manager
+/// sees this operator's SSH connection come from).
+pub const OPERATOR_ADDRESS_ENV: &str = "SPARKSWARM_OPERATOR_ADDRESS";
+
+/// What the runtime keeps of a cluster so that it can still destroy it once its file is
+/// gone: where the token comes from (never the token itself) and what a relative token
+/// file resolves against.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Record {
+    pub token_from: SecretRef,
+    pub base_dir: PathBuf,
+}
+
+/// Something a pass did or ran into, for the reconciler to turn into an event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Note {
+    pub warning: bool,
+    pub reason: &'static str,
+    pub message: String,
+}
+
+/// Where a pass left the cluster.
+#[derive(Debug, Clone)]
+pub enum Converged {
+    /// Droplets being created, booting or joining: not yet a swarm to run Spark on.
+    Provisioning { nodes: Vec<NodeStatus>, message: String },
+    /// Every droplet is a ready swarm node: the swarm runtime takes over with `target`.
+    Swarm { target: Box<ClusterTarget>, nodes: Vec<NodeStatus> },
+}
+
+pub struct DigitalOceanRuntime {
+    state_dir: PathBuf,
+}
+
+impl std::fmt::Debug for DigitalOceanRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DigitalOceanRuntime").field("state_dir", &self.state_dir).finish()
+    }
+}
+
+fn node_status(d: &Droplet, cluster: &str, state: &str) -> NodeStatus {
+    NodeStatus {
+        name: d.name.clone(),
+        address: d.public_ipv4().map(|a| a.to_string()).unwrap_or_default(),
+        role: if node_index(cluster, &d.name) == Some(1) { "manager".into() } else { "worker".into() },
+        state: state.to_string(),
+    }
+}
+
+/// The address droplets reach each other at: the private one where there is a VPC.
+fn inner_address(d: &Droplet) -> Option<String> {
+    d.private_ipv4().or_else(|| d.public_ipv4()).map(|a| a.to_string())
+}
+
+impl DigitalOceanRuntime {
+    pub fn new(state_dir: PathBuf) -> Self {
+        let state_dir = std::path::absolute(&state_dir).unwrap_or(state_dir);
+        DigitalOceanRuntime { state_dir }
+    }
+
+    fn record_file(&self, name: &str) -> PathBuf {
+        self.state_dir.join("digitalocean").join(format!("{name}.json"))
+    }
+
+    pub fn record(&self, name: &str) -> Option<Record> {
+        let text = fsutil::read_opt(&self.record_file(name)).ok().flatten()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    fn save_record(&self, name: &str, record: &Record) -> Result<(), DoError> {
+        if self.record(name).as_ref() == Some(record) {
+            return Ok(());
+        }
+        let path = self.record_file(name);
+        let fail = |e: String| DoError::KeyStore(format!("writing {}: {e}", path.display()));
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
+        }
+        let json = serde_json::to_vec_pretty(record).map_err(|e| fail(e.to_string()))?;
+        fsutil::write_atomic(&path, &json).map_err(|e| fail(e.to_string()))
+    }
+
+    fn client(record: &Record) -> Result<Client, DoError> {
+        let token = Token::resolve(&record.token_from, &record.base_dir)?;
+        Client::new(token, ClientOptions::default())
+    }
+
+    /// The login key: the spec's private key file, or one generated for the cluster and
+    /// registered with DigitalOcean under the cluster's name. Returns the key file, the
+    /// public keys to put in `user_data` and the registered keys to name at creation.
+    async fn login(&self, client: &Client, keys: &KeyStore, name: &str, spec: &DigitalOceanProvider, base: &Path) -> Result<(PathBuf, Vec<String>, Vec<SshKeyRef>), DoError> {
+        if let Some(k) = &spec.ssh_key {
+            let given = k.private_key_file.to_string_lossy();
+            let expanded = crate::manifest::paths::expand_home(&given);
+            let path = if expanded.is_absolute() { expanded } else { base.join(expanded) };
+            let key = russh::keys::load_secret_key(&path, None)
+                .map_err(|e| DoError::LoginKey(format!("sshKey.privateKeyFile {}: {e}", path.display())))?;
+            let public = key
+                .public_key()
+                .to_openssh()
+                .map_err(|e| DoError::LoginKey(format!("sshKey.privateKeyFile {}: {e}", path.display())))?;
+            return Ok((path, vec![public], Vec::new()));
+        }
+        let (key, path) = keys.login_key()?;
+        let key_name = provider::ssh_key_name(name);
+        let registered = client.list_ssh_keys().await?;
+        let id = match registered.iter().find(|k| k.name == key_name && k.public_key.trim() == key.public_openssh) {
+            Some(k) => k.id,
+            None => client.create_ssh_key(&CreateSshKey { name: key_name, public_key: key.public_openssh.clone() }).await?.id,
+        };
+        Ok((path, Vec::new(), vec![SshKeyRef::Id(id)]))
+    }
+
+    /// One pass; see the module's documentation.
+    pub async fn converge(
+        &self,
+        swarm: &SwarmRuntime,
+        name: &str,
+        spec: &SparkClusterSpec,
+        provider: &DigitalOceanProvider,
+        base_dir: &Path,
+        notes: &mut Vec<Note>,
+    ) -> Result<Converged, DoError> {
+        let record = Record { token_from: provider.token_from.clone(), base_dir: base_dir.to_path_buf() };
+        self.save_record(name, &record)?;
+        let client = Self::client(&record)?;
+        let keys = KeyStore::new(&self.state_dir, name);
+        let (key_file, login_public, registered) = self.login(&client, &keys, name, provider, base_dir).await?;
+        let tag = cluster_tag(name);
+
+        let observed = client.list_droplets_by_tag(&tag).await?;
+        let mut plan = provider::plan_droplets(name, provider.nodes, &observed);
+        // A droplet this machine holds no host key for cannot be verified: replace it
+        // rather than trust whatever key it presents.
+        for (index, id) in plan.keep.clone() {
+            let droplet_name = provider::droplet_name(name, index);
+            if keys.known_host_key(&droplet_name)?.is_none() {
+                notes.push(Note { warning: true, reason: "HostKeyUnknown", message: format!("no host key is stored for {droplet_name}; deleting and recreating it") });
+                plan.keep.remove(&index);
+                plan.delete.push(id);
+                plan.create.push(droplet_name);
+            }
+        }
+
+        if !plan.delete.is_empty() {
+            self.remove(swarm, &client, name, &observed, &plan, &key_file, &keys, notes).await?;
+        }
+        if !plan.create.is_empty() {
+            let template = DropletTemplate {
+                region: provider.region.clone(),
+                size: provider.size.clone(),
+                image: provider.image.clone(),
+                ssh_keys: registered,
+                login_public_keys: login_public,
+            };
+            // Each host key is on disk before its droplet is requested: a restart in between
+            // creates the droplet with the same key, or finds it by tag with that key.
+            let requests = plan
+                .create
+                .iter()
+                .map(|n| keys.host_key(n).map(|k| provider::creation_request(name, n, &template, &k)))
+                .collect::<Result<Vec<_>, _>>()?;
+            let results = join_all(requests.iter().map(|r| client.create_droplets(r))).await;
+            let created = results.iter().filter(|r| r.is_ok()).count();
+            notes.push(Note {
+                warning: false,
+                reason: "CreatingDroplets",
+                message: format!("requested {created} droplet(s) tagged {tag}: {}", plan.create.join(", ")),
+            });
+            if let Some(Err(e)) = results.into_iter().find(|r| r.is_err()) {
+                return Err(e);
+            }
+            let nodes = plan.create.iter().map(|n| NodeStatus { name: n.clone(), address: String::new(), role: String::new(), state: "creating".into() });
+            let mut all: Vec<NodeStatus> = observed.iter().filter(|d| plan.keep.values().any(|k| *k == d.id)).map(|d| node_status(d, name, &d.status)).collect();
+            all.extend(nodes);
+            all.sort_by_key(|n| node_index(name, &n.name));
+            return Ok(Converged::Provisioning { message: format!("creating {} droplet(s)", plan.create.len()), nodes: all });
+        }
+
+        let kept: Vec<&Droplet> = plan.keep.values().filter_map(|id| observed.iter().find(|d| d.id == *id)).collect();
+        let booted = kept.iter().filter(|d| d.is_active() && d.public_ipv4().is_some()).count();
+        if booted < kept.len() {
+            let nodes = kept.iter().map(|d| node_status(d, name, &d.status)).collect();
+            return Ok(Converged::Provisioning { nodes, message: format!("{booted}/{} droplets active", kept.len()) });
+        }
+
+        let entries: Vec<(String, u16, String)> = kept
+            .iter()
+            .filter_map(|d| d.public_ipv4().map(|a| (a.to_string(), bootstrap::SSH_PORT, d.name.clone())))
+            .collect();
+        let login = SshLogin { key: key_file, known_hosts: keys.write_known_hosts(&entries)? };
+        let Some(manager) = kept.iter().find(|d| node_index(name, &d.name) == Some(1)) else {
+            return Err(DoError::Swarm(format!("no droplet {} among the cluster's", provider::droplet_name(name, 1))));
+        };
+        let (manager_public, manager_inner) = match (manager.public_ipv4(), inner_address(manager)) {
+            (Some(p), Some(i)) => (p.to_string(), i),
+            _ => return Err(DoError::Swarm(format!("{} has no address", manager.name))),
+        };
+        let mut target = ClusterTarget::new(name, &Default::default(), spec.image.as_deref(), &spec.registry);
+        target.endpoint = format!("ssh://{}@{manager_public}:{}", bootstrap::SSH_USER, bootstrap::SSH_PORT);
+        target.ssh = Some(login.clone());
+        target.registry_host = Some(manager_inner.clone());
+        // The registry is how the droplets get the Spark image (copied from this machine
+        // to the manager, pushed, pulled by every node): a digitalocean cluster always
+        // runs one.
+        target.registry.enabled = true;
+        let registry = target.registry_address();
+
+        // The manager's engine answering as a swarm manager means its bootstrap is done.
+        let members = match nodes::members(swarm, &target).await {
+            Ok(m) if m.iter().any(|n| n.manager && n.hostname == manager.name) => m,
+            _ => {
+                let node = Node::connect(&manager.name, &manager_public, &login).await?;
+                node.run("installing and starting Docker", &bootstrap::prepare_docker(&registry), None).await?;
+                node.run("docker swarm init", &bootstrap::init_manager(&manager_inner), None).await?;
+                let seen_as = node.run("reading the operator's address", bootstrap::CLIENT_ADDRESS, None).await?.stdout.trim().to_string();
+                self.ensure_firewall(&client, name, spec, &seen_as, notes).await?;
+                notes.push(Note { warning: false, reason: "SwarmInitialised", message: format!("{} is the swarm manager at {manager_inner}", manager.name) });
+                nodes::members(swarm, &target).await.map_err(|e| DoError::Swarm(e.to_string()))?
+            }
+        };
+
+        let joined = |d: &Droplet| members.iter().any(|m| m.hostname == d.name);
+        let pending: Vec<&&Droplet> = kept.iter().filter(|d| !joined(d)).collect();
+        if !pending.is_empty() {
+            let token = nodes::worker_join_token(swarm, &target).await.map_err(|e| DoError::Swarm(e.to_string()))?;
+            let join = |d: &Droplet| {
+                let (login, registry, token, manager_inner) = (login.clone(), registry.clone(), token.clone(), manager_inner.clone());
+                let (dname, address) = (d.name.clone(), d.public_ipv4().map(|a| a.to_string()).unwrap_or_default());
+                async move {
+                    let node = Node::connect(&dname, &address, &login).await?;
+                    node.run("installing and starting Docker", &bootstrap::prepare_docker(&registry), None).await?;
+                    node.run("docker swarm join", &bootstrap::join_worker(&token, &manager_inner), Some(&token)).await?;
+                    Ok::<_, DoError>(dname)
+                }
+            };
+            let results = join_all(pending.iter().map(|d| join(d))).await;
+            let mut first_error = None;
+            for r in results {
+                match r {
+                    Ok(n) => notes.push(Note { warning: false, reason: "NodeJoined", message: format!("{n} joined the swarm") }),
+                    Err(e) => {
+                        notes.push(Note { warning: true, reason: e.reason(), message: e.to_string() });
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+            if let Some(e) = first_error {
+                return Err(e);
+            }
+        }
+
+        let members = nodes::members(swarm, &target).await.map_err(|e| DoError::Swarm(e.to_string()))?;
+        let mut ready = 0;
+        let statuses = kept
+            .iter()
+            .map(|d| match members.iter().find(|m| m.hostname == d.name) {
+                Some(m) if m.ready => {
+                    ready += 1;
+                    node_status(d, name, "ready")
+                }
+                Some(_) => node_status(d, name, "down"),
+                None => node_status(d, name, "joining"),
+            })
+            .collect::<Vec<_>>();
+        if ready < kept.len() {
+            return Ok(Converged::Provisioning { nodes: statuses, message: format!("{ready}/{} swarm nodes ready", kept.len()) });
+        }
+        Ok(Converged::Swarm { target: Box::new(target), nodes: statuses })
+    }
+
+    /// The cluster's cloud firewall, created once: SSH from `seen_as` (or
+    /// `SPARKSWARM_OPERATOR_ADDRESS`), the swarm's ports among the cluster's droplets.
+    async fn ensure_firewall(&self, client: &Client, name: &str, spec: &SparkClusterSpec, seen_as: &str, notes: &mut Vec<Note>) -> Result<(), DoError> {
+        let tag = cluster_tag(name);
+        if client.list_firewalls().await?.iter().any(|f| f.name == tag) {
+            return Ok(());
+        }
+        let given = std::env::var(OPERATOR_ADDRESS_ENV).ok().filter(|s| !s.trim().is_empty());
+        let text = given.as_deref().unwrap_or(seen_as).trim();
+        let address: std::net::IpAddr = text
+            .parse()
+            .map_err(|_| DoError::Swarm(format!("cannot tell this operator's address for the firewall (got {text:?}); set {OPERATOR_ADDRESS_ENV}")))?;
+        let web_ui_port = spec.master.web_ui_port.unwrap_or(8080);
+        client.create_firewall(&provider::firewall_request(name, address, web_ui_port, &[])).await?;
+        notes.push(Note { warning: false, reason: "FirewallCreated", message: format!("firewall {tag}: SSH from {address} only, swarm ports among the cluster's droplets") });
+        Ok(())
+    }
+
+    /// Removes the droplets the plan deletes; a swarm member is drained (its tasks move to
+    /// the other nodes), leaves the swarm and is removed from the manager's list first.
+    #[allow(clippy::too_many_arguments)]
+    async fn remove(
+        &self,
+        swarm: &SwarmRuntime,
+        client: &Client,
+        name: &str,
+        observed: &[Droplet],
+        plan: &provider::DropletPlan,
+        key_file: &Path,
+        keys: &KeyStore,
+        notes: &mut Vec<Note>,
+    ) -> Result<(), DoError> {
+        let manager = observed.iter().find(|d| plan.keep.get(&1) == Some(&d.id));
+        let mut entries: Vec<(String, u16, String)> = Vec::new();
+        for d in observed {
+            if let (Some(a), Ok(Some(_))) = (d.public_ipv4(), keys.known_host_key(&d.name)) {
+                entries.push((a.to_string(), bootstrap::SSH_PORT, d.name.clone()));
+            }
+        }
+        let login = SshLogin { key: key_file.to_path_buf(), known_hosts: keys.write_known_hosts(&entries)? };
+        let manager_node = match manager.and_then(|m| m.public_ipv4().map(|a| (m, a))) {
+            Some((m, a)) if keys.known_host_key(&m.name)?.is_some() => Node::connect(&m.name, &a.to_string(), &login).await.ok(),
+            _ => None,
+        };
+        for id in &plan.delete {
+            let Some(d) = observed.iter().find(|d| d.id == *id) else { continue };
+            let member = swarm.target(name).is_some() && manager_node.is_some() && d.is_active();
+            if member {
+                if let Some(m) = &manager_node {
+                    // Drain first, so the swarm moves the node's tasks before it goes.
+                    let drain = format!(
+                        "docker node update --availability drain {n} >/dev/null 2>&1 || exit 0\nfor _ in $(seq 1 300); do [ -z \"$(docker node ps {n} -q --filter desired-state=running)\" ] && break; sleep 0.1; done",
+                        n = d.name
+                    );
+                    m.run("draining the node", &drain, None).await?;
+                }
+                if let (Some(a), Ok(Some(_))) = (d.public_ipv4(), keys.known_host_key(&d.name)) {
+                    if let Ok(node) = Node::connect(&d.name, &a.to_string(), &login).await {
+                        let _ = node.run("leaving the swarm", bootstrap::LEAVE, None).await;
+                    }
+                }
+                if let Some(m) = &manager_node {
+                    m.run("removing the node from the swarm", &format!("docker node rm --force {} >/dev/null 2>&1 || true", d.name), None).await?;
+                }
+            }
+            client.delete_droplet(d.id).await?;
+            // A duplicate shares its name (and key) with the droplet that stays.
+            if !plan.keep.values().any(|k| observed.iter().any(|o| o.id == *k && o.name == d.name)) {
+                keys.forget_host_key(&d.name)?;
+            }
+            notes.push(Note { warning: false, reason: "DropletDeleted", message: format!("{} (id {}) deleted{}", d.name, d.id, if member { " after leaving the swarm" } else { "" }) });
+        }
+        Ok(())
+    }
+
+    /// Destroys everything of a cluster: droplets by tag, its firewall, the login key it
+    /// registered, then what this machine kept (keys, the swarm runtime's record).
+    pub async fn destroy(&self, swarm: &SwarmRuntime, name: &str) -> Result<provider::Destroyed, DoError> {
+        let Some(record) = self.record(name) else {
+            swarm.abandon(name).await.map_err(|e| DoError::KeyStore(e.to_string()))?;
+            return Ok(provider::Destroyed::default());
+        };
+        let client = Self::client(&record)?;
+        let done = provider::destroy(&client, name).await?;
+        swarm.abandon(name).await.map_err(|e| DoError::KeyStore(e.to_string()))?;
+        let keys = KeyStore::new(&self.state_dir, name);
+        match std::fs::remove_dir_all(keys.dir()) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(DoError::KeyStore(format!("removing {}: {e}", keys.dir().display()))),
+        }
+        fsutil::remove_file_opt(&self.record_file(name)).map_err(|e| DoError::KeyStore(e.to_string()))?;
+        Ok(done)
+    }
+}
