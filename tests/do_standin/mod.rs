@@ -4,9 +4,13 @@
 //! violation for the test to assert on. It simulates what the provider must cope with: boot
 //! delay (`new` -> `active` with a public IPv4), small pages, `ratelimit-*` headers with a
 //! real window, and 429/5xx injected deterministically by request count.
+//!
+//! With `Config::hosts`, droplets are real hosts: containers on the local Docker engine
+//! running sshd with the host key and login keys of their `user_data` (see `hosts`).
 #![allow(dead_code)]
 
 pub mod contract;
+pub mod hosts;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -21,6 +25,8 @@ use axum::response::Response;
 use serde_json::{json, Value};
 
 use contract::Contract;
+pub use hosts::HostsConfig;
+use hosts::Hosts;
 
 /// The public IPv4 a droplet gets once active, from its id and name.
 pub type AddressOf = Arc<dyn Fn(u64, &str) -> String + Send + Sync>;
@@ -44,8 +50,12 @@ pub struct Config {
     /// Requests per window; once spent, requests get 429 until the window resets.
     pub ratelimit_limit: u64,
     pub ratelimit_window_secs: u64,
-    /// The public IPv4 of a droplet once active, from its id and name.
+    /// The public IPv4 of a droplet once active, from its id and name (without `hosts`).
     pub address_of: AddressOf,
+    /// Droplets as real hosts: containers on the local Docker engine running sshd, whose
+    /// address on the stand-in's network is their public IPv4 (see `hosts`). None: droplets
+    /// are records only.
+    pub hosts: Option<HostsConfig>,
 }
 
 impl Default for Config {
@@ -60,6 +70,7 @@ impl Default for Config {
             ratelimit_limit: 5000,
             ratelimit_window_secs: 3600,
             address_of: Arc::new(|id, _| format!("203.0.113.{}", id % 250 + 1)),
+            hosts: None,
         }
     }
 }
@@ -111,6 +122,7 @@ struct Shared {
     seen: Mutex<Vec<Seen>>,
     count: AtomicU64,
     safe_count: AtomicU64,
+    hosts: Option<Arc<Hosts>>,
 }
 
 pub struct Standin {
@@ -122,6 +134,9 @@ pub struct Standin {
 impl Drop for Standin {
     fn drop(&mut self) {
         self.task.abort();
+        if let Some(hosts) = &self.shared.hosts {
+            hosts.close();
+        }
     }
 }
 
@@ -139,6 +154,13 @@ fn contract() -> Arc<Contract> {
 impl Standin {
     pub async fn start(config: Config) -> Standin {
         let contract = tokio::task::spawn_blocking(contract).await.unwrap();
+        let hosts = match config.hosts.clone() {
+            Some(h) => {
+                let boot_delay = config.boot_delay;
+                Some(Arc::new(tokio::task::spawn_blocking(move || Hosts::start(h, boot_delay)).await.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))))
+            }
+            None => None,
+        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
@@ -151,6 +173,7 @@ impl Standin {
             seen: Mutex::default(),
             count: AtomicU64::new(0),
             safe_count: AtomicU64::new(0),
+            hosts,
         });
         let app = axum::Router::new().fallback(handle).with_state(shared.clone());
         let task = tokio::spawn(async move {
@@ -182,6 +205,29 @@ impl Standin {
 
     pub fn firewall_count(&self) -> usize {
         self.shared.world.lock().unwrap().firewalls.len()
+    }
+
+    fn hosts(&self) -> &Hosts {
+        self.shared.hosts.as_deref().expect("the stand-in was started without Config::hosts")
+    }
+
+    /// The names of the stand-in's containers on the engine (running or not): empty once
+    /// every droplet is destroyed and its container removed. Panics without `Config::hosts`.
+    pub fn containers(&self) -> Vec<String> {
+        self.hosts().containers()
+    }
+
+    /// The stand-in's Docker network, on which droplets have their addresses. Panics
+    /// without `Config::hosts`.
+    pub fn network(&self) -> &str {
+        self.hosts().network()
+    }
+
+    /// Every failure of the container backend (creating, provisioning, starting, removing a
+    /// droplet's container; a `ssh_keys` entry matching no registered key). A droplet whose
+    /// container failed stays `new`. Empty without `Config::hosts`.
+    pub fn host_errors(&self) -> Vec<String> {
+        self.shared.hosts.as_ref().map(|h| h.errors()).unwrap_or_default()
     }
 }
 
@@ -368,7 +414,11 @@ fn operation(shared: &Shared, m: &contract::Matched, body: &Value) -> (u16, Opti
                 for t in &tags {
                     w.tags.insert(t.clone());
                 }
-                droplets.push(droplet_json(cfg, &rec));
+                if let Some(hosts) = &shared.hosts {
+                    let (registered, unresolved) = registered_keys(&w, &rec.ssh_keys);
+                    hosts.boot(id, &rec.name, rec.user_data.as_deref(), registered, unresolved, rec.created);
+                }
+                droplets.push(droplet_json(shared, &rec));
                 w.droplets.insert(id, rec);
                 w.next_id += 1;
                 let action = w.next_id;
@@ -390,26 +440,35 @@ fn operation(shared: &Shared, m: &contract::Matched, body: &Value) -> (u16, Opti
                 .values()
                 .filter(|d| tag.is_none_or(|t| d.tags.iter().any(|x| x == t)))
                 .filter(|d| name.is_none_or(|n| d.name == n))
-                .map(|d| droplet_json(cfg, d))
+                .map(|d| droplet_json(shared, d))
                 .collect();
             (200, Some(page(shared, "/v2/droplets", m, "droplets", items)))
         }
         "droplets_get" => {
             let id: u64 = m.path_params.get("droplet_id").and_then(|s| s.parse().ok()).unwrap_or(0);
             match w.droplets.get(&id) {
-                Some(d) => (200, Some(json!({ "droplet": droplet_json(cfg, d) }))),
+                Some(d) => (200, Some(json!({ "droplet": droplet_json(shared, d) }))),
                 None => not_found(),
             }
         }
         "droplets_destroy_byTag" => {
             let tag = query(m, "tag_name").unwrap_or("").to_string();
+            let gone: Vec<u64> = w.droplets.values().filter(|d| d.tags.contains(&tag)).map(|d| d.id).collect();
             w.droplets.retain(|_, d| !d.tags.contains(&tag));
+            if let Some(hosts) = &shared.hosts {
+                hosts.destroy(&gone);
+            }
             (204, None)
         }
         "droplets_destroy" => {
             let id: u64 = m.path_params.get("droplet_id").and_then(|s| s.parse().ok()).unwrap_or(0);
             match w.droplets.remove(&id) {
-                Some(_) => (204, None),
+                Some(_) => {
+                    if let Some(hosts) = &shared.hosts {
+                        hosts.destroy(&[id]);
+                    }
+                    (204, None)
+                }
                 None => not_found(),
             }
         }
@@ -459,7 +518,10 @@ fn operation(shared: &Shared, m: &contract::Matched, body: &Value) -> (u16, Opti
             let id: u64 = m.path_params.get("action_id").and_then(|s| s.parse().ok()).unwrap_or(0);
             match w.actions.get(&id) {
                 Some((droplet, created, started_at)) => {
-                    let done = created.elapsed() >= cfg.boot_delay;
+                    let done = match w.droplets.get(droplet) {
+                        Some(d) if shared.hosts.is_some() => public_ipv4(shared, d).is_some(),
+                        _ => created.elapsed() >= cfg.boot_delay,
+                    };
                     let region = w.droplets.get(droplet).map(|d| d.region.clone()).unwrap_or_else(|| "nyc3".into());
                     (200, Some(json!({ "action": {
                         "id": id,
@@ -509,6 +571,24 @@ fn page(shared: &Shared, path: &str, m: &contract::Matched, key: &str, items: Ve
     json!({ key: slice, "links": { "pages": pages }, "meta": { "total": total } })
 }
 
+/// The public keys of the registered keys a droplet creation names (by id or fingerprint), and
+/// the names that match none.
+fn registered_keys(w: &World, refs: &[Value]) -> (Vec<String>, Vec<String>) {
+    let mut found = Vec::new();
+    let mut unresolved = Vec::new();
+    for r in refs {
+        let ident = match r {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        match w.keys.iter().find(|(id, k)| id.to_string() == ident || k["fingerprint"] == ident.as_str()) {
+            Some((_, k)) => found.push(k["public_key"].as_str().unwrap_or("").to_string()),
+            None => unresolved.push(ident),
+        }
+    }
+    (found, unresolved)
+}
+
 fn valid_ports(ports: &str) -> bool {
     let port = |p: &str| p.parse::<u16>().is_ok_and(|n| n >= 1);
     match ports.split_once('-') {
@@ -540,13 +620,26 @@ fn region_json(slug: &str, size: &str) -> Value {
     json!({ "name": format!("Region {slug}"), "slug": slug, "features": ["metadata", "install_agent"], "available": true, "sizes": [size] })
 }
 
+/// The droplet's public IPv4 once it is active: after `boot_delay`, or once its container
+/// runs.
+fn public_ipv4(shared: &Shared, d: &DropletRec) -> Option<hosts::Address> {
+    match &shared.hosts {
+        Some(hosts) => hosts.address(d.id),
+        None => (d.created.elapsed() >= shared.config.boot_delay).then(|| hosts::Address {
+            ip: (shared.config.address_of)(d.id, &d.name),
+            netmask: "255.255.240.0".into(),
+            gateway: "203.0.113.254".into(),
+        }),
+    }
+}
+
 /// A droplet as the API shows it, with every field the contract requires.
-fn droplet_json(cfg: &Config, d: &DropletRec) -> Value {
-    let active = d.created.elapsed() >= cfg.boot_delay;
-    let v4 = if active {
-        json!([{ "ip_address": (cfg.address_of)(d.id, &d.name), "netmask": "255.255.240.0", "gateway": "203.0.113.254", "type": "public" }])
-    } else {
-        json!([])
+fn droplet_json(shared: &Shared, d: &DropletRec) -> Value {
+    let address = public_ipv4(shared, d);
+    let active = address.is_some();
+    let v4 = match address {
+        Some(a) => json!([{ "ip_address": a.ip, "netmask": a.netmask, "gateway": a.gateway, "type": "public" }]),
+        None => json!([]),
     };
     json!({
         "id": d.id,
