@@ -223,6 +223,12 @@ impl Standin {
         self.hosts().network()
     }
 
+    /// The public IPv4 of the droplet named `name`, once its container runs.
+    pub fn address_of(&self, name: &str) -> Option<String> {
+        let id = self.shared.world.lock().unwrap().droplets.values().find(|d| d.name == name).map(|d| d.id)?;
+        self.hosts().address(id).map(|a| a.ip)
+    }
+
     /// Every failure of the container backend (creating, provisioning, starting, removing a
     /// droplet's container; a `ssh_keys` entry matching no registered key). A droplet whose
     /// container failed stays `new`. Empty without `Config::hosts`.

@@ -12,6 +12,8 @@ use super::error::DoError;
 pub const SSH_PORT: u16 = 22;
 /// DigitalOcean's images log in as root.
 pub const SSH_USER: &str = "root";
+/// How long a fresh droplet may take to accept SSH after DigitalOcean reports it active.
+const CONNECT_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Makes Docker run on a droplet: installed from Debian's packages when missing, told to
 /// trust the cluster's registry on the manager (plain HTTP between the droplets, which the
@@ -93,12 +95,21 @@ pub struct Node {
 }
 
 impl Node {
+    /// Connects, retrying for a while: a droplet reported active may still be starting
+    /// sshd. A host key mismatch is never retried.
     pub async fn connect(name: &str, address: &str, login: &SshLogin) -> Result<Node, DoError> {
-        let session = ssh::connect(SSH_USER, address, SSH_PORT, login).await.map_err(|e| match e {
-            crate::runtime::swarm::SwarmError::SshHostKeyNotTrusted(m) => DoError::HostKey(format!("{name}: {m}")),
-            other => DoError::Ssh(format!("{name}: {other}")),
-        })?;
-        Ok(Node { name: name.to_string(), address: address.to_string(), session })
+        let deadline = tokio::time::Instant::now() + CONNECT_PATIENCE;
+        loop {
+            match ssh::connect(SSH_USER, address, SSH_PORT, login).await {
+                Ok(session) => return Ok(Node { name: name.to_string(), address: address.to_string(), session }),
+                Err(crate::runtime::swarm::SwarmError::SshHostKeyNotTrusted(m)) => return Err(DoError::HostKey(format!("{name}: {m}"))),
+                Err(e) if tokio::time::Instant::now() >= deadline => return Err(DoError::Ssh(format!("{name}: {e}"))),
+                Err(e) => {
+                    tracing::debug!(droplet = name, error = %e, "ssh not reachable yet");
+                    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                }
+            }
+        }
     }
 
     /// Runs a script; a non-zero exit becomes [`DoError::CommandFailed`] with the step's

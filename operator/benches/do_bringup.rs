@@ -1,0 +1,112 @@
+//! Bring-up of a digitalocean cluster, file dropped → `phase: Ready`, for 1, 3 and 10
+//! droplets, against the DigitalOcean stand-in with a 20 s simulated boot delay. The droplets
+//! are real hosts (containers with OpenSSH and their own Docker engine, see
+//! `tests/do_standin`), so the time includes the SSH bootstrap, the swarm, the Spark image
+//! copied to the manager and pushed into the cluster's registry, and Spark starting.
+//!
+//! Run: `cargo bench --bench do_bringup` (needs the images `.ci/run` builds). Set
+//! `BENCH_NODES=1,3` to choose the counts, `BENCH_BOOT_SECS` for the boot delay.
+
+#[path = "../../tests/do_standin/mod.rs"]
+mod do_standin;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use do_standin::{Config, HostsConfig, Standin};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sparkswarm");
+
+fn cluster(name: &str, nodes: u32) -> String {
+    format!(
+        "apiVersion: sparkswarm.io/v1alpha1\nkind: SparkCluster\nmetadata:\n  name: {name}\nspec:\n  provider:\n    digitalocean:\n      tokenFrom: {{env: DIGITALOCEAN_TOKEN}}\n      nodes: {nodes}\n  workers: {{replicas: 2, cores: 1, memory: 1g}}\n  registry: {{enabled: true}}\n"
+    )
+}
+
+fn status_of(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let doc: serde_json::Value = serde_yaml::from_str(&text).unwrap_or(serde_json::Value::Null);
+    doc.get("status").cloned().unwrap_or(serde_json::Value::Null)
+}
+
+fn start(root: &Path, standin: &Standin) -> Child {
+    let log = std::fs::File::create(root.join("operator.log")).expect("log");
+    let images = Path::new(env!("CARGO_MANIFEST_DIR")).join("../images");
+    Command::new(BIN)
+        .arg("run")
+        .current_dir(root)
+        .env("RUST_LOG", "sparkswarm=info,warn")
+        .env("DIGITALOCEAN_TOKEN", standin.token())
+        .env(sparkswarm::runtime::digitalocean::API_URL_ENV, &standin.url)
+        .env("SPARKSWARM_IMAGES_DIR", images)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("start the operator")
+}
+
+struct Run {
+    nodes: u32,
+    all_active: f64,
+    swarm_formed: f64,
+    ready: f64,
+    api_requests: usize,
+}
+
+async fn one(nodes: u32, boot: Duration) -> Run {
+    let standin = Standin::start(Config { boot_delay: boot, max_per_page: 20, hosts: Some(HostsConfig::default()), ..Config::default() }).await;
+    let root = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(root.path().join("manifests")).expect("manifests");
+    let mut op = start(root.path(), &standin);
+    let file = root.path().join("manifests/cluster.yaml");
+    let name = format!("bench{nodes}");
+    // Let the operator come up before the clock starts: the measure is the file's.
+    std::thread::sleep(Duration::from_millis(500));
+    let t0 = Instant::now();
+    std::fs::write(&file, cluster(&name, nodes)).expect("write");
+    let (mut all_active, mut swarm_formed) = (None, None);
+    let deadline = t0 + Duration::from_secs(900);
+    let ready = loop {
+        let droplets = standin.droplets();
+        if all_active.is_none() && droplets.len() == nodes as usize && droplets.iter().all(|d| standin.address_of(&d.name).is_some()) {
+            all_active = Some(t0.elapsed().as_secs_f64());
+        }
+        let status = status_of(&file);
+        let listed = status["nodes"].as_array().cloned().unwrap_or_default();
+        if swarm_formed.is_none() && listed.len() == nodes as usize && listed.iter().all(|n| n["state"] == "ready") {
+            swarm_formed = Some(t0.elapsed().as_secs_f64());
+        }
+        if status["phase"] == "Ready" && swarm_formed.is_some() {
+            break t0.elapsed().as_secs_f64();
+        }
+        assert!(Instant::now() < deadline, "not Ready after 900 s:\n{}\n{:?}", std::fs::read_to_string(&file).unwrap_or_default(), standin.host_errors());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let api_requests = standin.seen().len();
+    std::fs::remove_file(&file).expect("rm");
+    let gone = Instant::now() + Duration::from_secs(300);
+    while !(standin.droplets().is_empty() && standin.containers().is_empty()) {
+        assert!(Instant::now() < gone, "droplets left after deletion");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(op.id() as i32), nix::sys::signal::Signal::SIGTERM);
+    let _ = op.wait();
+    Run { nodes, all_active: all_active.unwrap_or(f64::NAN), swarm_formed: swarm_formed.unwrap_or(f64::NAN), ready, api_requests }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 4)]
+async fn main() {
+    let counts: Vec<u32> = std::env::var("BENCH_NODES")
+        .ok()
+        .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![1, 3, 10]);
+    let boot = Duration::from_secs(std::env::var("BENCH_BOOT_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(20));
+    println!("digitalocean bring-up, boot delay {} s (file dropped -> phase Ready)", boot.as_secs());
+    println!("{:>6} {:>12} {:>14} {:>9} {:>13}", "nodes", "all active", "swarm formed", "Ready", "API requests");
+    for n in counts {
+        let r = one(n, boot).await;
+        println!("{:>6} {:>11.1}s {:>13.1}s {:>8.1}s {:>13}", r.nodes, r.all_active, r.swarm_formed, r.ready, r.api_requests);
+    }
+}
