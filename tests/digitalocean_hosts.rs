@@ -308,3 +308,79 @@ async fn leftovers_and_droplets_destroyed_while_booting_are_removed() {
     assert!(docker(&["volume", "inspect", &volume]).is_err(), "the volume {volume} outlived the stand-in");
     assert!(docker(&["network", "inspect", &network]).is_err(), "the network {network} outlived the stand-in");
 }
+
+/// The operator's bootstrap on a droplet, through its own SSH layer: the host key is the
+/// one planned for the droplet (a mismatch is refused), Docker comes up with the cluster's
+/// registry trusted, and a failing command reports its step, exit status and stderr with
+/// the swarm's join token blanked out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bootstrap_commands_report_exit_status_and_stderr_and_verify_the_host_key() {
+    use sparkswarm::runtime::digitalocean::bootstrap::{self, Node};
+    use sparkswarm::runtime::digitalocean::keys::KeyStore;
+    use sparkswarm::runtime::digitalocean::DoError;
+    use sparkswarm::runtime::swarm::ssh::SshLogin;
+
+    let standin = Standin::start(Config { boot_delay: Duration::from_millis(500), hosts: Some(HostsConfig::default()), ..Config::default() }).await;
+    let client = client_for(&standin);
+    let state = tempfile::tempdir().unwrap();
+    let keys = KeyStore::new(state.path(), "boot");
+    let (login_key, login_path) = keys.login_key().unwrap();
+    let template = DropletTemplate {
+        region: "fra1".into(),
+        size: "s-2vcpu-4gb".into(),
+        image: "debian-12-x64".into(),
+        ssh_keys: vec![],
+        login_public_keys: vec![login_key.public_openssh.clone()],
+    };
+    let name = "sparkswarm-boot-1";
+    let host_key = keys.host_key(name).unwrap();
+    client.create_droplets(&creation_request("boot", name, &template, &host_key)).await.unwrap();
+    let droplet = eventually("the droplet active", Duration::from_secs(60), || async {
+        let list = client.list_droplets_by_tag(&cluster_tag("boot")).await.map_err(|e| e.to_string())?;
+        list.into_iter().find(|d| d.is_active() && d.public_ipv4().is_some()).ok_or_else(|| format!("{:?}", standin.host_errors()))
+    })
+    .await;
+    let address = droplet.public_ipv4().unwrap().to_string();
+    let login = SshLogin { key: login_path.clone(), known_hosts: keys.write_known_hosts(&[(address.clone(), 22, name.into())]).unwrap() };
+
+    // Another droplet's key in known_hosts: refused before anything runs.
+    let other = HostKey::generate().unwrap();
+    let wrong = SshLogin { key: login_path, known_hosts: known_hosts(state.path(), "wrong_hosts", &other.known_hosts_line(&address, 22)) };
+    match Node::connect(name, &address, &wrong).await {
+        Err(DoError::HostKey(m)) => assert!(m.contains(name), "{m}"),
+        Err(e) => panic!("expected a host key refusal, got {e}"),
+        Ok(_) => panic!("connected to a host whose key is not the planned one"),
+    }
+
+    let node = Node::connect(name, &address, &login).await.expect("ssh to the droplet");
+    let version = node.run("installing and starting Docker", &bootstrap::prepare_docker("10.9.8.7:5000"), None).await.expect("docker up");
+    assert!(version.stdout.trim().starts_with("20.10"), "{version:?}");
+    let daemon = node.run("reading daemon.json", "cat /etc/docker/daemon.json", None).await.unwrap();
+    assert_eq!(daemon.stdout.trim(), r#"{"insecure-registries": ["10.9.8.7:5000"]}"#);
+    // Idempotent: a second run changes nothing and succeeds.
+    node.run("installing and starting Docker", &bootstrap::prepare_docker("10.9.8.7:5000"), None).await.expect("again");
+
+    let token = "SWMTKN-1-0000000000000000000000000000000000000000000000000-notatoken";
+    let failed = node.run("docker swarm join", &bootstrap::join_worker(token, &address), Some(token)).await;
+    match failed {
+        Err(e @ DoError::CommandFailed { .. }) => {
+            let text = e.to_string();
+            assert_eq!(e.reason(), "BootstrapFailed");
+            assert!(text.contains(name) && text.contains("docker swarm join") && text.contains("exit status 1"), "{text}");
+            assert!(!text.contains(token), "the join token leaked: {text}");
+        }
+        other => panic!("expected CommandFailed, got {other:?}"),
+    }
+    match node.run("a step", "echo progress; echo 'it broke' >&2; exit 3", None).await {
+        Err(DoError::CommandFailed { step, status, stderr, .. }) => {
+            assert_eq!((step.as_str(), status.as_str(), stderr.as_str()), ("a step", "exit status 3", "it broke"));
+        }
+        other => panic!("expected CommandFailed, got {other:?}"),
+    }
+    client.delete_droplets_by_tag(&cluster_tag("boot")).await.unwrap();
+    eventually("the container removed", Duration::from_secs(60), || async {
+        if standin.containers().is_empty() { Ok(()) } else { Err(format!("{:?}", standin.containers())) }
+    })
+    .await;
+    assert!(standin.violations().is_empty(), "{:?}", standin.violations());
+}

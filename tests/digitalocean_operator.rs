@@ -166,6 +166,21 @@ async fn droplets_become_a_swarm_that_runs_a_job_scale_to_four_and_are_destroyed
     assert_eq!(after.len(), 4);
     assert!(ids_before.iter().all(|id| after.iter().any(|d| d.id == *id)), "scaling up replaced droplets");
 
+    // And back to three: node 4 is drained, leaves the swarm and is deleted; the swarm
+    // forgets it and Spark keeps its workers.
+    let text = p.read("cluster.yaml").replace("nodes: 4   #", "nodes: 3   #");
+    std::fs::write(p.manifest("cluster.yaml"), text).expect("edit");
+    ready_with(&p, "cluster.yaml", 3, &op, &standin);
+    eventually(GONE, "node 4 deleted", || (standin.droplets().len() == 3 && standin.containers().len() == 3).then_some(()), || format!("{:?}", standin.containers()));
+    assert!(standin.droplets().iter().all(|d| d.name != format!("sparkswarm-{name}-4")));
+    let manager = standin.containers().into_iter().find(|c| docker_exec(c, &["hostname"]) == format!("sparkswarm-{name}-1")).expect("the manager's container");
+    let swarm_nodes = docker_exec(&manager, &["docker", "node", "ls", "--format", "{{.Hostname}}"]);
+    let mut swarm_nodes: Vec<&str> = swarm_nodes.lines().collect();
+    swarm_nodes.sort();
+    assert_eq!(swarm_nodes, (1..=3).map(|i| format!("sparkswarm-{name}-{i}")).collect::<Vec<_>>(), "the swarm's own node list");
+    let events = String::from_utf8_lossy(&p.cli(&["describe", "sparkcluster", &name]).stdout).to_string();
+    assert!(events.contains("DropletDeleted") && events.contains("after leaving the swarm"), "{events}");
+
     // Delete: the job first, then the cluster; nothing of either is left.
     std::fs::remove_file(p.manifest("linear-regression.yaml")).expect("rm job");
     std::fs::remove_file(p.manifest("cluster.yaml")).expect("rm cluster");

@@ -64,6 +64,8 @@ pub enum Converged {
 
 pub struct DigitalOceanRuntime {
     state_dir: PathBuf,
+    /// The login key each cluster registered, by cluster: (public key, DigitalOcean id).
+    registered: std::sync::Mutex<std::collections::HashMap<String, (String, u64)>>,
 }
 
 impl std::fmt::Debug for DigitalOceanRuntime {
@@ -89,7 +91,7 @@ fn inner_address(d: &Droplet) -> Option<String> {
 impl DigitalOceanRuntime {
     pub fn new(state_dir: PathBuf) -> Self {
         let state_dir = std::path::absolute(&state_dir).unwrap_or(state_dir);
-        DigitalOceanRuntime { state_dir }
+        DigitalOceanRuntime { state_dir, registered: Default::default() }
     }
 
     fn record_file(&self, name: &str) -> PathBuf {
@@ -136,11 +138,22 @@ impl DigitalOceanRuntime {
             return Ok((path, vec![public], Vec::new()));
         }
         let (key, path) = keys.login_key()?;
-        let key_name = provider::ssh_key_name(name);
-        let registered = client.list_ssh_keys().await?;
-        let id = match registered.iter().find(|k| k.name == key_name && k.public_key.trim() == key.public_openssh) {
-            Some(k) => k.id,
-            None => client.create_ssh_key(&CreateSshKey { name: key_name, public_key: key.public_openssh.clone() }).await?.id,
+        // Registered once per operator run (a pass every few seconds need not list keys).
+        let cached = self.registered.lock().ok().and_then(|m| m.get(name).filter(|(k, _)| *k == key.public_openssh).map(|(_, id)| *id));
+        let id = match cached {
+            Some(id) => id,
+            None => {
+                let key_name = provider::ssh_key_name(name);
+                let registered = client.list_ssh_keys().await?;
+                let id = match registered.iter().find(|k| k.name == key_name && k.public_key.trim() == key.public_openssh) {
+                    Some(k) => k.id,
+                    None => client.create_ssh_key(&CreateSshKey { name: key_name, public_key: key.public_openssh.clone() }).await?.id,
+                };
+                if let Ok(mut m) = self.registered.lock() {
+                    m.insert(name.to_string(), (key.public_openssh.clone(), id));
+                }
+                id
+            }
         };
         Ok((path, Vec::new(), vec![SshKeyRef::Id(id)]))
     }
@@ -387,6 +400,9 @@ impl DigitalOceanRuntime {
         };
         let client = Self::client(&record)?;
         let done = provider::destroy(&client, name).await?;
+        if let Ok(mut m) = self.registered.lock() {
+            m.remove(name);
+        }
         swarm.abandon(name).await.map_err(|e| DoError::KeyStore(e.to_string()))?;
         let keys = KeyStore::new(&self.state_dir, name);
         match std::fs::remove_dir_all(keys.dir()) {
