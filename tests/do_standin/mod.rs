@@ -203,6 +203,11 @@ impl Standin {
         self.shared.world.lock().unwrap().keys.len()
     }
 
+    /// The firewalls as the API would show them.
+    pub fn firewalls(&self) -> Vec<Value> {
+        self.shared.world.lock().unwrap().firewalls.values().cloned().collect()
+    }
+
     pub fn firewall_count(&self) -> usize {
         self.shared.world.lock().unwrap().firewalls.len()
     }
@@ -227,6 +232,12 @@ impl Standin {
     pub fn address_of(&self, name: &str) -> Option<String> {
         let id = self.shared.world.lock().unwrap().droplets.values().find(|d| d.name == name).map(|d| d.id)?;
         self.hosts().address(id).map(|a| a.ip)
+    }
+
+    /// The gateway of the droplet's network: this machine, as the droplet sees it.
+    pub fn gateway_of(&self, name: &str) -> Option<String> {
+        let id = self.shared.world.lock().unwrap().droplets.values().find(|d| d.name == name).map(|d| d.id)?;
+        self.hosts().address(id).map(|a| a.gateway)
     }
 
     /// Every failure of the container backend (creating, provisioning, starting, removing a

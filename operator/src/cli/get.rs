@@ -126,7 +126,7 @@ pub fn render(kind: Kind, entries: &[&Entry], wide: bool, gens: Option<&Generati
 fn headers(kind: Kind, wide: bool) -> Vec<&'static str> {
     match (kind, wide) {
         (Kind::SparkCluster, false) => vec!["NAME", "PROVIDER", "PHASE", "WORKERS", "AGE"],
-        (Kind::SparkCluster, true) => vec!["NAME", "PROVIDER", "PHASE", "WORKERS", "AGE", "MASTER", "WEB-UI", "SPARK"],
+        (Kind::SparkCluster, true) => vec!["NAME", "PROVIDER", "PHASE", "WORKERS", "AGE", "NODES", "MASTER", "WEB-UI", "SPARK"],
         (Kind::SparkJob, false) => vec!["NAME", "CLUSTER", "PHASE", "ATTEMPTS", "AGE"],
         (Kind::SparkJob, true) => vec!["NAME", "CLUSTER", "PHASE", "ATTEMPTS", "AGE", "DURATION", "APPLICATION", "RESULTS", "OUTPUTS"],
     }
@@ -170,7 +170,7 @@ fn row(kind: Kind, e: &Entry, wide: bool, gens: Option<&Generations>) -> Vec<Str
             };
             let mut cells = vec![name, provider, phase(e), workers, age(created)];
             if wide {
-                cells.extend([s(r, "/status/masterUrl"), s(r, "/status/webUiUrl"), s(r, "/status/sparkVersion")]);
+                cells.extend([nodes(r), s(r, "/status/masterUrl"), s(r, "/status/webUiUrl"), s(r, "/status/sparkVersion")]);
             }
             cells
         }
@@ -182,6 +182,17 @@ fn row(kind: Kind, e: &Entry, wide: bool, gens: Option<&Generations>) -> Vec<Str
             }
             cells
         }
+    }
+}
+
+/// Ready nodes over listed ones, for clusters that list nodes (digitalocean).
+fn nodes(r: &Value) -> String {
+    match r.pointer("/status/nodes").and_then(|v| v.as_array()) {
+        Some(list) if !list.is_empty() => {
+            let ready = list.iter().filter(|n| n.get("state").and_then(|s| s.as_str()) == Some("ready")).count();
+            format!("{ready}/{}", list.len())
+        }
+        _ => String::new(),
     }
 }
 

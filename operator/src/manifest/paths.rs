@@ -74,7 +74,7 @@ pub fn resolve(manifest_path: &Path, rel: &str, roots: &Roots) -> Result<PathBuf
     }
 }
 
-pub(crate) fn expand_home(rel: &str) -> PathBuf {
+fn expand_home(rel: &str) -> PathBuf {
     match (rel.strip_prefix("~/"), std::env::var_os("HOME")) {
         (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
         _ => PathBuf::from(rel),

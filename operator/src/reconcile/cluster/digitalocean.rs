@@ -6,7 +6,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::api::cluster::{ClusterPhase, DigitalOceanProvider, SparkCluster, SparkClusterStatus};
+use crate::api::cluster::{ClusterPhase, DigitalOceanProvider, SecretRef, SparkCluster, SparkClusterStatus, SshKeySpec};
+use crate::manifest::paths::resolve;
 use crate::api::condition::ConditionStatus;
 use crate::controller::Action;
 use crate::runtime::digitalocean::cluster::Converged;
@@ -27,12 +28,15 @@ pub async fn reconcile(
     name: &str,
     cluster: &SparkCluster,
     provider: &DigitalOceanProvider,
-    manifest_dir: &Path,
+    manifest: &Path,
     generation: u64,
     previous: Option<&SparkClusterStatus>,
 ) -> Result<(SparkClusterStatus, Action), ReconcileError> {
     let mut notes = Vec::new();
-    let pass = ctx.digitalocean.converge(&ctx.swarm, name, &cluster.spec, provider, manifest_dir, &mut notes).await;
+    let pass = match confine(ctx, manifest, provider) {
+        Ok(confined) => ctx.digitalocean.converge(&ctx.swarm, name, &cluster.spec, &confined, manifest_dir(manifest), &mut notes).await,
+        Err(e) => Err(e),
+    };
     for n in notes {
         if n.warning {
             ctx.events.warning(KIND, name, n.reason, n.message);
@@ -68,6 +72,28 @@ pub async fn reconcile(
             Ok((status, Action::Requeue(RETRY)))
         }
     }
+}
+
+fn manifest_dir(manifest: &Path) -> &Path {
+    manifest.parent().unwrap_or(Path::new("."))
+}
+
+/// The spec's files (a token file, the login key) resolved against the manifest and kept
+/// inside the allowed roots, as every path of a spec (`run --allow-root ~/.ssh` admits a
+/// key there).
+fn confine(ctx: &Context, manifest: &Path, provider: &DigitalOceanProvider) -> Result<DigitalOceanProvider, DoError> {
+    let mut confined = provider.clone();
+    if let SecretRef::File(f) = &provider.token_from {
+        let path = resolve(manifest, &f.to_string_lossy(), &ctx.roots)
+            .map_err(|e| DoError::TokenMissing(format!("spec.provider.digitalocean.tokenFrom.file: {e}")))?;
+        confined.token_from = SecretRef::File(path);
+    }
+    if let Some(key) = &provider.ssh_key {
+        let path = resolve(manifest, &key.private_key_file.to_string_lossy(), &ctx.roots)
+            .map_err(|e| DoError::LoginKey(format!("spec.provider.digitalocean.sshKey.privateKeyFile: {e}")))?;
+        confined.ssh_key = Some(SshKeySpec { private_key_file: path });
+    }
+    Ok(confined)
 }
 
 fn base(generation: u64, previous: Option<&SparkClusterStatus>) -> SparkClusterStatus {

@@ -56,10 +56,7 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
             (status, action)
         }
         Provider::Swarm(sw) => swarm::reconcile(ctx, name, &cluster, sw, generation, previous.as_ref()).await?,
-        Provider::Digitalocean(d) => {
-            let dir = file.path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
-            digitalocean::reconcile(ctx, name, &cluster, d, &dir, generation, previous.as_ref()).await?
-        }
+        Provider::Digitalocean(d) => digitalocean::reconcile(ctx, name, &cluster, d, &file.path, generation, previous.as_ref()).await?,
     };
 
     let phase = status.phase;

@@ -126,9 +126,8 @@ impl DigitalOceanRuntime {
     /// public keys to put in `user_data` and the registered keys to name at creation.
     async fn login(&self, client: &Client, keys: &KeyStore, name: &str, spec: &DigitalOceanProvider, base: &Path) -> Result<(PathBuf, Vec<String>, Vec<SshKeyRef>), DoError> {
         if let Some(k) = &spec.ssh_key {
-            let given = k.private_key_file.to_string_lossy();
-            let expanded = crate::manifest::paths::expand_home(&given);
-            let path = if expanded.is_absolute() { expanded } else { base.join(expanded) };
+            // Resolved and confined by the reconciler; relative only when called otherwise.
+            let path = if k.private_key_file.is_absolute() { k.private_key_file.clone() } else { base.join(&k.private_key_file) };
             let key = russh::keys::load_secret_key(&path, None)
                 .map_err(|e| DoError::LoginKey(format!("sshKey.privateKeyFile {}: {e}", path.display())))?;
             let public = key
@@ -177,16 +176,11 @@ impl DigitalOceanRuntime {
 
         let observed = client.list_droplets_by_tag(&tag).await?;
         let mut plan = provider::plan_droplets(name, provider.nodes, &observed);
-        // A droplet this machine holds no host key for cannot be verified: replace it
-        // rather than trust whatever key it presents.
-        for (index, id) in plan.keep.clone() {
-            let droplet_name = provider::droplet_name(name, index);
-            if keys.known_host_key(&droplet_name)?.is_none() {
-                notes.push(Note { warning: true, reason: "HostKeyUnknown", message: format!("no host key is stored for {droplet_name}; deleting and recreating it") });
-                plan.keep.remove(&index);
-                plan.delete.push(id);
-                plan.create.push(droplet_name);
-            }
+        // Only a key known to be absent replaces a droplet: an unreadable key file is an
+        // error later (known_hosts), never a reason to delete a node.
+        let stored = |n: &str| !matches!(keys.known_host_key(n), Ok(None));
+        for n in provider::replace_unverifiable(name, &mut plan, stored) {
+            notes.push(Note { warning: true, reason: "HostKeyUnknown", message: format!("no host key is stored here for {n}: replacing the droplet rather than trusting it") });
         }
 
         if !plan.delete.is_empty() {

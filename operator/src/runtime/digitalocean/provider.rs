@@ -162,6 +162,25 @@ pub fn plan_droplets(cluster: &str, desired: u32, observed: &[Droplet]) -> Dropl
     plan
 }
 
+/// Droplets this machine holds no host key for cannot be verified (the state directory was
+/// lost or copied from elsewhere): rather than trust whatever key they present, the plan
+/// deletes them and creates them again under the same name, with a new key. Returns the
+/// names replaced.
+pub fn replace_unverifiable(cluster: &str, plan: &mut DropletPlan, has_host_key: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut replaced = Vec::new();
+    for (index, id) in plan.keep.clone() {
+        let name = droplet_name(cluster, index);
+        if !has_host_key(&name) {
+            plan.keep.remove(&index);
+            plan.delete.push(id);
+            plan.create.push(name.clone());
+            replaced.push(name);
+        }
+    }
+    plan.create.sort_by_key(|n| node_index(cluster, n));
+    replaced
+}
+
 /// What every droplet of a cluster is created with.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DropletTemplate {
@@ -397,6 +416,21 @@ mod tests {
         assert_eq!(up.create, ["sparkswarm-demo-6", "sparkswarm-demo-7"]);
         let none = plan_droplets("demo", 0, &seen);
         assert_eq!(none.delete.len(), 5);
+    }
+
+    #[test]
+    fn a_droplet_without_a_stored_host_key_is_replaced_not_trusted() {
+        let seen: Vec<Droplet> = (1..=3).map(|i| droplet(40 + u64::from(i), &droplet_name("demo", i), "sparkswarm-demo", "active")).collect();
+        let mut plan = plan_droplets("demo", 3, &seen);
+        assert!(plan.is_noop());
+        let replaced = replace_unverifiable("demo", &mut plan, |n| n != "sparkswarm-demo-2");
+        assert_eq!(replaced, ["sparkswarm-demo-2"]);
+        assert_eq!(plan.delete, [42]);
+        assert_eq!(plan.create, ["sparkswarm-demo-2"]);
+        assert_eq!(plan.keep, BTreeMap::from([(1, 41), (3, 43)]));
+        // With every key at hand, nothing changes.
+        let mut again = plan_droplets("demo", 3, &seen);
+        assert!(replace_unverifiable("demo", &mut again, |_| true).is_empty() && again.is_noop());
     }
 
     #[test]
