@@ -65,8 +65,9 @@ async fn one(nodes: u32, boot: Duration) -> Run {
     // Let the operator come up before the clock starts: the measure is the file's.
     std::thread::sleep(Duration::from_millis(500));
     let t0 = Instant::now();
+    let wall0 = chrono::Utc::now();
     std::fs::write(&file, cluster(&name, nodes)).expect("write");
-    let (mut all_active, mut swarm_formed) = (None, None);
+    let (mut all_active, mut swarm_formed) = (None, None::<f64>);
     let deadline = t0 + Duration::from_secs(900);
     let ready = loop {
         let droplets = standin.droplets();
@@ -75,16 +76,25 @@ async fn one(nodes: u32, boot: Duration) -> Run {
         }
         let status = status_of(&file);
         let listed = status["nodes"].as_array().cloned().unwrap_or_default();
-        if swarm_formed.is_none() && listed.len() == nodes as usize && listed.iter().all(|n| n["state"] == "ready") {
-            swarm_formed = Some(t0.elapsed().as_secs_f64());
-        }
-        if status["phase"] == "Ready" && swarm_formed.is_some() {
+        if status["phase"] == "Ready" && listed.len() == nodes as usize && listed.iter().all(|n| n["state"] == "ready") {
             break t0.elapsed().as_secs_f64();
         }
         assert!(Instant::now() < deadline, "not Ready after 900 s:\n{}\n{:?}", std::fs::read_to_string(&file).unwrap_or_default(), standin.host_errors());
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let api_requests = standin.seen().len();
+    // The swarm is formed when the last node joined: the events' own timestamps (the status
+    // is written once the whole pass, image copy included, is done).
+    let events = std::fs::read_to_string(root.path().join(format!(".sparkswarm/events/sparkcluster/{name}.jsonl"))).unwrap_or_default();
+    for line in events.lines() {
+        let Ok(e) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        if e["reason"] == "SwarmInitialised" || e["reason"] == "NodeJoined" {
+            if let Some(at) = e["firstTimestamp"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()) {
+                let secs = (at.with_timezone(&chrono::Utc) - wall0).num_milliseconds() as f64 / 1000.0;
+                swarm_formed = Some(swarm_formed.map_or(secs, |s: f64| s.max(secs)));
+            }
+        }
+    }
     std::fs::remove_file(&file).expect("rm");
     let gone = Instant::now() + Duration::from_secs(300);
     while !(standin.droplets().is_empty() && standin.containers().is_empty()) {

@@ -52,9 +52,13 @@ pub async fn reconcile(
         }
         Ok(Converged::Provisioning { nodes, message }) => {
             let mut status = base(generation, previous);
-            status.phase = if was_ready(previous) { ClusterPhase::Degraded } else { ClusterPhase::Provisioning };
             cond(&mut status, generation, "NodesReady", ConditionStatus::False, "NodesProvisioning", message.clone());
-            cond(&mut status, generation, "Ready", ConditionStatus::False, "NodesProvisioning", message);
+            // A cluster that runs keeps its phase while droplets are added (Spark on the
+            // nodes it has is unaffected); one that never ran is still provisioning.
+            if !was_ready(previous) {
+                status.phase = ClusterPhase::Provisioning;
+                cond(&mut status, generation, "Ready", ConditionStatus::False, "NodesProvisioning", message);
+            }
             status.nodes = nodes;
             Ok((status, Action::Requeue(PROVISIONING_POLL)))
         }
