@@ -222,7 +222,17 @@ async fn kill_9_during_creation_then_restart_leaves_exactly_the_declared_droplet
     let standin = standin(Duration::from_secs(6)).await;
     let p = Project::new();
     let name = unique("dok");
-    p.drop_manifest("cluster.yaml", &do_cluster_yaml(&name, 2).replace("replicas: 2", "replicas: 1"));
+    // This time the token comes from a file and the login key from the spec: nothing is
+    // registered with DigitalOcean, the key goes to the droplets in user_data.
+    std::fs::write(p.root().join("do-token"), format!("{}\n", standin.token())).expect("token file");
+    let login = sparkswarm::runtime::digitalocean::provider::HostKey::generate().expect("a key");
+    let key_file = p.root().join("login_ed25519");
+    std::fs::write(&key_file, login.private_openssh()).expect("key file");
+    std::fs::set_permissions(&key_file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");
+    let yaml = do_cluster_yaml(&name, 2)
+        .replace("replicas: 2", "replicas: 1")
+        .replace("tokenFrom: {env: DIGITALOCEAN_TOKEN}", "tokenFrom: {file: ../do-token}\n      sshKey: {privateKeyFile: ../login_ed25519}");
+    p.drop_manifest("cluster.yaml", &yaml);
     let mut op = start(&p, &standin);
     // Killed as soon as the first droplet exists: creation is under way, nothing booted.
     eventually(Duration::from_secs(60), "a droplet requested", || (!standin.droplets().is_empty()).then_some(()), || op.log());
@@ -246,6 +256,7 @@ async fn kill_9_during_creation_then_restart_leaves_exactly_the_declared_droplet
     names.sort();
     assert_eq!(names, [format!("sparkswarm-{name}-1"), format!("sparkswarm-{name}-2")], "exactly the declared droplets");
     assert!(most <= 2, "at some point {most} droplets existed");
+    assert_eq!(standin.ssh_key_count(), 0, "the spec's key is not registered");
 
     std::fs::remove_file(p.manifest("cluster.yaml")).expect("rm cluster");
     nothing_left(&standin, "the droplets destroyed");
