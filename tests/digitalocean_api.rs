@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 
 use do_standin::{contract::Contract, Config, Standin};
 use sparkswarm::runtime::digitalocean::types::*;
+use sparkswarm::runtime::digitalocean::provider::ClusterPorts;
 use sparkswarm::runtime::digitalocean::{Client, ClientOptions, Token};
+
+const PORTS: ClusterPorts = ClusterPorts { master: 7077, web_ui: 8080, registry: 5000 };
 
 fn client_for(standin: &Standin, token: &str) -> Client {
     let opts = ClientOptions {
@@ -169,7 +172,7 @@ async fn ssh_keys_and_firewalls_have_a_full_lifecycle() {
     assert_eq!(fw.inbound_rules, request.inbound_rules);
     let listed = client.list_firewalls().await.unwrap();
     assert_eq!(listed.len(), 1);
-    let planned = sparkswarm::runtime::digitalocean::provider::firewall_request("other", "198.51.100.7".parse().unwrap(), 8080, &["203.0.113.0/24".into()]);
+    let planned = sparkswarm::runtime::digitalocean::provider::firewall_request("other", "198.51.100.7".parse().unwrap(), PORTS, &["203.0.113.0/24".into()]);
     let planned = client.create_firewall(&planned).await.unwrap();
     assert_eq!(client.list_firewalls().await.unwrap().len(), 2);
     assert!(client.delete_firewall(&planned.id).await.unwrap());
@@ -390,8 +393,8 @@ async fn planned_creation_survives_a_restart_and_scales_by_tag() {
 
     // Deletion: droplets by tag, the cluster's firewall and its registered key; another
     // cluster's firewall and a key the operator did not register stay.
-    client.create_firewall(&firewall_request("demo", "198.51.100.7".parse().unwrap(), 8080, &[])).await.unwrap();
-    client.create_firewall(&firewall_request("other", "198.51.100.7".parse().unwrap(), 8080, &[])).await.unwrap();
+    client.create_firewall(&firewall_request("demo", "198.51.100.7".parse().unwrap(), PORTS, &[])).await.unwrap();
+    client.create_firewall(&firewall_request("other", "198.51.100.7".parse().unwrap(), PORTS, &[])).await.unwrap();
     let key = |n: u8| format!("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{n:0>43}");
     client.create_ssh_key(&CreateSshKey { name: ssh_key_name("demo"), public_key: key(1) }).await.unwrap();
     client.create_ssh_key(&CreateSshKey { name: "my-laptop".into(), public_key: key(2) }).await.unwrap();

@@ -143,7 +143,8 @@ async fn droplets_become_a_swarm_that_runs_a_job_scale_to_four_and_are_destroyed
         assert_eq!(docker_exec(c, &["docker", "info", "--format", "{{.Swarm.LocalNodeState}}"]), "active", "{c}");
     }
     // The cluster's firewall: SSH from this machine only (the droplets see it at their
-    // network's gateway), the swarm's ports among the cluster's droplets only, no web UI.
+    // network's gateway); the swarm's ports, Spark's (master, web UI) and the registry's
+    // only among the cluster's droplets.
     let firewalls = standin.firewalls();
     assert_eq!(firewalls.len(), 1, "{firewalls:?}");
     let fw = &firewalls[0];
@@ -153,12 +154,11 @@ async fn droplets_become_a_swarm_that_runs_a_job_scale_to_four_and_are_destroyed
     let rules = fw["inbound_rules"].as_array().expect("inbound rules");
     let from = |port: &str, protocol: &str| rules.iter().find(|r| r["ports"] == port && r["protocol"] == protocol).map(|r| r["sources"].clone());
     assert_eq!(from("22", "tcp").expect("ssh rule")["addresses"], serde_json::json!([format!("{gateway}/32")]));
-    for (port, protocol) in [("2377", "tcp"), ("7946", "tcp"), ("7946", "udp"), ("4789", "udp")] {
+    for (port, protocol) in [("2377", "tcp"), ("7946", "tcp"), ("7946", "udp"), ("4789", "udp"), ("7077", "tcp"), ("8080", "tcp"), ("5000", "tcp")] {
         let sources = from(port, protocol).unwrap_or_else(|| panic!("no {protocol}/{port} rule: {rules:?}"));
         assert_eq!(sources["tags"], serde_json::json!([tag]), "{protocol}/{port}");
         assert!(sources.get("addresses").is_none_or(|a| a.as_array().is_none_or(|a| a.is_empty())), "{protocol}/{port} open to addresses");
     }
-    assert!(from("8080", "tcp").is_none(), "the web UI is closed unless the spec opens it");
     assert_eq!(standin.ssh_key_count(), 1, "the generated login key, registered");
     let wide = String::from_utf8_lossy(&p.cli(&["get", "sparkcluster", &name, "-o", "wide"]).stdout).to_string();
     let (header, row) = wide.split_once('\n').expect("a table");

@@ -66,6 +66,8 @@ pub struct DigitalOceanRuntime {
     state_dir: PathBuf,
     /// The login key each cluster registered, by cluster: (public key, DigitalOcean id).
     registered: std::sync::Mutex<std::collections::HashMap<String, (String, u64)>>,
+    /// The clusters whose firewall is known to exist (checked once per operator run).
+    firewalled: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl std::fmt::Debug for DigitalOceanRuntime {
@@ -91,7 +93,7 @@ fn inner_address(d: &Droplet) -> Option<String> {
 impl DigitalOceanRuntime {
     pub fn new(state_dir: PathBuf) -> Self {
         let state_dir = std::path::absolute(&state_dir).unwrap_or(state_dir);
-        DigitalOceanRuntime { state_dir, registered: Default::default() }
+        DigitalOceanRuntime { state_dir, registered: Default::default(), firewalled: Default::default() }
     }
 
     fn record_file(&self, name: &str) -> PathBuf {
@@ -254,12 +256,19 @@ impl DigitalOceanRuntime {
                 let node = Node::connect(&manager.name, &manager_public, &login).await?;
                 node.run("installing and starting Docker", &bootstrap::prepare_docker(&registry), None).await?;
                 node.run("docker swarm init", &bootstrap::init_manager(&manager_inner), None).await?;
-                let seen_as = node.run("reading the operator's address", bootstrap::CLIENT_ADDRESS, None).await?.stdout.trim().to_string();
-                self.ensure_firewall(&client, name, spec, &seen_as, notes).await?;
                 notes.push(Note { warning: false, reason: "SwarmInitialised", message: format!("{} is the swarm manager at {manager_inner}", manager.name) });
                 nodes::members(swarm, &target).await.map_err(|e| DoError::Swarm(e.to_string()))?
             }
         };
+
+        // Once per operator run (and after a restart that may have come between `swarm
+        // init` and the firewall): the firewall on the tag.
+        if !self.firewalled.lock().is_ok_and(|f| f.contains(name)) {
+            self.ensure_firewall(&client, name, spec, &target, (&manager.name, &manager_public, &login), notes).await?;
+            if let Ok(mut f) = self.firewalled.lock() {
+                f.insert(name.to_string());
+            }
+        }
 
         let joined = |d: &Droplet| members.iter().any(|m| m.hostname == d.name);
         let pending: Vec<&&Droplet> = kept.iter().filter(|d| !joined(d)).collect();
@@ -310,21 +319,40 @@ impl DigitalOceanRuntime {
         Ok(Converged::Swarm { target: Box::new(target), nodes: statuses })
     }
 
-    /// The cluster's cloud firewall, created once: SSH from `seen_as` (or
-    /// `SPARKSWARM_OPERATOR_ADDRESS`), the swarm's ports among the cluster's droplets.
-    async fn ensure_firewall(&self, client: &Client, name: &str, spec: &SparkClusterSpec, seen_as: &str, notes: &mut Vec<Note>) -> Result<(), DoError> {
+    /// The cluster's cloud firewall, created once: SSH from this operator's address (as
+    /// the manager sees the SSH connection come from, or `SPARKSWARM_OPERATOR_ADDRESS`),
+    /// the swarm's, Spark's and the registry's ports among the cluster's droplets.
+    async fn ensure_firewall(
+        &self,
+        client: &Client,
+        name: &str,
+        spec: &SparkClusterSpec,
+        target: &ClusterTarget,
+        manager: (&str, &str, &SshLogin),
+        notes: &mut Vec<Note>,
+    ) -> Result<(), DoError> {
         let tag = cluster_tag(name);
         if client.list_firewalls().await?.iter().any(|f| f.name == tag) {
             return Ok(());
         }
-        let given = std::env::var(OPERATOR_ADDRESS_ENV).ok().filter(|s| !s.trim().is_empty());
-        let text = given.as_deref().unwrap_or(seen_as).trim();
+        let text = match std::env::var(OPERATOR_ADDRESS_ENV).ok().filter(|s| !s.trim().is_empty()) {
+            Some(given) => given,
+            None => {
+                let node = Node::connect(manager.0, manager.1, manager.2).await?;
+                node.run("reading the operator's address", bootstrap::CLIENT_ADDRESS, None).await?.stdout
+            }
+        };
+        let text = text.trim();
         let address: std::net::IpAddr = text
             .parse()
             .map_err(|_| DoError::Swarm(format!("cannot tell this operator's address for the firewall (got {text:?}); set {OPERATOR_ADDRESS_ENV}")))?;
-        let web_ui_port = spec.master.web_ui_port.unwrap_or(8080);
-        client.create_firewall(&provider::firewall_request(name, address, web_ui_port, &[])).await?;
-        notes.push(Note { warning: false, reason: "FirewallCreated", message: format!("firewall {tag}: SSH from {address} only, swarm ports among the cluster's droplets") });
+        let ports = provider::ClusterPorts {
+            master: spec.master.port.unwrap_or(7077),
+            web_ui: spec.master.web_ui_port.unwrap_or(8080),
+            registry: target.registry.port,
+        };
+        client.create_firewall(&provider::firewall_request(name, address, ports, &[])).await?;
+        notes.push(Note { warning: false, reason: "FirewallCreated", message: format!("firewall {tag}: SSH from {address} only; the swarm's, Spark's and the registry's ports among the cluster's droplets") });
         Ok(())
     }
 
@@ -396,6 +424,9 @@ impl DigitalOceanRuntime {
         let done = provider::destroy(&client, name).await?;
         if let Ok(mut m) = self.registered.lock() {
             m.remove(name);
+        }
+        if let Ok(mut f) = self.firewalled.lock() {
+            f.remove(name);
         }
         swarm.abandon(name).await.map_err(|e| DoError::KeyStore(e.to_string()))?;
         let keys = KeyStore::new(&self.state_dir, name);

@@ -210,18 +210,29 @@ pub fn creation_request(cluster: &str, name: &str, template: &DropletTemplate, h
     }
 }
 
+/// The ports of a cluster that its firewall concerns.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClusterPorts {
+    /// The Spark master's RPC port (7077).
+    pub master: u16,
+    /// The Spark master's web UI (8080).
+    pub web_ui: u16,
+    /// The cluster's registry on the manager, which every node pulls the Spark image from.
+    pub registry: u16,
+}
+
 /// The cluster's cloud firewall, applied to its tag (so that droplets added later are
 /// covered without touching the firewall):
 /// - SSH only from the operator's address: everything else the operator does (Docker API,
 ///   Spark master, UI, registry) goes through SSH tunnels;
 /// - the swarm's ports only among the cluster's droplets: 2377/tcp (management), 7946/tcp+udp
-///   (gossip), 4789/udp (the VXLAN overlay). Spark's own traffic (master 7077, executors,
-///   block managers on ephemeral ports) runs between containers inside the overlay, so it
-///   needs no port of its own on the droplets;
-/// - the Spark web UI from `ui_sources` only (CIDRs); none by default;
+///   (gossip), 4789/udp (the VXLAN overlay, which carries Spark's own traffic between
+///   containers: executors, block managers, drivers on ephemeral ports);
+/// - Spark's published ports (master, web UI) and the registry only among the droplets;
+/// - the Spark web UI from `ui_sources` too (CIDRs); none by default;
 /// - ICMP among the droplets (path MTU discovery for the overlay);
 /// - outbound open: packages, images and DNS.
-pub fn firewall_request(cluster: &str, operator_address: std::net::IpAddr, web_ui_port: u16, ui_sources: &[String]) -> CreateFirewall {
+pub fn firewall_request(cluster: &str, operator_address: std::net::IpAddr, ports: ClusterPorts, ui_sources: &[String]) -> CreateFirewall {
     let tag = cluster_tag(cluster);
     let among = FirewallTargets { tags: vec![tag.clone()], ..FirewallTargets::default() };
     let operator = match operator_address {
@@ -235,12 +246,13 @@ pub fn firewall_request(cluster: &str, operator_address: std::net::IpAddr, web_u
         rule("tcp", "7946", among.clone()),
         rule("udp", "7946", among.clone()),
         rule("udp", "4789", among.clone()),
-        // DigitalOcean's way of saying "all ports" (and the only value ICMP rules take).
-        rule("icmp", "0", among),
+        rule("tcp", &ports.master.to_string(), among.clone()),
+        rule("tcp", &ports.registry.to_string(), among.clone()),
     ];
-    if !ui_sources.is_empty() {
-        inbound.push(rule("tcp", &web_ui_port.to_string(), FirewallTargets { addresses: ui_sources.to_vec(), ..FirewallTargets::default() }));
-    }
+    let ui = if ui_sources.is_empty() { among.clone() } else { FirewallTargets { addresses: ui_sources.to_vec(), ..among.clone() } };
+    inbound.push(rule("tcp", &ports.web_ui.to_string(), ui));
+    // DigitalOcean's way of saying "all ports" (and the only value ICMP rules take).
+    inbound.push(rule("icmp", "0", among));
     let anywhere = FirewallTargets { addresses: vec!["0.0.0.0/0".into(), "::/0".into()], ..FirewallTargets::default() };
     let outbound = ["tcp", "udp", "icmp"]
         .iter()
@@ -463,25 +475,26 @@ mod tests {
 
     #[test]
     fn the_firewall_opens_ssh_to_the_operator_and_the_swarm_only_among_the_cluster() {
-        let fw = firewall_request("demo", "198.51.100.7".parse().unwrap(), 8080, &[]);
+        let ports = ClusterPorts { master: 7077, web_ui: 8080, registry: 5000 };
+        let fw = firewall_request("demo", "198.51.100.7".parse().unwrap(), ports, &[]);
         assert_eq!(fw.name, "sparkswarm-demo");
         assert_eq!(fw.tags, ["sparkswarm-demo"]);
         let ssh = fw.inbound_rules.iter().find(|r| r.ports == "22").unwrap();
         assert_eq!(ssh.sources.addresses, ["198.51.100.7/32"]);
         assert!(ssh.sources.tags.is_empty());
-        for (protocol, port) in [("tcp", "2377"), ("tcp", "7946"), ("udp", "7946"), ("udp", "4789")] {
+        for (protocol, port) in [("tcp", "2377"), ("tcp", "7946"), ("udp", "7946"), ("udp", "4789"), ("tcp", "7077"), ("tcp", "5000"), ("tcp", "8080")] {
             let r = fw.inbound_rules.iter().find(|r| r.protocol == protocol && r.ports == port).unwrap();
             assert_eq!(r.sources.tags, ["sparkswarm-demo"]);
             assert!(r.sources.addresses.is_empty(), "{protocol}/{port} is open to addresses");
         }
         // Nothing but SSH is reachable from an address; the UI is closed unless opened.
         assert!(fw.inbound_rules.iter().filter(|r| !r.sources.addresses.is_empty()).all(|r| r.ports == "22"));
-        assert!(!fw.inbound_rules.iter().any(|r| r.ports == "8080"));
 
-        let open = firewall_request("demo", "2001:db8::7".parse().unwrap(), 8080, &["203.0.113.0/24".into()]);
+        let open = firewall_request("demo", "2001:db8::7".parse().unwrap(), ports, &["203.0.113.0/24".into()]);
         assert_eq!(open.inbound_rules[0].sources.addresses, ["2001:db8::7/128"]);
         let ui = open.inbound_rules.iter().find(|r| r.ports == "8080").unwrap();
         assert_eq!(ui.sources.addresses, ["203.0.113.0/24"]);
+        assert_eq!(ui.sources.tags, ["sparkswarm-demo"], "the droplets keep reaching it");
     }
 
     #[test]
