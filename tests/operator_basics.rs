@@ -289,3 +289,26 @@ fn a_file_broken_while_the_operator_was_down_does_not_delete_its_objects() {
     eventually(Duration::from_secs(20), "j Pending again", || (p.phase("j.yaml") == "Pending").then_some(()), || op.log());
     assert_eq!(p.field("j.yaml", "/status/observedGeneration"), Some(serde_json::json!(2)), "the job was not forgotten and recreated");
 }
+
+/// Files a cluster's provider names (client certificates, a token file, a login key) obey
+/// the same rule as a job's: relative to the manifest, inside the allowed roots. A path
+/// outside fails the cluster with the field named, before any engine or API is contacted.
+#[test]
+fn provider_files_outside_the_allowed_roots_fail_the_cluster_with_the_field() {
+    let p = Project::new();
+    let op = p.start(&[]);
+    p.drop_manifest(
+        "tls.yaml",
+        "apiVersion: sparkswarm.io/v1alpha1\nkind: SparkCluster\nmetadata:\n  name: tls\nspec:\n  provider:\n    swarm:\n      endpoint: tcp://127.0.0.1:2376\n      tls: {caFile: /etc/ssl/certs/ca-certificates.crt, certFile: cert.pem, keyFile: key.pem}\n",
+    );
+    p.drop_manifest(
+        "do.yaml",
+        "apiVersion: sparkswarm.io/v1alpha1\nkind: SparkCluster\nmetadata:\n  name: do\nspec:\n  provider:\n    digitalocean:\n      tokenFrom: {file: ../../do-token}\n",
+    );
+    for (file, field) in [("tls.yaml", "spec.provider.swarm.tls.caFile"), ("do.yaml", "spec.provider.digitalocean.tokenFrom.file")] {
+        eventually(Duration::from_secs(20), &format!("{file} Failed"), || (p.phase(file) == "Failed").then_some(()), || format!("{}\n{}", p.read(file), op.log()));
+        let ready = p.field(file, "/status/conditions").and_then(|c| c.as_array().and_then(|a| a.iter().find(|c| c["type"] == "Ready").cloned())).expect("a Ready condition");
+        let message = ready["message"].as_str().unwrap_or("");
+        assert!(message.contains(field) && message.contains("outside the allowed roots"), "{file}: {ready}");
+    }
+}

@@ -55,7 +55,7 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
             let action = Action::Requeue(decide::requeue(status.phase));
             (status, action)
         }
-        Provider::Swarm(sw) => swarm::reconcile(ctx, name, &cluster, sw, generation, previous.as_ref()).await?,
+        Provider::Swarm(sw) => swarm::reconcile(ctx, name, &cluster, sw, &file.path, generation, previous.as_ref()).await?,
         Provider::Digitalocean(d) => digitalocean::reconcile(ctx, name, &cluster, d, &file.path, generation, previous.as_ref()).await?,
     };
 

@@ -3,9 +3,11 @@
 //! RegistryReady), and engine problems (unreachable, not a manager, image missing) shown
 //! as conditions rather than only as events.
 
+use std::path::Path;
 use std::time::Duration;
 
-use crate::api::cluster::{ClusterPhase, SparkCluster, SparkClusterStatus, SwarmProvider};
+use crate::api::cluster::{ClusterPhase, SparkCluster, SparkClusterStatus, SwarmProvider, TlsSpec};
+use crate::manifest::paths::resolve;
 use crate::api::condition::{set_condition, Condition, ConditionStatus};
 use crate::controller::Action;
 use crate::runtime::swarm::cluster::SwarmDetail;
@@ -25,11 +27,30 @@ pub async fn reconcile(
     name: &str,
     cluster: &SparkCluster,
     provider: &SwarmProvider,
+    manifest: &Path,
     generation: u64,
     previous: Option<&SparkClusterStatus>,
 ) -> Result<(SparkClusterStatus, Action), ReconcileError> {
-    let target = ClusterTarget::new(name, provider, cluster.spec.image.as_deref(), &cluster.spec.registry);
+    let mut target = ClusterTarget::new(name, provider, cluster.spec.image.as_deref(), &cluster.spec.registry);
+    if let Some(tls) = &provider.tls {
+        match confine_tls(ctx, manifest, tls) {
+            Ok(resolved) => target.tls = Some(resolved),
+            Err(e) => {
+                ctx.events.warning(KIND, name, e.reason(), e.to_string());
+                return Ok((engine_problem(&e, generation, previous), Action::AwaitChange));
+            }
+        }
+    }
     reconcile_target(ctx, name, cluster, &target, generation, previous).await
+}
+
+/// The client certificate files, resolved against the manifest and kept inside the allowed
+/// roots like every path of a spec.
+fn confine_tls(ctx: &Context, manifest: &Path, tls: &TlsSpec) -> Result<TlsSpec, SwarmError> {
+    let one = |field: &str, p: &Path| {
+        resolve(manifest, &p.to_string_lossy(), &ctx.roots).map_err(|e| SwarmError::InvalidSpec(format!("spec.provider.swarm.tls.{field}: {e}")))
+    };
+    Ok(TlsSpec { ca_file: one("caFile", &tls.ca_file)?, cert_file: one("certFile", &tls.cert_file)?, key_file: one("keyFile", &tls.key_file)? })
 }
 
 /// The cluster on the engine `target` reaches: also what the digitalocean branch hands
