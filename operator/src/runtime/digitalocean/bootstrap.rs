@@ -24,9 +24,11 @@ pub fn prepare_docker(registry: &str) -> String {
     format!(
         r#"set -eu
 if ! command -v dockerd >/dev/null 2>&1; then
+  # First boot: cloud-init may still be installing packages; wait for it and for dpkg's lock.
+  if command -v cloud-init >/dev/null 2>&1; then cloud-init status --wait >/dev/null 2>&1 || true; fi
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends docker.io >/dev/null
+  apt-get -o DPkg::Lock::Timeout=300 update -qq
+  apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends docker.io >/dev/null
 fi
 mkdir -p /etc/docker
 want='{daemon_json}'
@@ -141,7 +143,7 @@ mod tests {
     fn the_docker_script_trusts_exactly_the_cluster_registry() {
         let s = prepare_docker("10.0.0.2:5000");
         assert!(s.contains(r#"want='{"insecure-registries": ["10.0.0.2:5000"]}'"#), "{s}");
-        assert!(s.contains("apt-get install -y -qq --no-install-recommends docker.io"));
+        assert!(s.contains("install -y -qq --no-install-recommends docker.io"));
         // Go templates survive the format! escaping.
         assert!(s.contains("{{.Server.Version}}"), "{s}");
     }
