@@ -122,3 +122,42 @@ build_top() {
   # The previous build of this tag is now untagged: ours (by label), so ours to remove.
   docker images -q --filter dangling=true --filter "label=$LABEL_KEY" | xargs -r docker image rm >/dev/null 2>&1 || true
 }
+
+# The whole build of one image, shared by every build-offline.sh:
+#   build_image NAME TAG DIR HASH FORCE PACKAGES [CUSTOMIZE]
+# Exits at once when TAG carries HASH. Otherwise the base `sparkswarm/NAME-base:HASH` is
+# imported from the cached root, or built: a minbase root, PACKAGES installed, then the
+# function CUSTOMIZE (if given) called with the root's path, packed and imported. Finally
+# DIR/Dockerfile.offline on top, and older bases of NAME removed.
+build_image() {
+  local name=$1 tag=$2 dir=$3 hash=$4 force=$5 packages=$6 customize=${7:-}
+  if [ "$force" = 0 ] && image_is_current "$tag" "$hash"; then
+    log "$tag is up to date (inputs $hash)"
+    return 0
+  fi
+  local base="sparkswarm/$name-base:$hash"
+  local cached="$CACHE_DIR/$name-root-$hash.tar.gz"
+  if ! docker image inspect "$base" >/dev/null 2>&1; then
+    if [ -s "$cached" ] && [ "$force" = 0 ]; then
+      log "importing the cached root $cached as $base"
+      docker import "$cached" "$base" >/dev/null
+    else
+      need_root_tools
+      # Global, for the EXIT trap.
+      build_work=$(mktemp -d "${TMPDIR:-/tmp}/sparkswarm-$name-root.XXXXXX")
+      trap 'umount -l "$build_work/root/proc" "$build_work/root/sys" "$build_work/root/dev" 2>/dev/null || true; rm -rf "$build_work"' EXIT
+      make_root "$build_work/root"
+      log "installing $packages"
+      # shellcheck disable=SC2086
+      apt_install "$build_work/root" $packages
+      if [ -n "$customize" ]; then
+        "$customize" "$build_work/root"
+      fi
+      import_root "$build_work/root" "$base" "$cached"
+    fi
+  fi
+  build_top "$dir" "$tag" "$base" "$hash"
+  # Older bases of this image are dead weight once the new one exists.
+  docker images --format '{{.Repository}}:{{.Tag}}' "sparkswarm/$name-base" | grep -v ":$hash\$" | xargs -r docker image rm >/dev/null 2>&1 || true
+  log "built $tag (inputs $hash)"
+}

@@ -14,14 +14,7 @@ use sparkswarm::runtime::digitalocean::{Client, ClientOptions, Token};
 const PORTS: ClusterPorts = ClusterPorts { master: 7077, web_ui: 8080, registry: 5000 };
 
 fn client_for(standin: &Standin, token: &str) -> Client {
-    let opts = ClientOptions {
-        base_url: Some(standin.url.clone()),
-        backoff_base: Duration::from_millis(20),
-        backoff_max: Duration::from_millis(200),
-        max_wait: Duration::from_secs(3),
-        ..ClientOptions::default()
-    };
-    Client::new(Token::new(token).unwrap(), opts).unwrap()
+    standin.client(token)
 }
 
 fn assert_no_violations(standin: &Standin) {

@@ -14,17 +14,10 @@ use std::time::{Duration, Instant};
 use do_standin::{Config, HostsConfig, Standin};
 use sparkswarm::runtime::digitalocean::provider::{cluster_tag, creation_request, DropletTemplate, HostKey};
 use sparkswarm::runtime::digitalocean::types::*;
-use sparkswarm::runtime::digitalocean::{Client, ClientOptions, Token};
+use sparkswarm::runtime::digitalocean::Client;
 
 fn client_for(standin: &Standin) -> Client {
-    let opts = ClientOptions {
-        base_url: Some(standin.url.clone()),
-        backoff_base: Duration::from_millis(20),
-        backoff_max: Duration::from_millis(200),
-        max_wait: Duration::from_secs(3),
-        ..ClientOptions::default()
-    };
-    Client::new(Token::new(standin.token()).unwrap(), opts).unwrap()
+    standin.client(standin.token())
 }
 
 /// Polls `check` until it gives a value, or fails the test after `deadline`.

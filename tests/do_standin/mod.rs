@@ -186,6 +186,20 @@ impl Standin {
         &self.shared.config.token
     }
 
+    /// The project's own client pointed at the stand-in with `token`, backing off in
+    /// milliseconds rather than seconds (the stand-in's faults are injected, not load).
+    pub fn client(&self, token: &str) -> sparkswarm::runtime::digitalocean::Client {
+        use sparkswarm::runtime::digitalocean::{Client, ClientOptions, Token};
+        let opts = ClientOptions {
+            base_url: Some(self.url.clone()),
+            backoff_base: Duration::from_millis(20),
+            backoff_max: Duration::from_millis(200),
+            max_wait: Duration::from_secs(3),
+            ..ClientOptions::default()
+        };
+        Client::new(Token::new(token).expect("a token"), opts).expect("a client")
+    }
+
     /// Every contract violation seen so far, requests and responses alike.
     pub fn violations(&self) -> Vec<String> {
         self.shared.violations.lock().unwrap().clone()
