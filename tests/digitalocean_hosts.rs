@@ -334,11 +334,11 @@ async fn bootstrap_commands_report_exit_status_and_stderr_and_verify_the_host_ke
     })
     .await;
     let address = droplet.public_ipv4().unwrap().to_string();
-    let login = SshLogin { key: login_path.clone(), known_hosts: keys.write_known_hosts(&[(address.clone(), 22, name.into())]).unwrap() };
+    let login = SshLogin { key: Some(login_path.clone()), known_hosts: keys.write_known_hosts(&[(address.clone(), 22, name.into())]).unwrap() };
 
     // Another droplet's key in known_hosts: refused before anything runs.
     let other = HostKey::generate().unwrap();
-    let wrong = SshLogin { key: login_path, known_hosts: known_hosts(state.path(), "wrong_hosts", &other.known_hosts_line(&address, 22)) };
+    let wrong = SshLogin { key: Some(login_path), known_hosts: known_hosts(state.path(), "wrong_hosts", &other.known_hosts_line(&address, 22)) };
     match Node::connect(name, &address, &wrong).await {
         Err(DoError::HostKey(m)) => assert!(m.contains(name), "{m}"),
         Err(e) => panic!("expected a host key refusal, got {e}"),

@@ -343,6 +343,46 @@ async fn an_ssh_endpoint_reaches_the_engine_through_a_verified_tunnel() {
     assert_eq!(labelled("sparkswarm.io/owner", rt.owner()), Vec::<String>::new());
 }
 
+/// With no key named, the user's ssh-agent holds the key: the tunnel authenticates with it
+/// (and `~/.ssh` holds none, so nothing else could have worked).
+#[tokio::test]
+async fn an_ssh_agent_key_opens_the_tunnel() {
+    let _engine = Engine::require();
+    let sshd = Sshd::start();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let socket = tmp.path().join("agent.sock");
+    let agent = std::process::Command::new("ssh-agent").arg("-D").arg("-a").arg(&socket).stdout(std::process::Stdio::null()).spawn().expect("ssh-agent (openssh-client)");
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _agent = Kill(agent);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !socket.exists() {
+        assert!(Instant::now() < deadline, "ssh-agent did not create {}", socket.display());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let added = std::process::Command::new("ssh-add").arg(sshd.dir.path().join("user_key")).env("SSH_AUTH_SOCK", &socket).output().expect("ssh-add");
+    assert!(added.status.success(), "ssh-add: {}", String::from_utf8_lossy(&added.stderr));
+    let known_hosts = tmp.path().join("known_hosts");
+    std::fs::write(&known_hosts, sshd.known_hosts_line()).expect("known_hosts");
+    // Each test is its own process (nextest): the variables only concern this one.
+    std::env::remove_var("SPARKSWARM_SSH_KEY");
+    std::env::set_var("HOME", tmp.path());
+    std::env::set_var("SSH_AUTH_SOCK", &socket);
+    std::env::set_var("SPARKSWARM_SSH_KNOWN_HOSTS", &known_hosts);
+    let rt = SwarmRuntime::new(tmp.path().join("state"), progress());
+    let name = format!("swagent{}", &uuid_like()[24..]);
+    let provider = SwarmProvider { endpoint: format!("ssh://root@127.0.0.1:{}", sshd.port), init: false, tls: None };
+    rt.configure(&ClusterTarget::new(&name, &provider, None, &RegistrySpec::default())).expect("configure");
+    let (_, detail) = rt.observe_detail(&name).await.expect("observe through ssh with the agent's key");
+    assert!(detail.manager, "{detail:?}");
+    rt.delete(&name).await.expect("delete");
+}
+
 /// A mutual-TLS front for the engine's socket (socat), with a throwaway CA: the same
 /// transport as a dockerd listening on tcp://...:2376 with --tlsverify.
 struct TlsFront {

@@ -231,7 +231,7 @@ impl DigitalOceanRuntime {
             .iter()
             .filter_map(|d| d.public_ipv4().map(|a| (a.to_string(), bootstrap::SSH_PORT, d.name.clone())))
             .collect();
-        let login = SshLogin { key: key_file, known_hosts: keys.write_known_hosts(&entries)? };
+        let login = SshLogin { key: Some(key_file), known_hosts: keys.write_known_hosts(&entries)? };
         let Some(manager) = kept.iter().find(|d| node_index(name, &d.name) == Some(1)) else {
             return Err(DoError::Swarm(format!("no droplet {} among the cluster's", provider::droplet_name(name, 1))));
         };
@@ -377,7 +377,7 @@ impl DigitalOceanRuntime {
                 entries.push((a.to_string(), bootstrap::SSH_PORT, d.name.clone()));
             }
         }
-        let login = SshLogin { key: key_file.to_path_buf(), known_hosts: keys.write_known_hosts(&entries)? };
+        let login = SshLogin { key: Some(key_file.to_path_buf()), known_hosts: keys.write_known_hosts(&entries)? };
         let manager_node = match manager.and_then(|m| m.public_ipv4().map(|a| (m, a))) {
             Some((m, a)) if keys.known_host_key(&m.name)?.is_some() => Node::connect(&m.name, &a.to_string(), &login).await.ok(),
             _ => None,

@@ -3,7 +3,8 @@
 //! directory that bollard talks to; each connection to it becomes a `direct-streamlocal`
 //! channel to the remote `/var/run/docker.sock`.
 //!
-//! Keys: `SPARKSWARM_SSH_KEY` or the first of `~/.ssh/id_ed25519`, `id_ecdsa`, `id_rsa`.
+//! Keys: `SPARKSWARM_SSH_KEY`, else the ssh-agent's (`SSH_AUTH_SOCK`), else the first of
+//! `~/.ssh/id_ed25519`, `id_ecdsa`, `id_rsa`.
 //! Known hosts: `SPARKSWARM_SSH_KNOWN_HOSTS` or `~/.ssh/known_hosts`. A cluster whose
 //! hosts the operator made itself (digitalocean) brings its own [`SshLogin`] instead: its
 //! generated login key and the known_hosts of the host keys it generated.
@@ -107,15 +108,40 @@ fn known_hosts() -> Result<PathBuf, SwarmError> {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SshLogin {
-    pub key: PathBuf,
+    /// None: the keys of the ssh-agent at `SSH_AUTH_SOCK`, then `~/.ssh`'s.
+    pub key: Option<PathBuf>,
     pub known_hosts: PathBuf,
 }
 
 impl SshLogin {
-    /// The user's own: from the environment or `~/.ssh`.
+    /// The user's own: `SPARKSWARM_SSH_KEY`, else the ssh-agent when one runs (as ssh
+    /// itself prefers it), else the first key in `~/.ssh`.
     pub fn from_environment() -> Result<SshLogin, SwarmError> {
-        Ok(SshLogin { key: key_file()?, known_hosts: known_hosts()? })
+        let known_hosts = known_hosts()?;
+        let key = match std::env::var_os(KEY_ENV) {
+            Some(k) => Some(PathBuf::from(k)),
+            None if std::env::var_os(AGENT_ENV).is_some() => None,
+            None => Some(key_file()?),
+        };
+        Ok(SshLogin { key, known_hosts })
     }
+}
+
+const AGENT_ENV: &str = "SSH_AUTH_SOCK";
+
+/// Offers each key the agent holds; true when one was accepted.
+async fn authenticate_with_agent(session: &mut Session, user: &str, hash: Option<russh::keys::HashAlg>) -> Result<bool, String> {
+    let mut agent = russh::keys::agent::client::AgentClient::connect_env().await.map_err(|e| format!("the ssh-agent at ${AGENT_ENV}: {e}"))?;
+    let identities = agent.request_identities().await.map_err(|e| format!("listing the ssh-agent's keys: {e}"))?;
+    for identity in identities {
+        let russh::keys::agent::AgentIdentity::PublicKey { key, .. } = identity else { continue };
+        match session.authenticate_publickey_with(user, key, hash, &mut agent).await {
+            Ok(r) if r.success() => return Ok(true),
+            Ok(_) => {}
+            Err(e) => return Err(format!("signing with the ssh-agent: {e:?}")),
+        }
+    }
+    Ok(false)
 }
 
 pub type Session = client::Handle<Verifier>;
@@ -124,8 +150,6 @@ pub type Session = client::Handle<Verifier>;
 pub async fn connect(user: &str, host: &str, port: u16, login: &SshLogin) -> Result<Session, SwarmError> {
     let endpoint = format!("ssh://{user}@{host}:{port}");
     let fail = |what: &str, e: &dyn std::fmt::Display| SwarmError::SshFailed(format!("{endpoint}: {what}: {e}"));
-    let key_path = &login.key;
-    let key = load_secret_key(key_path, None).map_err(|e| fail(&format!("loading {}", key_path.display()), &e))?;
     let refusal = Arc::new(Mutex::new(None));
     let verifier = Verifier { host: host.to_string(), port, known_hosts: login.known_hosts.clone(), refusal: refusal.clone() };
     let config = Arc::new(client::Config { nodelay: true, ..Default::default() });
@@ -140,6 +164,20 @@ pub async fn connect(user: &str, host: &str, port: u16, login: &SshLogin) -> Res
         }
     };
     let hash = session.best_supported_rsa_hash().await.map_err(|e| fail("negotiating", &e))?.flatten();
+    let key_path = match &login.key {
+        Some(path) => path.clone(),
+        None => {
+            let agent = authenticate_with_agent(&mut session, user, hash).await;
+            match (agent, key_file()) {
+                (Ok(true), _) => return Ok(session),
+                // The agent had no key the server accepts: ~/.ssh's, as ssh would.
+                (_, Ok(path)) => path,
+                (Ok(false), Err(_)) => return Err(SwarmError::SshFailed(format!("{endpoint}: the server accepted none of the ssh-agent's keys"))),
+                (Err(e), Err(_)) => return Err(SwarmError::SshFailed(format!("{endpoint}: {e}"))),
+            }
+        }
+    };
+    let key = load_secret_key(&key_path, None).map_err(|e| fail(&format!("loading {}", key_path.display()), &e))?;
     let auth = session
         .authenticate_publickey(user, PrivateKeyWithHashAlg::new(Arc::new(key), hash))
         .await
