@@ -347,7 +347,7 @@ fn answer(shared: &Shared, n: u64, method: &Method, m: &contract::Matched, autho
         }
         w.spent += 1;
     }
-    if cfg.throttle_every.is_some_and(|k| n % k == 0) {
+    if cfg.throttle_every.is_some_and(|k| n.is_multiple_of(k)) {
         return (
             429,
             Some(error_body("too_many_requests", "API Rate limit exceeded.")),
@@ -356,7 +356,7 @@ fn answer(shared: &Shared, n: u64, method: &Method, m: &contract::Matched, autho
     }
     if *method == Method::GET || *method == Method::DELETE {
         let s = shared.safe_count.fetch_add(1, Ordering::SeqCst) + 1;
-        if cfg.fail_every.is_some_and(|k| s % k == 0) {
+        if cfg.fail_every.is_some_and(|k| s.is_multiple_of(k)) {
             return (500, Some(error_body("server_error", "Server was unable to give you a response.")), vec![]);
         }
     }
