@@ -41,7 +41,10 @@ fn get_describe_and_errors_read_like_kubectl() {
     assert_eq!(bad_kind.status.code(), Some(1));
     assert!(text(&bad_kind).1.contains("the server doesn't have a resource type \"pods\""));
 
-    p.drop_manifest("two.yaml", &format!("{}---\n{}", Project::job_yaml("a", "nowhere", "app.py", ""), Project::cluster_yaml("c", 2)));
+    p.drop_manifest(
+        "two.yaml",
+        &format!("{}---\n{}", Project::job_yaml("a", "nowhere", "app.py", ""), Project::cluster_yaml("c", 2)),
+    );
     let (names, _) = text(&p.cli(&["get", "sj", "-o", "name"]));
     assert_eq!(names, "sparkjob.sparkswarm.io/a\n");
     let json = p.cli(&["get", "sparkjob", "a", "-o", "json"]);
@@ -75,7 +78,11 @@ fn apply_delete_rerun_validate_and_wait() {
     assert_eq!(text(&p.cli(&["apply", "-f", "my-job.yaml"])).0, "sparkjob.sparkswarm.io/mine configured\n");
 
     // Invalid input is refused whole, with file, line and field.
-    std::fs::write(p.root().join("broken.yaml"), Project::job_yaml("broken", "x", "app.py", "  arguments: {not: a list}\n")).unwrap();
+    std::fs::write(
+        p.root().join("broken.yaml"),
+        Project::job_yaml("broken", "x", "app.py", "  arguments: {not: a list}\n"),
+    )
+    .unwrap();
     let refused = p.cli(&["apply", "-f", "broken.yaml"]);
     assert_eq!(refused.status.code(), Some(1));
     assert!(text(&refused).1.contains("broken.yaml:10: spec.arguments"), "{}", text(&refused).1);
@@ -90,7 +97,11 @@ fn apply_delete_rerun_validate_and_wait() {
     assert!(p.cli(&["rerun", "sparkjob", "mine"]).status.success());
     let after = p.read("my-job.yaml");
     assert!(after.contains("    sparkswarm.io/rerun: \""), "{after}");
-    let without: String = after.lines().filter(|l| !l.contains("annotations:") && !l.contains("sparkswarm.io/rerun")).map(|l| format!("{l}\n")).collect();
+    let without: String = after
+        .lines()
+        .filter(|l| !l.contains("annotations:") && !l.contains("sparkswarm.io/rerun"))
+        .map(|l| format!("{l}\n"))
+        .collect();
     assert_eq!(without, before);
 
     let waited = p.cli(&["wait", "sparkjob/mine", "--for=condition=Succeeded", "--timeout=1s"]);
@@ -98,7 +109,10 @@ fn apply_delete_rerun_validate_and_wait() {
     assert_eq!(text(&waited).1.trim(), "error: timed out waiting for the condition on sparkjobs/mine");
 
     // delete from a multi-document file removes only that document.
-    p.drop_manifest("pair.yaml", &format!("{}---\n{}", Project::job_yaml("one", "x", "app.py", ""), Project::job_yaml("two", "x", "app.py", "")));
+    p.drop_manifest(
+        "pair.yaml",
+        &format!("{}---\n{}", Project::job_yaml("one", "x", "app.py", ""), Project::job_yaml("two", "x", "app.py", "")),
+    );
     assert_eq!(text(&p.cli(&["delete", "sj", "one"])).0, "sparkjob.sparkswarm.io \"one\" deleted\n");
     assert_eq!(p.read("pair.yaml"), format!("---\n{}", Project::job_yaml("two", "x", "app.py", "")));
     assert!(p.cli(&["delete", "sparkjob/mine"]).status.success());

@@ -62,14 +62,16 @@ fn the_demo_runs_the_three_apps_and_their_metrics_are_right() {
         assert_eq!(p.phase(&file), "Succeeded", "{job}\n{}", p.read(&file));
         assert!(stdout.lines().any(|l| l.starts_with(job) && l.contains("Succeeded")), "{job} in the table:\n{stdout}");
         let expected: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(repo.join("apps").join(app).join("expected.json")).unwrap()).unwrap();
+            serde_json::from_str(&std::fs::read_to_string(repo.join("apps").join(app).join("expected.json")).unwrap())
+                .unwrap();
         for (metric, range) in expected.as_object().unwrap() {
             let (lo, hi) = (range[0].as_f64().unwrap(), range[1].as_f64().unwrap());
             let got = p.field(&file, &format!("/status/results/{metric}")).and_then(|v| v.as_f64());
             let got = got.unwrap_or_else(|| panic!("{job}: no {metric} in status.results\n{}", p.read(&file)));
             assert!((lo..=hi).contains(&got), "{job}: {metric} = {got}, expected within [{lo}, {hi}]");
         }
-        let outputs = p.field(&file, "/status/outputsDir").and_then(|v| v.as_str().map(str::to_string)).expect("outputsDir");
+        let outputs =
+            p.field(&file, "/status/outputsDir").and_then(|v| v.as_str().map(str::to_string)).expect("outputsDir");
         let picture = Path::new(&outputs).join(png);
         let bytes = std::fs::read(&picture).unwrap_or_else(|e| panic!("{job}: {}: {e}", picture.display()));
         assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.len() > 1000, "{job}: a real PNG");

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use do_standin::{contract::Contract, Config, Standin};
-use sparkswarm::runtime::digitalocean::types::*;
 use sparkswarm::runtime::digitalocean::provider::ClusterPorts;
+use sparkswarm::runtime::digitalocean::types::*;
 use sparkswarm::runtime::digitalocean::{Client, ClientOptions, Token};
 
 const PORTS: ClusterPorts = ClusterPorts { master: 7077, web_ui: 8080, registry: 5000 };
@@ -66,7 +66,11 @@ async fn droplets_created_together_waited_listed_across_pages_and_deleted_by_tag
     assert!(created.iter().all(|d| d.status == "new" && d.tags == vec!["sparkswarm-demo".to_string()]));
     assert_eq!(actions.len(), 3);
     // Another cluster's droplets, which listing and deleting by tag must not touch.
-    let other = CreateDroplets { names: vec!["other-1".into(), "other-2".into()], tags: vec!["sparkswarm-other".into()], ..request.clone() };
+    let other = CreateDroplets {
+        names: vec!["other-1".into(), "other-2".into()],
+        tags: vec!["sparkswarm-other".into()],
+        ..request.clone()
+    };
     client.create_droplets(&other).await.unwrap();
 
     let active = wait_active(&client, "sparkswarm-demo", 3, Duration::from_secs(20)).await;
@@ -81,7 +85,11 @@ async fn droplets_created_together_waited_listed_across_pages_and_deleted_by_tag
 
     // Three droplets at two a page: the list was assembled from two pages.
     let seen = standin.seen();
-    assert!(seen.iter().any(|s| s.operation.as_deref() == Some("droplets_list") && s.query.contains("page=2") && s.status == 200), "no second page fetched");
+    assert!(
+        seen.iter()
+            .any(|s| s.operation.as_deref() == Some("droplets_list") && s.query.contains("page=2") && s.status == 200),
+        "no second page fetched"
+    );
     // Faults were injected and absorbed by the retries.
     assert!(seen.iter().any(|s| s.status == 429), "no 429 was injected");
     assert!(seen.iter().any(|s| s.status == 500), "no 500 was injected");
@@ -149,11 +157,19 @@ async fn ssh_keys_and_firewalls_have_a_full_lifecycle() {
         name: "sparkswarm-demo".into(),
         tags: vec![tag.clone()],
         inbound_rules: vec![
-            InboundRule { protocol: "tcp".into(), ports: "22".into(), sources: FirewallTargets { addresses: vec!["198.51.100.7/32".into()], ..Default::default() } },
+            InboundRule {
+                protocol: "tcp".into(),
+                ports: "22".into(),
+                sources: FirewallTargets { addresses: vec!["198.51.100.7/32".into()], ..Default::default() },
+            },
             InboundRule { protocol: "tcp".into(), ports: "2377".into(), sources: among.clone() },
             InboundRule { protocol: "udp".into(), ports: "4789".into(), sources: among.clone() },
         ],
-        outbound_rules: vec![OutboundRule { protocol: "tcp".into(), ports: "0".into(), destinations: FirewallTargets { addresses: vec!["0.0.0.0/0".into(), "::/0".into()], ..Default::default() } }],
+        outbound_rules: vec![OutboundRule {
+            protocol: "tcp".into(),
+            ports: "0".into(),
+            destinations: FirewallTargets { addresses: vec!["0.0.0.0/0".into(), "::/0".into()], ..Default::default() },
+        }],
     };
     // DigitalOcean's port syntax is checked beyond the schema: "all" is not a port.
     let mut bad = request.clone();
@@ -165,7 +181,12 @@ async fn ssh_keys_and_firewalls_have_a_full_lifecycle() {
     assert_eq!(fw.inbound_rules, request.inbound_rules);
     let listed = client.list_firewalls().await.unwrap();
     assert_eq!(listed.len(), 1);
-    let planned = sparkswarm::runtime::digitalocean::provider::firewall_request("other", "198.51.100.7".parse().unwrap(), PORTS, &["203.0.113.0/24".into()]);
+    let planned = sparkswarm::runtime::digitalocean::provider::firewall_request(
+        "other",
+        "198.51.100.7".parse().unwrap(),
+        PORTS,
+        &["203.0.113.0/24".into()],
+    );
     let planned = client.create_firewall(&planned).await.unwrap();
     assert_eq!(client.list_firewalls().await.unwrap().len(), 2);
     assert!(client.delete_firewall(&planned.id).await.unwrap());
@@ -216,7 +237,13 @@ async fn the_token_never_appears_in_logs_or_errors() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let standin = Standin::start(Config { throttle_every: Some(3), fail_every: Some(2), retry_after_secs: 1, ..Config::default() }).await;
+    let standin = Standin::start(Config {
+        throttle_every: Some(3),
+        fail_every: Some(2),
+        retry_after_secs: 1,
+        ..Config::default()
+    })
+    .await;
     let token = standin.token().to_string();
     let client = client_for(&standin, &token);
     let mut shown = format!("{client:?}");
@@ -236,7 +263,12 @@ async fn the_token_never_appears_in_logs_or_errors() {
     // An unreachable API: the transport error must not quote the token either.
     let dead = Client::new(
         Token::new(token.clone()).unwrap(),
-        ClientOptions { base_url: Some("http://127.0.0.1:9".into()), max_attempts: 2, backoff_base: Duration::from_millis(10), ..ClientOptions::default() },
+        ClientOptions {
+            base_url: Some("http://127.0.0.1:9".into()),
+            max_attempts: 2,
+            backoff_base: Duration::from_millis(10),
+            ..ClientOptions::default()
+        },
     )
     .unwrap();
     let e = dead.account().await.unwrap_err();
@@ -307,8 +339,16 @@ fn the_contract_checker_catches_violations() {
     let account = br#"{"account":{"droplet_limit":1,"floating_ip_limit":1,"email":"e","uuid":"u","email_verified":true,"status":"active","status_message":""}}"#;
     assert!(contract.check_response("account_get", 200, &rh, account).is_empty());
     let account = br#"{"account":{"droplet_limit":1,"floating_ip_limit":1,"email":"e","uuid":"u","email_verified":true,"status":"active","status_message":"","colour":"blue"}}"#;
-    assert!(!contract.check_response("account_get", 200, &rh, account).is_empty(), "a field the contract does not describe");
-    let v = contract.check_response("actions_get", 200, &rh, br#"{"action":{"id":1,"completed_at":null,"region_slug":null}}"#);
+    assert!(
+        !contract.check_response("account_get", 200, &rh, account).is_empty(),
+        "a field the contract does not describe"
+    );
+    let v = contract.check_response(
+        "actions_get",
+        200,
+        &rh,
+        br#"{"action":{"id":1,"completed_at":null,"region_slug":null}}"#,
+    );
     assert!(v.is_empty(), "{v:?}");
     let v = contract.check_response("actions_get", 200, &rh, br#"{"action":{"id":1,"status":null}}"#);
     assert!(!v.is_empty());
@@ -340,11 +380,14 @@ async fn planned_creation_survives_a_restart_and_scales_by_tag() {
         size: "s-2vcpu-4gb".into(),
         image: "debian-12-x64".into(),
         ssh_keys: vec![],
-        login_public_keys: vec!["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl operator".into()],
+        login_public_keys: vec![
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl operator".into(),
+        ],
     };
     let tag = cluster_tag("demo");
     async fn create(client: &Client, names: &[String], template: &DropletTemplate) {
-        let requests: Vec<_> = names.iter().map(|n| creation_request("demo", n, template, &HostKey::generate().unwrap())).collect();
+        let requests: Vec<_> =
+            names.iter().map(|n| creation_request("demo", n, template, &HostKey::generate().unwrap())).collect();
         futures::future::try_join_all(requests.iter().map(|r| client.create_droplets(r))).await.unwrap();
     }
 
@@ -362,12 +405,29 @@ async fn planned_creation_survives_a_restart_and_scales_by_tag() {
     assert!(plan.delete.is_empty());
     create(&client, &plan.create, &template).await;
     assert!(plan_droplets("demo", 3, &client.list_droplets_by_tag(&tag).await.unwrap()).is_noop());
-    let active = sparkswarm::runtime::digitalocean::provider::wait_active(&client, &tag, 3, Duration::from_secs(20), Duration::from_millis(50)).await.unwrap();
+    let active = sparkswarm::runtime::digitalocean::provider::wait_active(
+        &client,
+        &tag,
+        3,
+        Duration::from_secs(20),
+        Duration::from_millis(50),
+    )
+    .await
+    .unwrap();
     assert_eq!(standin.droplets().len(), 3);
-    let user_data: std::collections::BTreeSet<String> = standin.droplets().iter().map(|d| d.user_data.clone().unwrap()).collect();
+    let user_data: std::collections::BTreeSet<String> =
+        standin.droplets().iter().map(|d| d.user_data.clone().unwrap()).collect();
     assert_eq!(user_data.len(), 3, "each droplet has its own host key");
 
-    let e = sparkswarm::runtime::digitalocean::provider::wait_active(&client, &tag, 5, Duration::from_millis(300), Duration::from_millis(50)).await.unwrap_err();
+    let e = sparkswarm::runtime::digitalocean::provider::wait_active(
+        &client,
+        &tag,
+        5,
+        Duration::from_millis(300),
+        Duration::from_millis(50),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.reason(), "Timeout", "{e}");
 
     // Scale to 4, then down to 2: the highest nodes go.
@@ -407,7 +467,12 @@ async fn planned_creation_survives_a_restart_and_scales_by_tag() {
 async fn https_is_spoken_and_failures_are_transport_errors() {
     let standin = Standin::start(Config::default()).await;
     let url = standin.url.replace("http://", "https://");
-    let opts = ClientOptions { base_url: Some(url), max_attempts: 2, backoff_base: Duration::from_millis(10), ..ClientOptions::default() };
+    let opts = ClientOptions {
+        base_url: Some(url),
+        max_attempts: 2,
+        backoff_base: Duration::from_millis(10),
+        ..ClientOptions::default()
+    };
     let client = Client::new(Token::new(standin.token()).unwrap(), opts).unwrap();
     let e = client.account().await.unwrap_err();
     assert_eq!(e.reason(), "Transport", "{e}");

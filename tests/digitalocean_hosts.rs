@@ -53,7 +53,20 @@ fn known_hosts(dir: &Path, name: &str, line: &str) -> PathBuf {
 /// `ssh root@address command`, verifying the host key against `known_hosts` only.
 async fn ssh(identity: &Path, known_hosts: &Path, address: &str, command: &str) -> std::process::Output {
     tokio::process::Command::new("ssh")
-        .args(["-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "GlobalKnownHostsFile=/dev/null", "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=5"])
+        .args([
+            "-F",
+            "/dev/null",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            "GlobalKnownHostsFile=/dev/null",
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "ConnectTimeout=5",
+        ])
         .arg("-o")
         .arg(format!("UserKnownHostsFile={}", known_hosts.display()))
         .arg("-i")
@@ -67,7 +80,12 @@ async fn ssh(identity: &Path, known_hosts: &Path, address: &str, command: &str) 
 }
 
 fn text(out: &std::process::Output) -> String {
-    format!("{}; stdout: {}; stderr: {}", out.status, String::from_utf8_lossy(&out.stdout).trim(), String::from_utf8_lossy(&out.stderr).trim())
+    format!(
+        "{}; stdout: {}; stderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout).trim(),
+        String::from_utf8_lossy(&out.stderr).trim()
+    )
 }
 
 fn docker(args: &[&str]) -> Result<String, String> {
@@ -103,7 +121,10 @@ async fn droplets_are_hosts_reached_over_ssh_with_their_planned_host_key() {
     let login = HostKey::generate().unwrap();
     let registered = HostKey::generate().unwrap();
     let stranger = HostKey::generate().unwrap();
-    let key = client.create_ssh_key(&CreateSshKey { name: "my-laptop".into(), public_key: registered.public_openssh.clone() }).await.unwrap();
+    let key = client
+        .create_ssh_key(&CreateSshKey { name: "my-laptop".into(), public_key: registered.public_openssh.clone() })
+        .await
+        .unwrap();
     let template = DropletTemplate {
         region: "nyc3".into(),
         size: "s-2vcpu-4gb".into(),
@@ -113,8 +134,11 @@ async fn droplets_are_hosts_reached_over_ssh_with_their_planned_host_key() {
     };
     let tag = cluster_tag("hosts");
     let host_keys = [HostKey::generate().unwrap(), HostKey::generate().unwrap()];
-    let mut requests: Vec<CreateDroplets> =
-        host_keys.iter().enumerate().map(|(i, hk)| creation_request("hosts", &format!("sparkswarm-hosts-{}", i + 1), &template, hk)).collect();
+    let mut requests: Vec<CreateDroplets> = host_keys
+        .iter()
+        .enumerate()
+        .map(|(i, hk)| creation_request("hosts", &format!("sparkswarm-hosts-{}", i + 1), &template, hk))
+        .collect();
     requests[1].ssh_keys = vec![SshKeyRef::Fingerprint(key.fingerprint.clone())];
 
     let created_at = Instant::now();
@@ -123,7 +147,10 @@ async fn droplets_are_hosts_reached_over_ssh_with_their_planned_host_key() {
     assert!(created.iter().all(|(d, _)| d[0].status == "new" && d[0].public_ipv4().is_none()), "{created:?}");
     let booting = client.list_droplets_by_tag(&tag).await.unwrap();
     assert_eq!(booting.len(), 2);
-    assert!(booting.iter().all(|d| d.status == "new" && d.public_ipv4().is_none()), "active before boot_delay: {booting:?}");
+    assert!(
+        booting.iter().all(|d| d.status == "new" && d.public_ipv4().is_none()),
+        "active before boot_delay: {booting:?}"
+    );
 
     let active = eventually("two active droplets with an address", Duration::from_secs(60), || async {
         let droplets = client.list_droplets_by_tag(&tag).await.map_err(|e| e.to_string())?;
@@ -143,12 +170,21 @@ async fn droplets_are_hosts_reached_over_ssh_with_their_planned_host_key() {
     assert_eq!(containers.len(), 2, "{containers:?}");
     for (i, id) in ids.iter().enumerate() {
         let droplet = active.iter().find(|d| d.id == *id).unwrap();
-        let container = containers.iter().find(|c| c.ends_with(&format!("-{id}"))).unwrap_or_else(|| panic!("no container for droplet {id}: {containers:?}"));
+        let container = containers
+            .iter()
+            .find(|c| c.ends_with(&format!("-{id}")))
+            .unwrap_or_else(|| panic!("no container for droplet {id}: {containers:?}"));
         let format = format!("{{{{(index .NetworkSettings.Networks \"{}\").IPAddress}}}}", standin.network());
-        assert_eq!(docker(&["inspect", "--format", &format, container]).unwrap(), droplet.public_ipv4().unwrap().to_string());
+        assert_eq!(
+            docker(&["inspect", "--format", &format, container]).unwrap(),
+            droplet.public_ipv4().unwrap().to_string()
+        );
         assert_eq!(droplet.name, format!("sparkswarm-hosts-{}", i + 1));
     }
-    assert_eq!(client.get_droplet(ids[0]).await.unwrap().public_ipv4(), active.iter().find(|d| d.id == ids[0]).unwrap().public_ipv4());
+    assert_eq!(
+        client.get_droplet(ids[0]).await.unwrap().public_ipv4(),
+        active.iter().find(|d| d.id == ids[0]).unwrap().public_ipv4()
+    );
 
     let login_file = identity(dir.path(), "login", &login);
     let registered_file = identity(dir.path(), "registered", &registered);
@@ -193,12 +229,24 @@ async fn droplets_are_hosts_reached_over_ssh_with_their_planned_host_key() {
         assert!(out.status.success(), "the registered key: {}", text(&out));
         // A key nobody authorized is refused.
         let out = ssh(&stranger_file, &kh, &address, "true").await;
-        assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("Permission denied"), "a stranger's key: {}", text(&out));
+        assert!(
+            !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("Permission denied"),
+            "a stranger's key: {}",
+            text(&out)
+        );
         // The host presents the key of its user_data: another droplet's key does not verify.
-        let other = known_hosts(dir.path(), &format!("known_hosts-other-{i}"), &host_keys[1 - i].known_hosts_line(&address, 22));
+        let other = known_hosts(
+            dir.path(),
+            &format!("known_hosts-other-{i}"),
+            &host_keys[1 - i].known_hosts_line(&address, 22),
+        );
         let out = ssh(&login_file, &other, &address, "true").await;
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success() && stderr.contains("Host key verification failed"), "with another host key: {}", text(&out));
+        assert!(
+            !out.status.success() && stderr.contains("Host key verification failed"),
+            "with another host key: {}",
+            text(&out)
+        );
     }
     eprintln!("droplets active {active_after:?} after creation (boot_delay {boot_delay:?}), the first one's sshd reached {reachable_after:?} after creation");
 
@@ -255,16 +303,30 @@ async fn leftovers_and_droplets_destroyed_while_booting_are_removed() {
     args.extend([owner.as_str(), "sparkswarm/test-droplet:1"]);
     docker(&args).unwrap();
 
-    let standin = Standin::start(Config { boot_delay: Duration::from_secs(1), hosts: Some(HostsConfig::default()), ..Config::default() }).await;
+    let standin = Standin::start(Config {
+        boot_delay: Duration::from_secs(1),
+        hosts: Some(HostsConfig::default()),
+        ..Config::default()
+    })
+    .await;
     assert!(docker(&["container", "inspect", &leftover]).is_err(), "the dead process's container is still there");
     assert!(docker(&["network", "inspect", &leftover]).is_err(), "the dead process's network is still there");
 
     let client = client_for(&standin);
-    let template = DropletTemplate { region: "nyc3".into(), size: "s-2vcpu-4gb".into(), image: "debian-12-x64".into(), ssh_keys: vec![], login_public_keys: vec![] };
+    let template = DropletTemplate {
+        region: "nyc3".into(),
+        size: "s-2vcpu-4gb".into(),
+        image: "debian-12-x64".into(),
+        ssh_keys: vec![],
+        login_public_keys: vec![],
+    };
     let tag = cluster_tag("leftovers");
     let mut ids = Vec::new();
     for name in ["sparkswarm-leftovers-1", "sparkswarm-leftovers-2"] {
-        let (d, _) = client.create_droplets(&creation_request("leftovers", name, &template, &HostKey::generate().unwrap())).await.unwrap();
+        let (d, _) = client
+            .create_droplets(&creation_request("leftovers", name, &template, &HostKey::generate().unwrap()))
+            .await
+            .unwrap();
         ids.push(d[0].id);
     }
     // The second goes before it booted.
@@ -291,7 +353,13 @@ async fn leftovers_and_droplets_destroyed_while_booting_are_removed() {
     let droplets = client.list_droplets_by_tag(&tag).await.unwrap();
     assert_eq!(droplets.iter().map(|d| d.id).collect::<Vec<_>>(), [ids[0]]);
     // The droplet's engine keeps its data on an anonymous volume, which goes with it.
-    let volume = docker(&["inspect", "--format", "{{range .Mounts}}{{if eq .Destination \"/var/lib/docker\"}}{{.Name}}{{end}}{{end}}", &only]).unwrap();
+    let volume = docker(&[
+        "inspect",
+        "--format",
+        "{{range .Mounts}}{{if eq .Destination \"/var/lib/docker\"}}{{.Name}}{{end}}{{end}}",
+        &only,
+    ])
+    .unwrap();
     assert!(!volume.is_empty());
     assert_clean(&standin);
 
@@ -313,7 +381,12 @@ async fn bootstrap_commands_report_exit_status_and_stderr_and_verify_the_host_ke
     use sparkswarm::runtime::digitalocean::DoError;
     use sparkswarm::runtime::swarm::ssh::SshLogin;
 
-    let standin = Standin::start(Config { boot_delay: Duration::from_millis(500), hosts: Some(HostsConfig::default()), ..Config::default() }).await;
+    let standin = Standin::start(Config {
+        boot_delay: Duration::from_millis(500),
+        hosts: Some(HostsConfig::default()),
+        ..Config::default()
+    })
+    .await;
     let client = client_for(&standin);
     let state = tempfile::tempdir().unwrap();
     let keys = KeyStore::new(state.path(), "boot");
@@ -330,15 +403,23 @@ async fn bootstrap_commands_report_exit_status_and_stderr_and_verify_the_host_ke
     client.create_droplets(&creation_request("boot", name, &template, &host_key)).await.unwrap();
     let droplet = eventually("the droplet active", Duration::from_secs(60), || async {
         let list = client.list_droplets_by_tag(&cluster_tag("boot")).await.map_err(|e| e.to_string())?;
-        list.into_iter().find(|d| d.is_active() && d.public_ipv4().is_some()).ok_or_else(|| format!("{:?}", standin.host_errors()))
+        list.into_iter()
+            .find(|d| d.is_active() && d.public_ipv4().is_some())
+            .ok_or_else(|| format!("{:?}", standin.host_errors()))
     })
     .await;
     let address = droplet.public_ipv4().unwrap().to_string();
-    let login = SshLogin { key: Some(login_path.clone()), known_hosts: keys.write_known_hosts(&[(address.clone(), 22, name.into())]).unwrap() };
+    let login = SshLogin {
+        key: Some(login_path.clone()),
+        known_hosts: keys.write_known_hosts(&[(address.clone(), 22, name.into())]).unwrap(),
+    };
 
     // Another droplet's key in known_hosts: refused before anything runs.
     let other = HostKey::generate().unwrap();
-    let wrong = SshLogin { key: Some(login_path), known_hosts: known_hosts(state.path(), "wrong_hosts", &other.known_hosts_line(&address, 22)) };
+    let wrong = SshLogin {
+        key: Some(login_path),
+        known_hosts: known_hosts(state.path(), "wrong_hosts", &other.known_hosts_line(&address, 22)),
+    };
     match Node::connect(name, &address, &wrong).await {
         Err(DoError::HostKey(m)) => assert!(m.contains(name), "{m}"),
         Err(e) => panic!("expected a host key refusal, got {e}"),
@@ -346,7 +427,10 @@ async fn bootstrap_commands_report_exit_status_and_stderr_and_verify_the_host_ke
     }
 
     let node = Node::connect(name, &address, &login).await.expect("ssh to the droplet");
-    let version = node.run("installing and starting Docker", &bootstrap::prepare_docker("10.9.8.7:5000"), None).await.expect("docker up");
+    let version = node
+        .run("installing and starting Docker", &bootstrap::prepare_docker("10.9.8.7:5000"), None)
+        .await
+        .expect("docker up");
     assert!(version.stdout.trim().starts_with("20.10"), "{version:?}");
     let daemon = node.run("reading daemon.json", "cat /etc/docker/daemon.json", None).await.unwrap();
     assert_eq!(daemon.stdout.trim(), r#"{"insecure-registries": ["10.9.8.7:5000"]}"#);
@@ -359,7 +443,10 @@ async fn bootstrap_commands_report_exit_status_and_stderr_and_verify_the_host_ke
         Err(e @ DoError::CommandFailed { .. }) => {
             let text = e.to_string();
             assert_eq!(e.reason(), "BootstrapFailed");
-            assert!(text.contains(name) && text.contains("docker swarm join") && text.contains("exit status 1"), "{text}");
+            assert!(
+                text.contains(name) && text.contains("docker swarm join") && text.contains("exit status 1"),
+                "{text}"
+            );
             assert!(!text.contains(token), "the join token leaked: {text}");
         }
         other => panic!("expected CommandFailed, got {other:?}"),
@@ -372,7 +459,11 @@ async fn bootstrap_commands_report_exit_status_and_stderr_and_verify_the_host_ke
     }
     client.delete_droplets_by_tag(&cluster_tag("boot")).await.unwrap();
     eventually("the container removed", Duration::from_secs(60), || async {
-        if standin.containers().is_empty() { Ok(()) } else { Err(format!("{:?}", standin.containers())) }
+        if standin.containers().is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{:?}", standin.containers()))
+        }
     })
     .await;
     assert!(standin.violations().is_empty(), "{:?}", standin.violations());

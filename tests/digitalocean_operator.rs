@@ -21,13 +21,18 @@ const JOB: Duration = Duration::from_secs(300);
 const GONE: Duration = Duration::from_secs(120);
 
 fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     format!("{prefix}{nanos:08x}")
 }
 
 fn require_images() {
     for image in ["sparkswarm/spark:4.0.1", "sparkswarm/registry:2"] {
-        let ok = std::process::Command::new("docker").args(["image", "inspect", image]).output().map(|o| o.status.success()).unwrap_or(false);
+        let ok = std::process::Command::new("docker")
+            .args(["image", "inspect", image])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
         assert!(ok, "the image {image} is missing on the local engine: run images/*/build-offline.sh (.ci/run does)");
     }
 }
@@ -40,9 +45,16 @@ fn do_cluster_yaml(name: &str, nodes: u32) -> String {
 
 fn copy_apps(p: &Project) {
     let src = repo_root().join("apps");
-    let status = std::process::Command::new("cp").arg("-r").arg(format!("{}/.", src.display())).arg(p.root().join("apps")).status();
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(format!("{}/.", src.display()))
+        .arg(p.root().join("apps"))
+        .status();
     assert!(status.map(|s| s.success()).unwrap_or(false), "copying the apps");
-    assert!(p.root().join("apps/data/boston.csv").exists(), "apps/data is not prepared: run `python3 apps/prepare_data.py --out apps/data`");
+    assert!(
+        p.root().join("apps/data/boston.csv").exists(),
+        "apps/data is not prepared: run `python3 apps/prepare_data.py --out apps/data`"
+    );
 }
 
 fn start(p: &Project, standin: &Standin) -> Operator {
@@ -50,7 +62,11 @@ fn start(p: &Project, standin: &Standin) -> Operator {
     Operator::start_with_env(
         p,
         &[],
-        &[("DIGITALOCEAN_TOKEN", standin.token()), (API_URL_ENV, standin.url.as_str()), ("SPARKSWARM_IMAGES_DIR", &images.to_string_lossy())],
+        &[
+            ("DIGITALOCEAN_TOKEN", standin.token()),
+            (API_URL_ENV, standin.url.as_str()),
+            ("SPARKSWARM_IMAGES_DIR", &images.to_string_lossy()),
+        ],
     )
 }
 
@@ -84,10 +100,18 @@ fn ready_with(p: &Project, file: &str, n: usize, op: &Operator, standin: &Standi
         &format!("{file} Ready on {n} droplets"),
         || {
             let nodes = nodes(p, file);
-            let all_ready = nodes.len() == n && nodes.iter().all(|x| x["state"] == "ready" && !x["address"].as_str().unwrap_or("").is_empty());
+            let all_ready = nodes.len() == n
+                && nodes.iter().all(|x| x["state"] == "ready" && !x["address"].as_str().unwrap_or("").is_empty());
             (p.phase(file) == "Ready" && all_ready).then_some(())
         },
-        || format!("file:\n{}\nstand-in host errors: {:?}\noperator log (tail):\n{}", p.read(file), standin.host_errors(), tail(&op.log(), 60)),
+        || {
+            format!(
+                "file:\n{}\nstand-in host errors: {:?}\noperator log (tail):\n{}",
+                p.read(file),
+                standin.host_errors(),
+                tail(&op.log(), 60)
+            )
+        },
     );
 }
 
@@ -106,8 +130,22 @@ fn nothing_left(standin: &Standin, what: &str) {
     eventually(
         GONE,
         what,
-        || (standin.droplets().is_empty() && standin.firewall_count() == 0 && standin.ssh_key_count() == 0 && standin.containers().is_empty()).then_some(()),
-        || format!("droplets {:?}, firewalls {}, keys {}, containers {:?}", standin.droplets().iter().map(|d| d.name.clone()).collect::<Vec<_>>(), standin.firewall_count(), standin.ssh_key_count(), standin.containers()),
+        || {
+            (standin.droplets().is_empty()
+                && standin.firewall_count() == 0
+                && standin.ssh_key_count() == 0
+                && standin.containers().is_empty())
+            .then_some(())
+        },
+        || {
+            format!(
+                "droplets {:?}, firewalls {}, keys {}, containers {:?}",
+                standin.droplets().iter().map(|d| d.name.clone()).collect::<Vec<_>>(),
+                standin.firewall_count(),
+                standin.ssh_key_count(),
+                standin.containers()
+            )
+        },
     );
 }
 
@@ -131,7 +169,10 @@ async fn droplets_become_a_swarm_that_runs_a_job_scale_to_four_and_are_destroyed
     let droplets = standin.droplets();
     assert_eq!(droplets.len(), 3);
     for n in &listed {
-        assert!(standin.address_of(n["name"].as_str().unwrap_or("")).as_deref() == n["address"].as_str(), "{n} vs {droplets:?}");
+        assert!(
+            standin.address_of(n["name"].as_str().unwrap_or("")).as_deref() == n["address"].as_str(),
+            "{n} vs {droplets:?}"
+        );
     }
     for c in ["SwarmReady", "NodesReady", "RegistryReady", "MasterReady"] {
         assert_eq!(condition(&p, "cluster.yaml", c).as_deref(), Some("True"), "{c}:\n{}", p.read("cluster.yaml"));
@@ -152,12 +193,25 @@ async fn droplets_become_a_swarm_that_runs_a_job_scale_to_four_and_are_destroyed
     assert_eq!(fw["tags"], serde_json::json!([tag]));
     let gateway = standin.gateway_of(&format!("sparkswarm-{name}-1")).expect("the droplets' gateway");
     let rules = fw["inbound_rules"].as_array().expect("inbound rules");
-    let from = |port: &str, protocol: &str| rules.iter().find(|r| r["ports"] == port && r["protocol"] == protocol).map(|r| r["sources"].clone());
+    let from = |port: &str, protocol: &str| {
+        rules.iter().find(|r| r["ports"] == port && r["protocol"] == protocol).map(|r| r["sources"].clone())
+    };
     assert_eq!(from("22", "tcp").expect("ssh rule")["addresses"], serde_json::json!([format!("{gateway}/32")]));
-    for (port, protocol) in [("2377", "tcp"), ("7946", "tcp"), ("7946", "udp"), ("4789", "udp"), ("7077", "tcp"), ("8080", "tcp"), ("5000", "tcp")] {
+    for (port, protocol) in [
+        ("2377", "tcp"),
+        ("7946", "tcp"),
+        ("7946", "udp"),
+        ("4789", "udp"),
+        ("7077", "tcp"),
+        ("8080", "tcp"),
+        ("5000", "tcp"),
+    ] {
         let sources = from(port, protocol).unwrap_or_else(|| panic!("no {protocol}/{port} rule: {rules:?}"));
         assert_eq!(sources["tags"], serde_json::json!([tag]), "{protocol}/{port}");
-        assert!(sources.get("addresses").is_none_or(|a| a.as_array().is_none_or(|a| a.is_empty())), "{protocol}/{port} open to addresses");
+        assert!(
+            sources.get("addresses").is_none_or(|a| a.as_array().is_none_or(|a| a.is_empty())),
+            "{protocol}/{port} open to addresses"
+        );
     }
     assert_eq!(standin.ssh_key_count(), 1, "the generated login key, registered");
     let wide = String::from_utf8_lossy(&p.cli(&["get", "sparkcluster", &name, "-o", "wide"]).stdout).to_string();
@@ -166,17 +220,33 @@ async fn droplets_become_a_swarm_that_runs_a_job_scale_to_four_and_are_destroyed
         let at = header.find(col).unwrap_or_else(|| panic!("no {col} column: {wide}"));
         row[at..].split_whitespace().next().unwrap_or("").to_string()
     };
-    assert_eq!((cell("PROVIDER").as_str(), cell("PHASE").as_str(), cell("NODES").as_str()), ("digitalocean", "Ready", "3/3"), "{wide}");
+    assert_eq!(
+        (cell("PROVIDER").as_str(), cell("PHASE").as_str(), cell("NODES").as_str()),
+        ("digitalocean", "Ready", "3/3"),
+        "{wide}"
+    );
     let described = p.cli(&["describe", "sparkcluster", &name]);
     let text = String::from_utf8_lossy(&described.stdout);
     assert!(text.contains(&format!("sparkswarm-{name}-1")) && text.contains("SwarmInitialised"), "{text}");
 
     // A seed app runs on it, with its metrics back in the job's file.
-    let job = std::fs::read_to_string(repo_root().join("manifests/linear-regression.yaml")).expect("seed manifest").replace("clusterRef: demo", &format!("clusterRef: {name}"));
+    let job = std::fs::read_to_string(repo_root().join("manifests/linear-regression.yaml"))
+        .expect("seed manifest")
+        .replace("clusterRef: demo", &format!("clusterRef: {name}"));
     p.drop_manifest("linear-regression.yaml", &job);
-    eventually(JOB, "the seed job Succeeded", || (p.phase("linear-regression.yaml") == "Succeeded").then_some(()), || {
-        format!("{}\n{}\noperator log (tail):\n{}", p.read("linear-regression.yaml"), p.read("cluster.yaml"), tail(&op.log(), 60))
-    });
+    eventually(
+        JOB,
+        "the seed job Succeeded",
+        || (p.phase("linear-regression.yaml") == "Succeeded").then_some(()),
+        || {
+            format!(
+                "{}\n{}\noperator log (tail):\n{}",
+                p.read("linear-regression.yaml"),
+                p.read("cluster.yaml"),
+                tail(&op.log(), 60)
+            )
+        },
+    );
     let r2 = p.field("linear-regression.yaml", "/status/results/r2").and_then(|v| v.as_f64());
     assert!(r2.is_some_and(|r| r > 0.6), "r2 = {r2:?}");
 
@@ -194,13 +264,26 @@ async fn droplets_become_a_swarm_that_runs_a_job_scale_to_four_and_are_destroyed
     let text = p.read("cluster.yaml").replace("nodes: 4   #", "nodes: 3   #");
     std::fs::write(p.manifest("cluster.yaml"), text).expect("edit");
     ready_with(&p, "cluster.yaml", 3, &op, &standin);
-    eventually(GONE, "node 4 deleted", || (standin.droplets().len() == 3 && standin.containers().len() == 3).then_some(()), || format!("{:?}", standin.containers()));
+    eventually(
+        GONE,
+        "node 4 deleted",
+        || (standin.droplets().len() == 3 && standin.containers().len() == 3).then_some(()),
+        || format!("{:?}", standin.containers()),
+    );
     assert!(standin.droplets().iter().all(|d| d.name != format!("sparkswarm-{name}-4")));
-    let manager = standin.containers().into_iter().find(|c| docker_exec(c, &["hostname"]) == format!("sparkswarm-{name}-1")).expect("the manager's container");
+    let manager = standin
+        .containers()
+        .into_iter()
+        .find(|c| docker_exec(c, &["hostname"]) == format!("sparkswarm-{name}-1"))
+        .expect("the manager's container");
     let swarm_nodes = docker_exec(&manager, &["docker", "node", "ls", "--format", "{{.Hostname}}"]);
     let mut swarm_nodes: Vec<&str> = swarm_nodes.lines().collect();
     swarm_nodes.sort();
-    assert_eq!(swarm_nodes, (1..=3).map(|i| format!("sparkswarm-{name}-{i}")).collect::<Vec<_>>(), "the swarm's own node list");
+    assert_eq!(
+        swarm_nodes,
+        (1..=3).map(|i| format!("sparkswarm-{name}-{i}")).collect::<Vec<_>>(),
+        "the swarm's own node list"
+    );
     let events = String::from_utf8_lossy(&p.cli(&["describe", "sparkcluster", &name]).stdout).to_string();
     assert!(events.contains("DropletDeleted") && events.contains("after leaving the swarm"), "{events}");
 
@@ -208,7 +291,10 @@ async fn droplets_become_a_swarm_that_runs_a_job_scale_to_four_and_are_destroyed
     std::fs::remove_file(p.manifest("linear-regression.yaml")).expect("rm job");
     std::fs::remove_file(p.manifest("cluster.yaml")).expect("rm cluster");
     nothing_left(&standin, "the droplets, firewall and key destroyed");
-    assert!(!p.state().join("digitalocean").join(&name).exists(), "the cluster's keys are removed from the state directory");
+    assert!(
+        !p.state().join("digitalocean").join(&name).exists(),
+        "the cluster's keys are removed from the state directory"
+    );
 
     let log = op.log();
     assert!(!log.contains(standin.token()), "the token leaked into the operator's log");
@@ -229,13 +315,19 @@ async fn kill_9_during_creation_then_restart_leaves_exactly_the_declared_droplet
     let key_file = p.root().join("login_ed25519");
     std::fs::write(&key_file, login.private_openssh()).expect("key file");
     std::fs::set_permissions(&key_file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");
-    let yaml = do_cluster_yaml(&name, 2)
-        .replace("replicas: 2", "replicas: 1")
-        .replace("tokenFrom: {env: DIGITALOCEAN_TOKEN}", "tokenFrom: {file: ../do-token}\n      sshKey: {privateKeyFile: ../login_ed25519}");
+    let yaml = do_cluster_yaml(&name, 2).replace("replicas: 2", "replicas: 1").replace(
+        "tokenFrom: {env: DIGITALOCEAN_TOKEN}",
+        "tokenFrom: {file: ../do-token}\n      sshKey: {privateKeyFile: ../login_ed25519}",
+    );
     p.drop_manifest("cluster.yaml", &yaml);
     let mut op = start(&p, &standin);
     // Killed as soon as the first droplet exists: creation is under way, nothing booted.
-    eventually(Duration::from_secs(60), "a droplet requested", || (!standin.droplets().is_empty()).then_some(()), || op.log());
+    eventually(
+        Duration::from_secs(60),
+        "a droplet requested",
+        || (!standin.droplets().is_empty()).then_some(()),
+        || op.log(),
+    );
     op.kill9();
     assert!(standin.droplets().len() <= 2);
 
@@ -247,14 +339,19 @@ async fn kill_9_during_creation_then_restart_leaves_exactly_the_declared_droplet
         || {
             most = most.max(standin.droplets().len());
             let n = nodes(&p, "cluster.yaml");
-            (p.phase("cluster.yaml") == "Ready" && n.len() == 2 && n.iter().all(|x| x["state"] == "ready")).then_some(())
+            (p.phase("cluster.yaml") == "Ready" && n.len() == 2 && n.iter().all(|x| x["state"] == "ready"))
+                .then_some(())
         },
         || format!("{}\nhost errors {:?}\n{}", p.read("cluster.yaml"), standin.host_errors(), tail(&op.log(), 60)),
     );
     let droplets = standin.droplets();
     let mut names: Vec<String> = droplets.iter().map(|d| d.name.clone()).collect();
     names.sort();
-    assert_eq!(names, [format!("sparkswarm-{name}-1"), format!("sparkswarm-{name}-2")], "exactly the declared droplets");
+    assert_eq!(
+        names,
+        [format!("sparkswarm-{name}-1"), format!("sparkswarm-{name}-2")],
+        "exactly the declared droplets"
+    );
     assert!(most <= 2, "at some point {most} droplets existed");
     assert_eq!(standin.ssh_key_count(), 0, "the spec's key is not registered");
 

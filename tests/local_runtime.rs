@@ -128,7 +128,11 @@ async fn wait_job(rt: &LocalRuntime, dir: &Path, ok: impl Fn(&AttemptObservation
                 return obs;
             }
             if Instant::now() > deadline {
-                panic!("job at {} did not get there within {JOB_DONE:?}: {obs:#?}\n{}", dir.display(), tail(&obs.driver_log, 4000));
+                panic!(
+                    "job at {} did not get there within {JOB_DONE:?}: {obs:#?}\n{}",
+                    dir.display(),
+                    tail(&obs.driver_log, 4000)
+                );
             }
         } else if Instant::now() > deadline {
             panic!("no trace of the job at {}", dir.display());
@@ -268,7 +272,8 @@ async fn cluster_and_jobs_on_real_spark() {
     std::fs::create_dir_all(&app).expect("mkdir");
     std::fs::write(app.join("main.py"), APP).expect("write app");
     std::fs::write(app.join("helper.py"), "def double(x):\n    return 2 * x\n").expect("write helper");
-    std::fs::write(app.join("numbers.txt"), (1..=100).map(|i| i.to_string()).collect::<Vec<_>>().join(" ")).expect("write data");
+    std::fs::write(app.join("numbers.txt"), (1..=100).map(|i| i.to_string()).collect::<Vec<_>>().join(" "))
+        .expect("write data");
     let jobs = state.join("jobs");
 
     // A job that succeeds: exit 0, app id, UI, results.
@@ -304,7 +309,8 @@ async fn cluster_and_jobs_on_real_spark() {
     // A running job is killed: it ends, and nothing of it stays behind.
     let sleep_dir = jobs.join("sleep").join("1");
     rt.submit(&submission(&app, &master_url, sleep_dir.clone(), "sub-sleep", "sleep")).await.expect("submit");
-    let running = wait_job(&rt, &sleep_dir, |o| o.state != AttemptState::Running || o.spark_application_id.is_some()).await;
+    let running =
+        wait_job(&rt, &sleep_dir, |o| o.state != AttemptState::Running || o.spark_application_id.is_some()).await;
     assert_eq!(running.state, AttemptState::Running, "{}", tail(&running.driver_log, 4000));
     let t2 = Instant::now();
     rt.kill(&sleep_dir).await.expect("kill");
@@ -316,7 +322,8 @@ async fn cluster_and_jobs_on_real_spark() {
 
     // A worker killed outright is seen dead, and apply restarts it.
     let victim = read_pid(&dir.join("worker-0.pid"));
-    nix::sys::signal::killpg(nix::unistd::Pid::from_raw(victim), nix::sys::signal::Signal::SIGKILL).expect("kill worker");
+    nix::sys::signal::killpg(nix::unistd::Pid::from_raw(victim), nix::sys::signal::Signal::SIGKILL)
+        .expect("kill worker");
     let seen = wait_cluster(&rt, name, "the dead worker", CLUSTER_UP, |o| o.workers_failed == 1).await;
     assert_eq!(seen.workers_running, 1);
     assert!(seen.workers_alive <= 1, "a dead worker is not counted alive: {seen:#?}");
@@ -331,7 +338,8 @@ async fn cluster_and_jobs_on_real_spark() {
     assert_eq!(read_pid(&dir.join("master.pid")), master_pid, "the master was left alone");
 
     // A dead master is restarted on the same port, with fresh workers.
-    nix::sys::signal::killpg(nix::unistd::Pid::from_raw(master_pid), nix::sys::signal::Signal::SIGKILL).expect("kill master");
+    nix::sys::signal::killpg(nix::unistd::Pid::from_raw(master_pid), nix::sys::signal::Signal::SIGKILL)
+        .expect("kill master");
     wait_cluster(&rt, name, "the dead master", CLUSTER_UP, |o| !o.master_running).await;
     let t5 = Instant::now();
     rt.apply(&plan).await.expect("apply after the master died");
@@ -346,7 +354,8 @@ async fn cluster_and_jobs_on_real_spark() {
     // Scaling down stops the extra worker.
     let smaller = ClusterPlan { workers: 1, ..plan.clone() };
     rt.apply(&smaller).await.expect("scale down");
-    let scaled = wait_cluster(&rt, name, "1 worker", CLUSTER_UP, |o| o.workers_running == 1 && o.workers_alive == 1).await;
+    let scaled =
+        wait_cluster(&rt, name, "1 worker", CLUSTER_UP, |o| o.workers_running == 1 && o.workers_alive == 1).await;
     assert_eq!(scaled.applied.as_ref(), Some(&smaller));
     assert!(!dir.join("worker-1.pid").exists());
 

@@ -82,11 +82,16 @@ fn every_kind_of_bad_manifest_gets_a_clear_error_and_no_user_byte_changes() {
         match expect {
             Expect::Invalid { reason, field } => {
                 let want = if *reason == "__pending__" { None } else { Some(*reason) };
-                let got = eventually(Duration::from_secs(20), &format!("{name}: a status"), || {
-                    let text = std::fs::read_to_string(&path).ok()?;
-                    let v: serde_json::Value = serde_yaml::from_str(&text).ok()?;
-                    v.get("status").cloned()
-                }, || format!("{}\n{}", String::from_utf8_lossy(&std::fs::read(&path).unwrap_or_default()), op.log()));
+                let got = eventually(
+                    Duration::from_secs(20),
+                    &format!("{name}: a status"),
+                    || {
+                        let text = std::fs::read_to_string(&path).ok()?;
+                        let v: serde_json::Value = serde_yaml::from_str(&text).ok()?;
+                        v.get("status").cloned()
+                    },
+                    || format!("{}\n{}", String::from_utf8_lossy(&std::fs::read(&path).unwrap_or_default()), op.log()),
+                );
                 let after = std::fs::read_to_string(&path).unwrap();
                 assert!(status_stripped(&after, bytes), "{name}: user bytes changed:\n{after}");
                 let conds = got.get("conditions").and_then(|c| c.as_array()).cloned().unwrap_or_default();
@@ -103,7 +108,10 @@ fn every_kind_of_bad_manifest_gets_a_clear_error_and_no_user_byte_changes() {
                 let text = String::from_utf8_lossy(&out.stdout);
                 if want.is_some() && *reason != "DuplicateName" {
                     assert!(!out.status.success(), "{name}: validate fails");
-                    assert!(text.contains(&format!("{name}:")) && text.contains(field), "{name}: validate names file and field: {text}");
+                    assert!(
+                        text.contains(&format!("{name}:")) && text.contains(field),
+                        "{name}: validate names file and field: {text}"
+                    );
                 }
             }
             Expect::Unparseable(needle) => {
@@ -132,7 +140,11 @@ fn every_kind_of_bad_manifest_gets_a_clear_error_and_no_user_byte_changes() {
 
     // The inline token appears nowhere the operator writes.
     let mut everything = op.log();
-    everything.push_str(&std::fs::read_to_string(p.manifest("inline-token.yaml")).unwrap().replacen(&format!("token: {SECRET}"), "", 1));
+    everything.push_str(&std::fs::read_to_string(p.manifest("inline-token.yaml")).unwrap().replacen(
+        &format!("token: {SECRET}"),
+        "",
+        1,
+    ));
     for e in walk(&p.state()) {
         everything.push_str(&String::from_utf8_lossy(&std::fs::read(e).unwrap_or_default()));
     }
@@ -147,7 +159,11 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     if let Ok(rd) = std::fs::read_dir(dir) {
         for e in rd.flatten() {
             let p = e.path();
-            if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+            if p.is_dir() {
+                out.extend(walk(&p))
+            } else {
+                out.push(p)
+            }
         }
     }
     out
@@ -161,11 +177,19 @@ fn status_is_written_into_the_file_and_nothing_else_moves() {
     p.write_app("app.py", "print('hi')\n");
     let op = p.start(&[]);
     let path = p.drop_manifest("commented.yaml", COMMENTED);
-    eventually(Duration::from_secs(20), "both statuses Pending", || {
-        let text = std::fs::read_to_string(&path).ok()?;
-        let docs: Vec<serde_json::Value> = serde_yaml::Deserializer::from_str(&text).filter_map(|d| serde::Deserialize::deserialize(d).ok()).collect();
-        (docs.len() == 2 && docs.iter().all(|d| d.pointer("/status/phase") == Some(&serde_json::json!("Pending")))).then_some(())
-    }, || format!("{}\n{}", std::fs::read_to_string(&path).unwrap_or_default(), op.log()));
+    eventually(
+        Duration::from_secs(20),
+        "both statuses Pending",
+        || {
+            let text = std::fs::read_to_string(&path).ok()?;
+            let docs: Vec<serde_json::Value> = serde_yaml::Deserializer::from_str(&text)
+                .filter_map(|d| serde::Deserialize::deserialize(d).ok())
+                .collect();
+            (docs.len() == 2 && docs.iter().all(|d| d.pointer("/status/phase") == Some(&serde_json::json!("Pending"))))
+                .then_some(())
+        },
+        || format!("{}\n{}", std::fs::read_to_string(&path).unwrap_or_default(), op.log()),
+    );
     let after = std::fs::read_to_string(&path).unwrap();
     // Everything but the two status blocks is byte-identical: cut them out and compare.
     let cut = |s: &str| -> String {
@@ -176,7 +200,7 @@ fn status_is_written_into_the_file_and_nothing_else_moves() {
                 in_status = true;
                 continue;
             }
-            if in_status && (line.starts_with(' ') ) {
+            if in_status && (line.starts_with(' ')) {
                 continue;
             }
             in_status = false;
@@ -186,7 +210,11 @@ fn status_is_written_into_the_file_and_nothing_else_moves() {
     };
     let before_cut = cut(COMMENTED);
     let after_cut = cut(&after);
-    assert_eq!(after_cut.trim_end_matches(['\r', '\n']), before_cut.trim_end_matches(['\r', '\n']), "bytes outside status changed:\n{after}");
+    assert_eq!(
+        after_cut.trim_end_matches(['\r', '\n']),
+        before_cut.trim_end_matches(['\r', '\n']),
+        "bytes outside status changed:\n{after}"
+    );
     assert!(after.contains("# a comment after the status block\r\n"));
     assert!(after.contains("\r\nstatus:\r\n  phase: Pending\r\n"), "the status uses the file's CRLF:\n{after}");
     assert!(!after.contains("Bogus"), "the user's status was replaced");
@@ -203,7 +231,12 @@ fn status_is_written_into_the_file_and_nothing_else_moves() {
     // An annotation change is: generation 2.
     let edited = std::fs::read_to_string(&path).unwrap().replacen("note: \"quoted\"", "note: \"changed\"", 1);
     std::fs::write(&path, edited).unwrap();
-    eventually(Duration::from_secs(20), "generation 2", || (p.field("commented.yaml", "/status/observedGeneration") == Some(serde_json::json!(2))).then_some(()), || op.log());
+    eventually(
+        Duration::from_secs(20),
+        "generation 2",
+        || (p.field("commented.yaml", "/status/observedGeneration") == Some(serde_json::json!(2))).then_some(()),
+        || op.log(),
+    );
     assert!(std::fs::read_to_string(&path).unwrap().starts_with("# Top comment, edited\r\n"));
 }
 
@@ -211,7 +244,12 @@ fn status_is_written_into_the_file_and_nothing_else_moves() {
 fn a_second_operator_refuses_and_sigterm_stops_cleanly() {
     let p = Project::new();
     let mut first = p.start(&["--metrics-addr", "127.0.0.1:0"]);
-    eventually(Duration::from_secs(20), "operator started", || first.log().contains("operator started").then_some(()), || first.log());
+    eventually(
+        Duration::from_secs(20),
+        "operator started",
+        || first.log().contains("operator started").then_some(()),
+        || first.log(),
+    );
     let second = p.cli(&["run"]);
     assert!(!second.status.success());
     let err = String::from_utf8_lossy(&second.stderr);
@@ -220,7 +258,12 @@ fn a_second_operator_refuses_and_sigterm_stops_cleanly() {
     assert!(status.success(), "SIGTERM is a clean stop: {status:?}\n{}", first.log());
     // The lock goes with the process: a new operator starts.
     let mut again = p.start(&[]);
-    eventually(Duration::from_secs(20), "restarted", || again.log().contains("operator started").then_some(()), || again.log());
+    eventually(
+        Duration::from_secs(20),
+        "restarted",
+        || again.log().contains("operator started").then_some(()),
+        || again.log(),
+    );
     assert!(again.terminate().success());
 }
 
@@ -261,7 +304,12 @@ fn exit_when_done_reports_failure_with_its_exit_code() {
     p.drop_manifest("bad.yaml", &Project::job_yaml("bad", "nowhere", "../../../../etc/passwd", ""));
     let mut op = p.start(&["--exit-when-done"]);
     let log = op.log.clone();
-    let status = eventually(Duration::from_secs(30), "the operator exits", || op.child.try_wait().ok().flatten(), || std::fs::read_to_string(&log).unwrap_or_default());
+    let status = eventually(
+        Duration::from_secs(30),
+        "the operator exits",
+        || op.child.try_wait().ok().flatten(),
+        || std::fs::read_to_string(&log).unwrap_or_default(),
+    );
     assert_eq!(status.code(), Some(1), "{}", op.log());
 }
 
@@ -273,21 +321,43 @@ fn a_file_broken_while_the_operator_was_down_does_not_delete_its_objects() {
     let v2 = Project::job_yaml("j", "nowhere", "app.py", "  arguments: [\"--fast\"]\n");
     let mut op = p.start(&[]);
     p.drop_manifest("j.yaml", &v1);
-    eventually(Duration::from_secs(20), "generation 1", || (p.field("j.yaml", "/status/observedGeneration") == Some(serde_json::json!(1))).then_some(()), || op.log());
+    eventually(
+        Duration::from_secs(20),
+        "generation 1",
+        || (p.field("j.yaml", "/status/observedGeneration") == Some(serde_json::json!(1))).then_some(()),
+        || op.log(),
+    );
     p.drop_manifest("j.yaml", &v2);
-    eventually(Duration::from_secs(20), "generation 2", || (p.field("j.yaml", "/status/observedGeneration") == Some(serde_json::json!(2))).then_some(()), || op.log());
+    eventually(
+        Duration::from_secs(20),
+        "generation 2",
+        || (p.field("j.yaml", "/status/observedGeneration") == Some(serde_json::json!(2))).then_some(()),
+        || op.log(),
+    );
     op.terminate();
 
     // Broken while nobody watched: on restart the operator cannot know what the file holds.
     p.drop_manifest("j.yaml", "apiVersion: sparkswarm.io/v1alpha1\nkind: SparkJob\nspec: [unclosed\n");
     let op = p.start(&[]);
     let events = p.state().join("events/sparkjob/j.jsonl");
-    eventually(Duration::from_secs(20), "an InvalidYaml event for j", || {
-        std::fs::read_to_string(&events).ok().filter(|t| t.contains("InvalidYaml")).map(|_| ())
-    }, || op.log());
+    eventually(
+        Duration::from_secs(20),
+        "an InvalidYaml event for j",
+        || std::fs::read_to_string(&events).ok().filter(|t| t.contains("InvalidYaml")).map(|_| ()),
+        || op.log(),
+    );
     p.drop_manifest("j.yaml", &v2);
-    eventually(Duration::from_secs(20), "j Pending again", || (p.phase("j.yaml") == "Pending").then_some(()), || op.log());
-    assert_eq!(p.field("j.yaml", "/status/observedGeneration"), Some(serde_json::json!(2)), "the job was not forgotten and recreated");
+    eventually(
+        Duration::from_secs(20),
+        "j Pending again",
+        || (p.phase("j.yaml") == "Pending").then_some(()),
+        || op.log(),
+    );
+    assert_eq!(
+        p.field("j.yaml", "/status/observedGeneration"),
+        Some(serde_json::json!(2)),
+        "the job was not forgotten and recreated"
+    );
 }
 
 /// Files a cluster's provider names (client certificates, a token file, a login key) obey
@@ -305,9 +375,19 @@ fn provider_files_outside_the_allowed_roots_fail_the_cluster_with_the_field() {
         "do.yaml",
         "apiVersion: sparkswarm.io/v1alpha1\nkind: SparkCluster\nmetadata:\n  name: do\nspec:\n  provider:\n    digitalocean:\n      tokenFrom: {file: ../../do-token}\n",
     );
-    for (file, field) in [("tls.yaml", "spec.provider.swarm.tls.caFile"), ("do.yaml", "spec.provider.digitalocean.tokenFrom.file")] {
-        eventually(Duration::from_secs(20), &format!("{file} Failed"), || (p.phase(file) == "Failed").then_some(()), || format!("{}\n{}", p.read(file), op.log()));
-        let ready = p.field(file, "/status/conditions").and_then(|c| c.as_array().and_then(|a| a.iter().find(|c| c["type"] == "Ready").cloned())).expect("a Ready condition");
+    for (file, field) in
+        [("tls.yaml", "spec.provider.swarm.tls.caFile"), ("do.yaml", "spec.provider.digitalocean.tokenFrom.file")]
+    {
+        eventually(
+            Duration::from_secs(20),
+            &format!("{file} Failed"),
+            || (p.phase(file) == "Failed").then_some(()),
+            || format!("{}\n{}", p.read(file), op.log()),
+        );
+        let ready = p
+            .field(file, "/status/conditions")
+            .and_then(|c| c.as_array().and_then(|a| a.iter().find(|c| c["type"] == "Ready").cloned()))
+            .expect("a Ready condition");
         let message = ready["message"].as_str().unwrap_or("");
         assert!(message.contains(field) && message.contains("outside the allowed roots"), "{file}: {ready}");
     }

@@ -50,20 +50,31 @@ const JOB: Duration = Duration::from_secs(180);
 
 fn ready_cluster(p: &Project, name: &str, workers: u32, op: &Operator) {
     p.drop_manifest(&format!("{name}.yaml"), &Project::cluster_yaml(name, workers));
-    eventually(BOOT, &format!("cluster {name} Ready"), || (p.phase(&format!("{name}.yaml")) == "Ready").then_some(()), || {
-        format!("file:\n{}\noperator log:\n{}", p.read(&format!("{name}.yaml")), op.log())
-    });
+    eventually(
+        BOOT,
+        &format!("cluster {name} Ready"),
+        || (p.phase(&format!("{name}.yaml")) == "Ready").then_some(()),
+        || format!("file:\n{}\noperator log:\n{}", p.read(&format!("{name}.yaml")), op.log()),
+    );
 }
 
 fn master_json(p: &Project, cluster_file: &str) -> serde_json::Value {
-    let ui = p.field(cluster_file, "/status/webUiUrl").and_then(|v| v.as_str().map(str::to_string)).expect("webUiUrl in status");
+    let ui = p
+        .field(cluster_file, "/status/webUiUrl")
+        .and_then(|v| v.as_str().map(str::to_string))
+        .expect("webUiUrl in status");
     let url = format!("{}/json/", ui.trim_end_matches('/'));
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async { reqwest::get(&url).await.expect("master json").json::<serde_json::Value>().await.expect("json") })
+    rt.block_on(async {
+        reqwest::get(&url).await.expect("master json").json::<serde_json::Value>().await.expect("json")
+    })
 }
 
 fn alive_workers(v: &serde_json::Value) -> usize {
-    v.get("workers").and_then(|w| w.as_array()).map(|ws| ws.iter().filter(|w| w.get("state").and_then(|s| s.as_str()) == Some("ALIVE")).count()).unwrap_or(0)
+    v.get("workers")
+        .and_then(|w| w.as_array())
+        .map(|ws| ws.iter().filter(|w| w.get("state").and_then(|s| s.as_str()) == Some("ALIVE")).count())
+        .unwrap_or(0)
 }
 
 #[test]
@@ -78,31 +89,61 @@ fn jobs_succeed_fail_retry_and_rerun_with_status_in_the_file() {
     ready_cluster(&p, "demo", 2, &op);
     assert_eq!(p.field("demo.yaml", "/status/workers/ready"), Some(serde_json::json!(2)));
     assert_eq!(alive_workers(&master_json(&p, "demo.yaml")), 2, "the master itself sees two workers");
-    let version = p.field("demo.yaml", "/status/sparkVersion").and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    let version =
+        p.field("demo.yaml", "/status/sparkVersion").and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
     assert!(version.starts_with("4."), "sparkVersion read from the cluster: {version:?}");
 
     p.drop_manifest(
         "ok.yaml",
-        &format!("# my job\n{}", Project::job_yaml("ok", "demo", "ok/main.py", "  files:\n    - {src: ../apps/ok/n.txt, dst: input/n.txt}\n")),
+        &format!(
+            "# my job\n{}",
+            Project::job_yaml(
+                "ok",
+                "demo",
+                "ok/main.py",
+                "  files:\n    - {src: ../apps/ok/n.txt, dst: input/n.txt}\n"
+            )
+        ),
     );
     p.drop_manifest("fail.yaml", &Project::job_yaml("fail", "demo", "fail/main.py", ""));
     p.drop_manifest(
         "retry.yaml",
-        &Project::job_yaml("retry", "demo", "fail/main.py", "  restartPolicy: {type: OnFailure, maxRetries: 2, backoffSeconds: 1}\n"),
+        &Project::job_yaml(
+            "retry",
+            "demo",
+            "fail/main.py",
+            "  restartPolicy: {type: OnFailure, maxRetries: 2, backoffSeconds: 1}\n",
+        ),
     );
 
-    let ctx = || format!("ok:\n{}\nfail:\n{}\nretry:\n{}\nlog:\n{}", p.read("ok.yaml"), p.read("fail.yaml"), p.read("retry.yaml"), op.log());
+    let ctx = || {
+        format!(
+            "ok:\n{}\nfail:\n{}\nretry:\n{}\nlog:\n{}",
+            p.read("ok.yaml"),
+            p.read("fail.yaml"),
+            p.read("retry.yaml"),
+            op.log()
+        )
+    };
     eventually(JOB, "ok Succeeded", || (p.phase("ok.yaml") == "Succeeded").then_some(()), ctx);
     assert_eq!(p.field("ok.yaml", "/status/results/total"), Some(serde_json::json!(1000 * 999 / 2)));
     assert!(p.read("ok.yaml").starts_with("# my job\n"), "the user's comment survives");
-    let app_id = p.field("ok.yaml", "/status/sparkApplicationId").and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    let app_id = p
+        .field("ok.yaml", "/status/sparkApplicationId")
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
     assert!(app_id.starts_with("app-"), "application id {app_id:?}");
     assert_eq!(p.field("ok.yaml", "/status/exitCode"), Some(serde_json::json!(0)));
 
     eventually(JOB, "fail Failed", || (p.phase("fail.yaml") == "Failed").then_some(()), ctx);
-    let message = p.field("fail.yaml", "/status/message").and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    let message =
+        p.field("fail.yaml", "/status/message").and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
     assert!(message.contains("ValueError: boom: the input has no rows"), "message: {message:?}");
-    assert_eq!(p.field("fail.yaml", "/status/attempts"), Some(serde_json::json!(1)), "restartPolicy Never: one attempt");
+    assert_eq!(
+        p.field("fail.yaml", "/status/attempts"),
+        Some(serde_json::json!(1)),
+        "restartPolicy Never: one attempt"
+    );
 
     eventually(JOB * 3, "retry Failed after its retries", || (p.phase("retry.yaml") == "Failed").then_some(()), ctx);
     assert_eq!(p.field("retry.yaml", "/status/attempts"), Some(serde_json::json!(3)), "1 attempt + maxRetries 2");
@@ -129,10 +170,15 @@ fn jobs_succeed_fail_retry_and_rerun_with_status_in_the_file() {
     let first_sub = p.field("ok.yaml", "/status/submissionId");
     let rerun = p.cli(&["rerun", "sparkjob", "ok"]);
     assert!(rerun.status.success(), "{}", String::from_utf8_lossy(&rerun.stderr));
-    eventually(JOB, "ok re-run", || {
-        let sub = p.field("ok.yaml", "/status/submissionId");
-        (sub != first_sub && p.phase("ok.yaml") == "Succeeded").then_some(())
-    }, ctx);
+    eventually(
+        JOB,
+        "ok re-run",
+        || {
+            let sub = p.field("ok.yaml", "/status/submissionId");
+            (sub != first_sub && p.phase("ok.yaml") == "Succeeded").then_some(())
+        },
+        ctx,
+    );
     assert_eq!(p.field("ok.yaml", "/status/observedGeneration"), Some(serde_json::json!(2)));
     assert!(p.read("ok.yaml").starts_with("# my job\n"));
 }
@@ -148,15 +194,30 @@ fn kill_9_mid_job_then_restart_submits_once_and_finishes() {
     ready_cluster(&p, "c1", 1, &op);
     p.drop_manifest(
         "hold.yaml",
-        &Project::job_yaml("hold", "c1", "hold/main.py", &format!("  arguments: [{:?}]\n", release.display().to_string())),
+        &Project::job_yaml(
+            "hold",
+            "c1",
+            "hold/main.py",
+            &format!("  arguments: [{:?}]\n", release.display().to_string()),
+        ),
     );
-    eventually(JOB, "hold Running", || (p.phase("hold.yaml") == "Running").then_some(()), || format!("{}\n{}", p.read("hold.yaml"), op.log()));
+    eventually(
+        JOB,
+        "hold Running",
+        || (p.phase("hold.yaml") == "Running").then_some(()),
+        || format!("{}\n{}", p.read("hold.yaml"), op.log()),
+    );
     let sub = p.field("hold.yaml", "/status/submissionId").expect("submission id");
     op.kill9();
 
     let op2 = p.start(&[]);
     std::fs::write(&release, "go").unwrap();
-    eventually(JOB, "hold Succeeded after the restart", || (p.phase("hold.yaml") == "Succeeded").then_some(()), || format!("{}\n{}", p.read("hold.yaml"), op2.log()));
+    eventually(
+        JOB,
+        "hold Succeeded after the restart",
+        || (p.phase("hold.yaml") == "Succeeded").then_some(()),
+        || format!("{}\n{}", p.read("hold.yaml"), op2.log()),
+    );
     assert_eq!(p.field("hold.yaml", "/status/submissionId"), Some(sub), "the same submission, adopted");
     assert_eq!(p.field("hold.yaml", "/status/attempts"), Some(serde_json::json!(1)));
     let master = master_json(&p, "c1.yaml");
@@ -171,24 +232,52 @@ fn kill_9_mid_job_then_restart_submits_once_and_finishes() {
     let sub1 = p.field("hold.yaml", "/status/submissionId");
     p.drop_manifest(
         "hold.yaml",
-        &Project::job_yaml("hold", "c1", "hold/main.py", &format!("  arguments: [{:?}]\n  sparkConf: {{spark.ui.showConsoleProgress: \"false\"}}\n", release.display().to_string())),
+        &Project::job_yaml(
+            "hold",
+            "c1",
+            "hold/main.py",
+            &format!(
+                "  arguments: [{:?}]\n  sparkConf: {{spark.ui.showConsoleProgress: \"false\"}}\n",
+                release.display().to_string()
+            ),
+        ),
     );
-    eventually(JOB, "the new spec Succeeded", || {
-        (p.field("hold.yaml", "/status/observedGeneration") == Some(serde_json::json!(2)) && p.phase("hold.yaml") == "Succeeded").then_some(())
-    }, || format!("{}\n{}", p.read("hold.yaml"), op2.log()));
+    eventually(
+        JOB,
+        "the new spec Succeeded",
+        || {
+            (p.field("hold.yaml", "/status/observedGeneration") == Some(serde_json::json!(2))
+                && p.phase("hold.yaml") == "Succeeded")
+                .then_some(())
+        },
+        || format!("{}\n{}", p.read("hold.yaml"), op2.log()),
+    );
     assert_ne!(p.field("hold.yaml", "/status/submissionId"), sub1);
     assert_eq!(p.field("hold.yaml", "/status/attempts"), Some(serde_json::json!(1)), "attempts count per generation");
 
     // deletionPolicy Retain: deleting the file leaves the cluster running.
     let marker = p.state().display().to_string();
     p.drop_manifest("c1.yaml", &Project::cluster_yaml("c1", 1).replace("spec:\n", "spec:\n  deletionPolicy: Retain\n"));
-    eventually(BOOT, "c1 Retain observed", || (p.field("c1.yaml", "/status/observedGeneration") == Some(serde_json::json!(2))).then_some(()), || op2.log());
+    eventually(
+        BOOT,
+        "c1 Retain observed",
+        || (p.field("c1.yaml", "/status/observedGeneration") == Some(serde_json::json!(2))).then_some(()),
+        || op2.log(),
+    );
     let before: Vec<i32> = processes_mentioning(&marker).into_iter().map(|(pid, _)| pid).collect();
     assert!(before.len() >= 2, "a master and a worker run");
     std::fs::remove_file(p.manifest("c1.yaml")).unwrap();
-    eventually(Duration::from_secs(30), "the operator to act on the deletion", || op2.log().contains("deletionPolicy Retain").then_some(()), || op2.log());
+    eventually(
+        Duration::from_secs(30),
+        "the operator to act on the deletion",
+        || op2.log().contains("deletionPolicy Retain").then_some(()),
+        || op2.log(),
+    );
     for pid in before {
-        assert!(std::path::Path::new(&format!("/proc/{pid}")).exists(), "process {pid} of the retained cluster still runs");
+        assert!(
+            std::path::Path::new(&format!("/proc/{pid}")).exists(),
+            "process {pid} of the retained cluster still runs"
+        );
     }
 }
 
@@ -203,11 +292,24 @@ fn clusters_scale_heal_and_leave_nothing_behind_when_deleted() {
 
     // Scale 2 -> 3 by editing the spec.
     p.drop_manifest("scale.yaml", &Project::cluster_yaml("scale", 3));
-    eventually(BOOT, "3 workers", || (p.field("scale.yaml", "/status/workers/ready") == Some(serde_json::json!(3)) && p.phase("scale.yaml") == "Ready").then_some(()), || op.log());
+    eventually(
+        BOOT,
+        "3 workers",
+        || {
+            (p.field("scale.yaml", "/status/workers/ready") == Some(serde_json::json!(3))
+                && p.phase("scale.yaml") == "Ready")
+                .then_some(())
+        },
+        || op.log(),
+    );
     assert_eq!(alive_workers(&master_json(&p, "scale.yaml")), 3);
 
     // A worker dies: Degraded, then Ready again with a replacement.
-    let workers: Vec<i32> = processes_mentioning(&marker).into_iter().filter(|(_, c)| c.contains("deploy.worker.Worker")).map(|(pid, _)| pid).collect();
+    let workers: Vec<i32> = processes_mentioning(&marker)
+        .into_iter()
+        .filter(|(_, c)| c.contains("deploy.worker.Worker"))
+        .map(|(pid, _)| pid)
+        .collect();
     assert_eq!(workers.len(), 3, "three worker JVMs");
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(workers[0]), nix::sys::signal::Signal::SIGKILL).unwrap();
     eventually(BOOT, "Degraded", || (p.phase("scale.yaml") == "Degraded").then_some(()), || p.read("scale.yaml"));
@@ -215,7 +317,12 @@ fn clusters_scale_heal_and_leave_nothing_behind_when_deleted() {
 
     // Deleting the file stops every process of the cluster.
     std::fs::remove_file(p.manifest("scale.yaml")).unwrap();
-    eventually(Duration::from_secs(60), "no Spark process left", || processes_mentioning(&marker).is_empty().then_some(()), || format!("{:?}", processes_mentioning(&marker)));
+    eventually(
+        Duration::from_secs(60),
+        "no Spark process left",
+        || processes_mentioning(&marker).is_empty().then_some(()),
+        || format!("{:?}", processes_mentioning(&marker)),
+    );
 }
 
 #[test]
@@ -231,9 +338,22 @@ fn deadline_suspend_and_ttl() {
     let never = p.root().join("never");
     p.drop_manifest(
         "late.yaml",
-        &Project::job_yaml("late", "c2", "hold/main.py", &format!("  arguments: [{:?}]\n  activeDeadlineSeconds: 20\n", never.display().to_string())),
+        &Project::job_yaml(
+            "late",
+            "c2",
+            "hold/main.py",
+            &format!("  arguments: [{:?}]\n  activeDeadlineSeconds: 20\n", never.display().to_string()),
+        ),
     );
-    p.drop_manifest("held.yaml", &Project::job_yaml("held", "c2", "ok/main.py", "  suspend: true\n  files:\n    - {src: ../apps/ok/n.txt, dst: input/n.txt}\n"));
+    p.drop_manifest(
+        "held.yaml",
+        &Project::job_yaml(
+            "held",
+            "c2",
+            "ok/main.py",
+            "  suspend: true\n  files:\n    - {src: ../apps/ok/n.txt, dst: input/n.txt}\n",
+        ),
+    );
     let ctx = || format!("{}\n{}\n{}", p.read("late.yaml"), p.read("held.yaml"), op.log());
     eventually(JOB, "late Failed by its deadline", || (p.phase("late.yaml") == "Failed").then_some(()), ctx);
     let cond = p.field("late.yaml", "/status/message").and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
@@ -244,7 +364,12 @@ fn deadline_suspend_and_ttl() {
     // Unsuspend, with a TTL: it runs, succeeds, and its attempt directories go away.
     p.drop_manifest(
         "held.yaml",
-        &Project::job_yaml("held", "c2", "ok/main.py", "  ttlSecondsAfterFinished: 2\n  files:\n    - {src: ../apps/ok/n.txt, dst: input/n.txt}\n"),
+        &Project::job_yaml(
+            "held",
+            "c2",
+            "ok/main.py",
+            "  ttlSecondsAfterFinished: 2\n  files:\n    - {src: ../apps/ok/n.txt, dst: input/n.txt}\n",
+        ),
     );
     eventually(JOB, "held Succeeded", || (p.phase("held.yaml") == "Succeeded").then_some(()), ctx);
     let attempts = p.state().join("jobs/held/attempts");

@@ -16,7 +16,8 @@ const BOOT: Duration = Duration::from_secs(300);
 const JOB: Duration = Duration::from_secs(300);
 
 fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     format!("{prefix}{nanos:08x}")
 }
 
@@ -33,7 +34,11 @@ fn swarm_cluster_yaml(name: &str, workers: u32, web_ui_port: u16) -> String {
 /// The project gets a copy of the repository's apps (with their prepared data).
 fn copy_apps(p: &Project) {
     let src = repo_root().join("apps");
-    let status = std::process::Command::new("cp").arg("-r").arg(format!("{}/.", src.display())).arg(p.root().join("apps")).status();
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(format!("{}/.", src.display()))
+        .arg(p.root().join("apps"))
+        .status();
     assert!(status.map(|s| s.success()).unwrap_or(false), "copying the apps");
     assert!(
         p.root().join("apps/data/boston.csv").exists(),
@@ -48,16 +53,24 @@ fn seed_job(app_file: &str, cluster: &str) -> String {
 }
 
 fn ready(p: &Project, file: &str, op: &Operator) {
-    eventually(BOOT, &format!("{file} Ready"), || (p.phase(file) == "Ready").then_some(()), || {
-        format!("file:\n{}\noperator log:\n{}", p.read(file), op.log())
-    });
+    eventually(
+        BOOT,
+        &format!("{file} Ready"),
+        || (p.phase(file) == "Ready").then_some(()),
+        || format!("file:\n{}\noperator log:\n{}", p.read(file), op.log()),
+    );
 }
 
 fn master_json(p: &Project, cluster_file: &str) -> serde_json::Value {
-    let ui = p.field(cluster_file, "/status/webUiUrl").and_then(|v| v.as_str().map(str::to_string)).expect("webUiUrl in status");
+    let ui = p
+        .field(cluster_file, "/status/webUiUrl")
+        .and_then(|v| v.as_str().map(str::to_string))
+        .expect("webUiUrl in status");
     let url = format!("{}/json/", ui.trim_end_matches('/'));
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    rt.block_on(async { reqwest::get(&url).await.expect("master json").json::<serde_json::Value>().await.expect("json") })
+    rt.block_on(async {
+        reqwest::get(&url).await.expect("master json").json::<serde_json::Value>().await.expect("json")
+    })
 }
 
 fn alive_workers(v: &serde_json::Value) -> usize {
@@ -68,13 +81,17 @@ fn alive_workers(v: &serde_json::Value) -> usize {
 }
 
 fn check_metrics(p: &Project, job_file: &str, app_dir: &str) {
-    let expected: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(repo_root().join("apps").join(app_dir).join("expected.json")).expect("expected.json"))
-            .expect("expected json");
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("apps").join(app_dir).join("expected.json")).expect("expected.json"),
+    )
+    .expect("expected json");
     for (metric, range) in expected.as_object().expect("object") {
         let got = p.field(job_file, &format!("/status/results/{metric}")).and_then(|v| v.as_f64());
         let (lo, hi) = (range[0].as_f64().unwrap_or(f64::MIN), range[1].as_f64().unwrap_or(f64::MAX));
-        assert!(got.is_some_and(|g| (lo..=hi).contains(&g)), "{job_file}: {metric} = {got:?}, expected within [{lo}, {hi}]");
+        assert!(
+            got.is_some_and(|g| (lo..=hi).contains(&g)),
+            "{job_file}: {metric} = {got:?}, expected within [{lo}, {hi}]"
+        );
     }
 }
 
@@ -125,24 +142,41 @@ fn a_swarm_cluster_runs_the_three_apps_scales_heals_and_leaves_nothing() {
     ] {
         eventually(JOB, &format!("{job} Succeeded"), || (p.phase(job) == "Succeeded").then_some(()), ctx);
         check_metrics(&p, job, app);
-        let outputs = p.field(job, "/status/outputsDir").and_then(|v| v.as_str().map(std::path::PathBuf::from)).expect("outputsDir");
+        let outputs = p
+            .field(job, "/status/outputsDir")
+            .and_then(|v| v.as_str().map(std::path::PathBuf::from))
+            .expect("outputsDir");
         assert!(outputs.join("results.json").exists(), "outputs collected into {}", outputs.display());
-        assert!(p.field(job, "/status/sparkApplicationId").and_then(|v| v.as_str().map(|s| s.starts_with("app-"))).unwrap_or(false));
+        assert!(p
+            .field(job, "/status/sparkApplicationId")
+            .and_then(|v| v.as_str().map(|s| s.starts_with("app-")))
+            .unwrap_or(false));
     }
     eventually(JOB, "fail Failed", || (p.phase("fail.yaml") == "Failed").then_some(()), ctx);
-    let message = p.field("fail.yaml", "/status/message").and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    let message =
+        p.field("fail.yaml", "/status/message").and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
     assert!(message.contains("ValueError: boom: the input has no rows"), "message: {message:?}");
     let logs = p.cli(&["logs", "sparkjob", "fail", "--tail", "200"]);
     assert!(String::from_utf8_lossy(&logs.stdout).contains("ValueError: boom"), "logs show the driver's output");
-    let services: Vec<String> = labelled("sparkswarm.io/cluster", &name).into_iter().filter(|l| l.starts_with("service")).collect();
+    let services: Vec<String> =
+        labelled("sparkswarm.io/cluster", &name).into_iter().filter(|l| l.starts_with("service")).collect();
     assert_eq!(services.len(), 2, "finished drivers' services are removed (master and workers remain): {services:?}");
 
     // Scale 2 -> 3 by editing the spec.
-    let port = p.field(&file, "/status/webUiUrl").and_then(|v| v.as_str().and_then(|u| u.rsplit(':').next()?.parse::<u16>().ok())).expect("port");
+    let port = p
+        .field(&file, "/status/webUiUrl")
+        .and_then(|v| v.as_str().and_then(|u| u.rsplit(':').next()?.parse::<u16>().ok()))
+        .expect("port");
     p.drop_manifest(&file, &swarm_cluster_yaml(&name, 3, port));
-    eventually(BOOT, "3 workers", || {
-        (p.field(&file, "/status/workers/ready") == Some(serde_json::json!(3)) && p.phase(&file) == "Ready").then_some(())
-    }, || op.log());
+    eventually(
+        BOOT,
+        "3 workers",
+        || {
+            (p.field(&file, "/status/workers/ready") == Some(serde_json::json!(3)) && p.phase(&file) == "Ready")
+                .then_some(())
+        },
+        || op.log(),
+    );
     assert!(alive_workers(&master_json(&p, &file)) >= 3);
 
     // A worker container killed: Degraded, then Ready with the swarm's replacement.
@@ -159,9 +193,12 @@ fn a_swarm_cluster_runs_the_three_apps_scales_heals_and_leaves_nothing() {
     // Deleting the file removes every labelled service, container, network and volume.
     let t = Instant::now();
     std::fs::remove_file(p.manifest(&file)).expect("remove the cluster file");
-    eventually(Duration::from_secs(120), "nothing labelled left", || labelled("sparkswarm.io/cluster", &name).is_empty().then_some(()), || {
-        format!("{:?}\n{}", labelled("sparkswarm.io/cluster", &name), op.log())
-    });
+    eventually(
+        Duration::from_secs(120),
+        "nothing labelled left",
+        || labelled("sparkswarm.io/cluster", &name).is_empty().then_some(()),
+        || format!("{:?}\n{}", labelled("sparkswarm.io/cluster", &name), op.log()),
+    );
     eprintln!("cluster gone {:?} after the file was deleted", t.elapsed());
 }
 
@@ -194,33 +231,54 @@ fn kill_9_mid_job_then_restart_submits_once() {
     let port = free_port();
     if engine.was_inactive() {
         p.drop_manifest(&file, &swarm_cluster_yaml(&name, 1, port));
-        eventually(BOOT, "Ready=False NotSwarmManager", || {
-            p.field(&file, "/status/conditions")
-                .map(|c| c.to_string())
-                .filter(|c| c.contains("NotSwarmManager") && c.contains("SwarmReady"))
-                .map(|_| ())
-        }, || p.read(&file));
+        eventually(
+            BOOT,
+            "Ready=False NotSwarmManager",
+            || {
+                p.field(&file, "/status/conditions")
+                    .map(|c| c.to_string())
+                    .filter(|c| c.contains("NotSwarmManager") && c.contains("SwarmReady"))
+                    .map(|_| ())
+            },
+            || p.read(&file),
+        );
         assert_eq!(p.phase(&file), "Failed");
     }
-    p.drop_manifest(&file, &swarm_cluster_yaml(&name, 1, port).replace("      endpoint:", "      init: true\n      endpoint:"));
+    p.drop_manifest(
+        &file,
+        &swarm_cluster_yaml(&name, 1, port).replace("      endpoint:", "      init: true\n      endpoint:"),
+    );
     ready(&p, &file, &op);
     p.drop_manifest("hold.yaml", &Project::job_yaml("hold", &name, "hold/main.py", ""));
-    eventually(JOB, "hold Running", || (p.phase("hold.yaml") == "Running").then_some(()), || format!("{}\n{}", p.read("hold.yaml"), op.log()));
+    eventually(
+        JOB,
+        "hold Running",
+        || (p.phase("hold.yaml") == "Running").then_some(()),
+        || format!("{}\n{}", p.read("hold.yaml"), op.log()),
+    );
     let sub = p.field("hold.yaml", "/status/submissionId").expect("submission id");
     op.kill9();
 
     let op2 = p.start(&[]);
     // The driver's container, found the way the operator finds it: by its labels.
     let filter = format!("label=sparkswarm.io/cluster={name}");
-    let driver = eventually(JOB, "the driver container", || {
-        let (_, out) = docker(&["ps", "-q", "--filter", &filter, "--filter", "label=sparkswarm.io/job=hold"]);
-        out.lines().next().map(str::to_string)
-    }, || op2.log());
+    let driver = eventually(
+        JOB,
+        "the driver container",
+        || {
+            let (_, out) = docker(&["ps", "-q", "--filter", &filter, "--filter", "label=sparkswarm.io/job=hold"]);
+            out.lines().next().map(str::to_string)
+        },
+        || op2.log(),
+    );
     let (ok, out) = docker(&["exec", &driver, "touch", "/job/work/release"]);
     assert!(ok, "docker exec: {out}");
-    eventually(JOB, "hold Succeeded after the restart", || (p.phase("hold.yaml") == "Succeeded").then_some(()), || {
-        format!("{}\n{}", p.read("hold.yaml"), op2.log())
-    });
+    eventually(
+        JOB,
+        "hold Succeeded after the restart",
+        || (p.phase("hold.yaml") == "Succeeded").then_some(()),
+        || format!("{}\n{}", p.read("hold.yaml"), op2.log()),
+    );
     assert_eq!(p.field("hold.yaml", "/status/submissionId"), Some(sub), "the same submission, adopted");
     assert_eq!(p.field("hold.yaml", "/status/attempts"), Some(serde_json::json!(1)));
     assert_eq!(p.field("hold.yaml", "/status/results/released"), Some(serde_json::json!(1)));
@@ -233,5 +291,10 @@ fn kill_9_mid_job_then_restart_submits_once() {
     assert_eq!(apps.iter().filter(|n| n.as_str() == "hold").count(), 1, "the master saw one application: {apps:?}");
 
     std::fs::remove_file(p.manifest(&file)).expect("remove the cluster file");
-    eventually(Duration::from_secs(120), "nothing labelled left", || labelled("sparkswarm.io/cluster", &name).is_empty().then_some(()), || op2.log());
+    eventually(
+        Duration::from_secs(120),
+        "nothing labelled left",
+        || labelled("sparkswarm.io/cluster", &name).is_empty().then_some(()),
+        || op2.log(),
+    );
 }

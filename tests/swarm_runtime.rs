@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use sparkswarm::api::cluster::{RegistrySpec, SwarmProvider};
 use sparkswarm::api::quantity::Memory;
 use sparkswarm::runtime::swarm::{ClusterTarget, SwarmRuntime};
-use swarm_common::{labelled, Engine, Sweeper};
 use sparkswarm::runtime::{AttemptObservation, AttemptState, ClusterPlan, ClusterRuntime, JobRuntime, JobSubmission};
+use swarm_common::{labelled, Engine, Sweeper};
 
 const CLUSTER_UP: Duration = Duration::from_secs(240);
 const JOB_DONE: Duration = Duration::from_secs(300);
@@ -82,7 +82,15 @@ spark.sparkContext.parallelize(range(10)).count()
 raise ValueError("boom: the input has no rows")
 "#;
 
-fn submission(dir: &Path, cluster: &str, job: &str, main: PathBuf, args: Vec<String>, files: Vec<(PathBuf, String)>, py: Vec<PathBuf>) -> JobSubmission {
+fn submission(
+    dir: &Path,
+    cluster: &str,
+    job: &str,
+    main: PathBuf,
+    args: Vec<String>,
+    files: Vec<(PathBuf, String)>,
+    py: Vec<PathBuf>,
+) -> JobSubmission {
     JobSubmission {
         job: job.into(),
         cluster: cluster.into(),
@@ -184,7 +192,11 @@ async fn a_cluster_runs_jobs_with_big_inputs_and_failures_and_leaves_nothing() {
 
     // A job killed while it runs.
     let dir3 = tmp.path().join("attempts/3");
-    std::fs::write(apps.join("sleep.py"), "import time\nfrom pyspark.sql import SparkSession\nSparkSession.builder.getOrCreate()\ntime.sleep(600)\n").expect("app");
+    std::fs::write(
+        apps.join("sleep.py"),
+        "import time\nfrom pyspark.sql import SparkSession\nSparkSession.builder.getOrCreate()\ntime.sleep(600)\n",
+    )
+    .expect("app");
     let sub3 = submission(&dir3, &name, "sleeps", apps.join("sleep.py"), vec![], vec![], vec![]);
     rt.submit(&sub3).await.expect("submit");
     rt.kill(&dir3).await.expect("kill");
@@ -220,10 +232,31 @@ async fn with_a_registry_the_services_pull_the_image_from_it() {
     wait_ready(&rt, &name, 1).await;
     let (_, detail) = rt.observe_detail(&name).await.expect("observe");
     assert!(detail.registry.as_ref().is_some_and(|r| r.running), "{detail:?}");
-    let (_, image) = swarm_common::docker(&["service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", &format!("sparkswarm-{name}-worker")]);
-    assert!(image.trim().starts_with(&format!("127.0.0.1:{}/sparkswarm/spark:4.0.1", registry.port)), "worker image {image}");
-    let (ok, catalog) = swarm_common::docker(&["run", "--rm", "--network", "host", "--entrypoint", "python3", "sparkswarm/spark:4.0.1", "-c",
-        &format!("import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:{}/v2/_catalog').read().decode())", registry.port)]);
+    let (_, image) = swarm_common::docker(&[
+        "service",
+        "inspect",
+        "--format",
+        "{{.Spec.TaskTemplate.ContainerSpec.Image}}",
+        &format!("sparkswarm-{name}-worker"),
+    ]);
+    assert!(
+        image.trim().starts_with(&format!("127.0.0.1:{}/sparkswarm/spark:4.0.1", registry.port)),
+        "worker image {image}"
+    );
+    let (ok, catalog) = swarm_common::docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "--entrypoint",
+        "python3",
+        "sparkswarm/spark:4.0.1",
+        "-c",
+        &format!(
+            "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:{}/v2/_catalog').read().decode())",
+            registry.port
+        ),
+    ]);
     assert!(ok && catalog.contains("sparkswarm/spark"), "the registry holds the image: {catalog}");
 
     let apps = tmp.path().join("apps");
@@ -232,10 +265,18 @@ async fn with_a_registry_the_services_pull_the_image_from_it() {
     let dir = tmp.path().join("attempts/1");
     rt.submit(&submission(&dir, &name, "fails", apps.join("fail.py"), vec![], vec![], vec![])).await.expect("submit");
     let o = wait_end(&rt, &dir).await;
-    assert_eq!(o.error_line.as_deref(), Some("ValueError: boom: the input has no rows"), "the driver ran from the registry's image");
+    assert_eq!(
+        o.error_line.as_deref(),
+        Some("ValueError: boom: the input has no rows"),
+        "the driver ran from the registry's image"
+    );
 
     rt.delete(&name).await.expect("delete");
-    assert_eq!(labelled("sparkswarm.io/owner", rt.owner()), Vec::<String>::new(), "nothing labelled is left (the registry volume neither)");
+    assert_eq!(
+        labelled("sparkswarm.io/owner", rt.owner()),
+        Vec::<String>::new(),
+        "nothing labelled is left (the registry volume neither)"
+    );
 }
 
 /// An sshd of our own on a free loopback port, with throwaway host and user keys.
@@ -252,7 +293,10 @@ impl Sshd {
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path();
         let keygen = |file: &str| {
-            let ok = std::process::Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(d.join(file)).status();
+            let ok = std::process::Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .arg(d.join(file))
+                .status();
             assert!(ok.map(|s| s.success()).unwrap_or(false), "ssh-keygen");
         };
         keygen("host_key");
@@ -274,7 +318,11 @@ impl Sshd {
             .expect("start sshd");
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "sshd did not listen: {}", std::fs::read_to_string(d.join("sshd.log")).unwrap_or_default());
+            assert!(
+                Instant::now() < deadline,
+                "sshd did not listen: {}",
+                std::fs::read_to_string(d.join("sshd.log")).unwrap_or_default()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         Sshd { child, port, dir }
@@ -317,11 +365,18 @@ async fn an_ssh_endpoint_reaches_the_engine_through_a_verified_tunnel() {
 
     // A different key for that host is refused too.
     let other = tempfile::tempdir().expect("tempdir");
-    let ok = std::process::Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(other.path().join("k")).status();
+    let ok = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(other.path().join("k"))
+        .status();
     assert!(ok.map(|s| s.success()).unwrap_or(false));
     let wrong = std::fs::read_to_string(other.path().join("k.pub")).expect("key");
     let mut w = wrong.split_whitespace();
-    std::fs::write(&known_hosts, format!("[127.0.0.1]:{} {} {}\n", sshd.port, w.next().unwrap_or_default(), w.next().unwrap_or_default())).expect("write");
+    std::fs::write(
+        &known_hosts,
+        format!("[127.0.0.1]:{} {} {}\n", sshd.port, w.next().unwrap_or_default(), w.next().unwrap_or_default()),
+    )
+    .expect("write");
     let err = rt.observe_detail(&name).await.expect_err("a changed host key must be refused");
     assert_eq!(err.reason(), "SshHostKeyNotTrusted", "{err}");
 
@@ -351,7 +406,13 @@ async fn an_ssh_agent_key_opens_the_tunnel() {
     let sshd = Sshd::start();
     let tmp = tempfile::tempdir().expect("tempdir");
     let socket = tmp.path().join("agent.sock");
-    let agent = std::process::Command::new("ssh-agent").arg("-D").arg("-a").arg(&socket).stdout(std::process::Stdio::null()).spawn().expect("ssh-agent (openssh-client)");
+    let agent = std::process::Command::new("ssh-agent")
+        .arg("-D")
+        .arg("-a")
+        .arg(&socket)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("ssh-agent (openssh-client)");
     struct Kill(std::process::Child);
     impl Drop for Kill {
         fn drop(&mut self) {
@@ -365,7 +426,11 @@ async fn an_ssh_agent_key_opens_the_tunnel() {
         assert!(Instant::now() < deadline, "ssh-agent did not create {}", socket.display());
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let added = std::process::Command::new("ssh-add").arg(sshd.dir.path().join("user_key")).env("SSH_AUTH_SOCK", &socket).output().expect("ssh-add");
+    let added = std::process::Command::new("ssh-add")
+        .arg(sshd.dir.path().join("user_key"))
+        .env("SSH_AUTH_SOCK", &socket)
+        .output()
+        .expect("ssh-add");
     assert!(added.status.success(), "ssh-add: {}", String::from_utf8_lossy(&added.stderr));
     let known_hosts = tmp.path().join("known_hosts");
     std::fs::write(&known_hosts, sshd.known_hosts_line()).expect("known_hosts");
@@ -401,7 +466,10 @@ impl TlsFront {
         };
         sh("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=test-ca -keyout ca-key.pem -out ca.pem \
             -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null");
-        for (name, ext) in [("server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth"), ("client", "extendedKeyUsage=clientAuth")] {
+        for (name, ext) in [
+            ("server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth"),
+            ("client", "extendedKeyUsage=clientAuth"),
+        ] {
             std::fs::write(d.join(format!("{name}.ext")), format!("basicConstraints=CA:FALSE\n{ext}\n")).expect("ext");
             sh(&format!(
                 "openssl req -newkey rsa:2048 -nodes -subj /CN={name} -keyout {name}-key.pem -out {name}.csr 2>/dev/null && \
@@ -439,7 +507,11 @@ impl TlsFront {
 
     fn tls(&self, ca: &str) -> sparkswarm::api::cluster::TlsSpec {
         let d = self.dir.path();
-        sparkswarm::api::cluster::TlsSpec { ca_file: d.join(ca), cert_file: d.join("client.pem"), key_file: d.join("client-key.pem") }
+        sparkswarm::api::cluster::TlsSpec {
+            ca_file: d.join(ca),
+            cert_file: d.join("client.pem"),
+            key_file: d.join("client-key.pem"),
+        }
     }
 }
 
@@ -469,7 +541,10 @@ async fn a_tcp_endpoint_with_tls_verifies_both_sides() {
     rt.configure(&ClusterTarget::new("tlsgood", &good, None, &RegistrySpec::default())).expect("configure");
     let (seen, detail) = match rt.observe_detail("tlsgood").await {
         Ok(r) => r,
-        Err(e) => panic!("observe over TLS: {e:?}\nsocat:\n{}", std::fs::read_to_string(front.dir.path().join("socat.log")).unwrap_or_default()),
+        Err(e) => panic!(
+            "observe over TLS: {e:?}\nsocat:\n{}",
+            std::fs::read_to_string(front.dir.path().join("socat.log")).unwrap_or_default()
+        ),
     };
     assert!(detail.manager && detail.nodes_ready >= 1, "{detail:?}");
     assert!(!seen.exists);

@@ -56,7 +56,13 @@ struct Run {
 }
 
 async fn one(nodes: u32, boot: Duration) -> Run {
-    let standin = Standin::start(Config { boot_delay: boot, max_per_page: 20, hosts: Some(HostsConfig::default()), ..Config::default() }).await;
+    let standin = Standin::start(Config {
+        boot_delay: boot,
+        max_per_page: 20,
+        hosts: Some(HostsConfig::default()),
+        ..Config::default()
+    })
+    .await;
     let root = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir_all(root.path().join("manifests")).expect("manifests");
     let mut op = start(root.path(), &standin);
@@ -71,21 +77,31 @@ async fn one(nodes: u32, boot: Duration) -> Run {
     let deadline = t0 + Duration::from_secs(900);
     let ready = loop {
         let droplets = standin.droplets();
-        if all_active.is_none() && droplets.len() == nodes as usize && droplets.iter().all(|d| standin.address_of(&d.name).is_some()) {
+        if all_active.is_none()
+            && droplets.len() == nodes as usize
+            && droplets.iter().all(|d| standin.address_of(&d.name).is_some())
+        {
             all_active = Some(t0.elapsed().as_secs_f64());
         }
         let status = status_of(&file);
         let listed = status["nodes"].as_array().cloned().unwrap_or_default();
-        if status["phase"] == "Ready" && listed.len() == nodes as usize && listed.iter().all(|n| n["state"] == "ready") {
+        if status["phase"] == "Ready" && listed.len() == nodes as usize && listed.iter().all(|n| n["state"] == "ready")
+        {
             break t0.elapsed().as_secs_f64();
         }
-        assert!(Instant::now() < deadline, "not Ready after 900 s:\n{}\n{:?}", std::fs::read_to_string(&file).unwrap_or_default(), standin.host_errors());
+        assert!(
+            Instant::now() < deadline,
+            "not Ready after 900 s:\n{}\n{:?}",
+            std::fs::read_to_string(&file).unwrap_or_default(),
+            standin.host_errors()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let api_requests = standin.seen().len();
     // The swarm is formed when the last node joined: the events' own timestamps (the status
     // is written once the whole pass, image copy included, is done).
-    let events = std::fs::read_to_string(root.path().join(format!(".sparkswarm/events/sparkcluster/{name}.jsonl"))).unwrap_or_default();
+    let events = std::fs::read_to_string(root.path().join(format!(".sparkswarm/events/sparkcluster/{name}.jsonl")))
+        .unwrap_or_default();
     for line in events.lines() {
         let Ok(e) = serde_json::from_str::<serde_json::Value>(line) else { continue };
         if e["reason"] == "SwarmInitialised" || e["reason"] == "NodeJoined" {
@@ -103,7 +119,13 @@ async fn one(nodes: u32, boot: Duration) -> Run {
     }
     let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(op.id() as i32), nix::sys::signal::Signal::SIGTERM);
     let _ = op.wait();
-    Run { nodes, all_active: all_active.unwrap_or(f64::NAN), swarm_formed: swarm_formed.unwrap_or(f64::NAN), ready, api_requests }
+    Run {
+        nodes,
+        all_active: all_active.unwrap_or(f64::NAN),
+        swarm_formed: swarm_formed.unwrap_or(f64::NAN),
+        ready,
+        api_requests,
+    }
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 4)]
@@ -117,6 +139,9 @@ async fn main() {
     println!("{:>6} {:>12} {:>14} {:>9} {:>13}", "nodes", "all active", "swarm formed", "Ready", "API requests");
     for n in counts {
         let r = one(n, boot).await;
-        println!("{:>6} {:>11.1}s {:>13.1}s {:>8.1}s {:>13}", r.nodes, r.all_active, r.swarm_formed, r.ready, r.api_requests);
+        println!(
+            "{:>6} {:>11.1}s {:>13.1}s {:>8.1}s {:>13}",
+            r.nodes, r.all_active, r.swarm_formed, r.ready, r.api_requests
+        );
     }
 }

@@ -98,7 +98,11 @@ fn main() {
     peak_kb = peak_kb.max(proc_field(pid, "VmHWM:").unwrap_or(0));
     let missing = paths.iter().filter(|p| !has_status(p)).count();
     assert_eq!(missing, 0, "every file has a status");
-    println!("(a) {n} SparkJob files, operator start -> all statuses written: {:.2} s, peak RSS {:.1} MB", took.as_secs_f64(), peak_kb as f64 / 1024.0);
+    println!(
+        "(a) {n} SparkJob files, operator start -> all statuses written: {:.2} s, peak RSS {:.1} MB",
+        took.as_secs_f64(),
+        peak_kb as f64 / 1024.0
+    );
 
     // (b)
     let mut lat = Vec::with_capacity(drops);

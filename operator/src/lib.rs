@@ -7,13 +7,13 @@
 //! kubectl-like front.
 
 pub mod api;
-pub mod manifest;
-pub mod runtime;
+pub mod cli;
 pub mod controller;
-pub mod state;
+pub mod manager;
+pub mod manifest;
 pub mod metrics;
+pub mod reconcile;
+pub mod runtime;
+pub mod state;
 pub mod telemetry;
 pub mod watch;
-pub mod reconcile;
-pub mod manager;
-pub mod cli;

@@ -18,8 +18,8 @@ use crate::controller::{self, Hint};
 use crate::manifest::{document, paths::Roots, scan};
 use crate::reconcile::context::lock;
 use crate::reconcile::{self, Context};
-use crate::runtime::local::LocalRuntime;
 use crate::runtime::digitalocean::cluster::DigitalOceanRuntime;
+use crate::runtime::local::LocalRuntime;
 use crate::runtime::swarm::SwarmRuntime;
 use crate::runtime::ClusterRuntime;
 use crate::state::events::Recorder;
@@ -84,7 +84,8 @@ pub async fn run(cfg: Config, progress: Arc<dyn Fn(&str) + Send + Sync>) -> Resu
     }
     let state = StateDir::create(&cfg.state_dir).map_err(|e| ManagerError::State(cfg.state_dir.clone(), e))?;
     let _lock = OperatorLock::acquire(&state.lock_file())?;
-    let roots = Roots::for_manifests(&manifests, &cfg.allow_roots).map_err(|e| ManagerError::Manifests(manifests.clone(), e))?;
+    let roots = Roots::for_manifests(&manifests, &cfg.allow_roots)
+        .map_err(|e| ManagerError::Manifests(manifests.clone(), e))?;
     let generations = Generations::load(&state).map_err(|e| ManagerError::State(state.root().to_path_buf(), e))?;
 
     let shutdown = CancellationToken::new();

@@ -49,9 +49,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
 
 pub fn reconciled(kind: &str, result: &str, took: Duration) {
     let m = &*METRICS;
-    m.reconciles
-        .get_or_create(&vec![("kind".into(), kind.into()), ("result".into(), result.into())])
-        .inc();
+    m.reconciles.get_or_create(&vec![("kind".into(), kind.into()), ("result".into(), result.into())]).inc();
     m.reconcile_duration.get_or_create(&vec![("kind".into(), kind.into())]).observe(took.as_secs_f64());
 }
 

@@ -119,7 +119,10 @@ impl Operator {
 
     /// With extra environment variables (a token, an API URL), as a user would export them.
     pub fn start_with_env(p: &Project, extra: &[&str], env: &[(&str, &str)]) -> Operator {
-        let log = p.root().join(format!("operator-{}.log", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)));
+        let log = p.root().join(format!(
+            "operator-{}.log",
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+        ));
         let file = std::fs::File::create(&log).expect("operator log");
         let mut cmd = Command::new(BIN);
         cmd.arg("run")
@@ -146,7 +149,10 @@ impl Operator {
 
     /// SIGTERM, and the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), nix::sys::signal::Signal::SIGTERM);
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
         self.child.wait().expect("wait operator")
     }
 
@@ -164,7 +170,12 @@ impl Drop for Operator {
 }
 
 /// Polls `check` until it returns Some, or fails the test with `what` and `context()`.
-pub fn eventually<T>(timeout: Duration, what: &str, mut check: impl FnMut() -> Option<T>, context: impl Fn() -> String) -> T {
+pub fn eventually<T>(
+    timeout: Duration,
+    what: &str,
+    mut check: impl FnMut() -> Option<T>,
+    context: impl Fn() -> String,
+) -> T {
     let deadline = Instant::now() + timeout;
     loop {
         if let Some(v) = check() {

@@ -99,8 +99,17 @@ impl Contract {
                     .collect();
                 let literals = segments.iter().filter(|s| matches!(s, Segment::Literal(_))).count();
                 let mut params = BTreeMap::new();
-                for p in shared_params.as_array().into_iter().flatten().chain(op.get("parameters").and_then(Value::as_array).into_iter().flatten()) {
-                    let (Some(loc), Some(name)) = (p.get("in").and_then(Value::as_str), p.get("name").and_then(Value::as_str)) else { continue };
+                for p in shared_params
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .chain(op.get("parameters").and_then(Value::as_array).into_iter().flatten())
+                {
+                    let (Some(loc), Some(name)) =
+                        (p.get("in").and_then(Value::as_str), p.get("name").and_then(Value::as_str))
+                    else {
+                        continue;
+                    };
                     let required = p.get("required").and_then(Value::as_bool).unwrap_or(false);
                     let schema = p.get("schema").cloned().unwrap_or(Value::Bool(true));
                     params.insert((loc.to_string(), name.to_string()), (required, schema));
@@ -156,7 +165,14 @@ impl Contract {
     }
 
     /// Checks a request; `Err` lists what breaks the contract.
-    pub fn check_request(&self, method: &str, path: &str, query: &str, headers: &axum::http::HeaderMap, body: &[u8]) -> Result<Matched, Vec<String>> {
+    pub fn check_request(
+        &self,
+        method: &str,
+        path: &str,
+        query: &str,
+        headers: &axum::http::HeaderMap,
+        body: &[u8],
+    ) -> Result<Matched, Vec<String>> {
         let Some((op, path_params)) = self.route(method, path) else {
             return Err(vec![format!("{method} {path}: no such operation in the contract")]);
         };
@@ -170,14 +186,18 @@ impl Contract {
         }
         for (name, value) in &path_params {
             match op.params.get(&("path".to_string(), name.clone())) {
-                Some((_, schema)) => v.extend(self.check_scalar(&format!("{what} path parameter {name}"), schema, value)),
+                Some((_, schema)) => {
+                    v.extend(self.check_scalar(&format!("{what} path parameter {name}"), schema, value))
+                }
                 None => v.push(format!("{what}: path parameter {name} not declared")),
             }
         }
         let query: Vec<(String, String)> = url_pairs(query);
         for (name, value) in &query {
             match op.params.get(&("query".to_string(), name.clone())) {
-                Some((_, schema)) => v.extend(self.check_scalar(&format!("{what} query parameter {name}"), schema, value)),
+                Some((_, schema)) => {
+                    v.extend(self.check_scalar(&format!("{what} query parameter {name}"), schema, value))
+                }
                 None => v.push(format!("{what}: query parameter {name} is not in the contract")),
             }
         }
@@ -207,7 +227,11 @@ impl Contract {
                             Err(e) => v.push(format!("{what}: body is not JSON: {e}")),
                             Ok(instance) => {
                                 let key = format!("{}#request", op.id);
-                                v.extend(self.validate_request(&key, schema, &instance).into_iter().map(|e| format!("{what} request body: {e}")));
+                                v.extend(
+                                    self.validate_request(&key, schema, &instance)
+                                        .into_iter()
+                                        .map(|e| format!("{what} request body: {e}")),
+                                );
                             }
                         },
                     }
@@ -222,7 +246,13 @@ impl Contract {
     }
 
     /// Checks a response to `operation`; returns what breaks the contract.
-    pub fn check_response(&self, operation: &str, status: u16, headers: &axum::http::HeaderMap, body: &[u8]) -> Vec<String> {
+    pub fn check_response(
+        &self,
+        operation: &str,
+        status: u16,
+        headers: &axum::http::HeaderMap,
+        body: &[u8],
+    ) -> Vec<String> {
         let Some(op) = self.op(operation) else { return vec![format!("{operation}: unknown operation")] };
         let what = format!("{} answered {status}", op.id);
         let code = status.to_string();
@@ -263,7 +293,11 @@ impl Contract {
                         Err(e) => v.push(format!("{what}: body is not JSON: {e}")),
                         Ok(instance) => {
                             let key = format!("{}#{}", op.id, code);
-                            v.extend(self.validate_response(&key, schema, &instance).into_iter().map(|e| format!("{what}: body: {e}")));
+                            v.extend(
+                                self.validate_response(&key, schema, &instance)
+                                    .into_iter()
+                                    .map(|e| format!("{what}: body: {e}")),
+                            );
                         }
                     },
                 }
@@ -319,7 +353,9 @@ impl Contract {
                     // drafts (no boolean exclusiveMinimum, no tuple `items`).
                     let (converted, draft) = match kind {
                         Kind::Request => (to_request_schema(schema), jsonschema::Draft::Draft202012),
-                        Kind::Response => (strict_schema(&to_json_schema(schema), false), jsonschema::Draft::Draft202012),
+                        Kind::Response => {
+                            (strict_schema(&to_json_schema(schema), false), jsonschema::Draft::Draft202012)
+                        }
                         Kind::Scalar => (to_json_schema(schema), jsonschema::Draft::Draft4),
                     };
                     let built = jsonschema::options()
@@ -355,7 +391,9 @@ pub fn to_json_schema(schema: &Value) -> Value {
                 // `enum`, `example`, `default`, `required` are data and stay as they are.
                 let converted = match k.as_str() {
                     "properties" | "patternProperties" | "definitions" => match v {
-                        Value::Object(props) => Value::Object(props.iter().map(|(n, s)| (n.clone(), to_json_schema(s))).collect()),
+                        Value::Object(props) => {
+                            Value::Object(props.iter().map(|(n, s)| (n.clone(), to_json_schema(s))).collect())
+                        }
                         other => other.clone(),
                     },
                     "items" | "additionalProperties" | "not" => to_json_schema(v),
@@ -436,9 +474,13 @@ fn strict_schema(v: &Value, in_composition: bool) -> Value {
         let mut out = Map::new();
         for (k, x) in map {
             let converted = match (k.as_str(), x) {
-                ("properties", Value::Object(props)) => Value::Object(props.iter().map(|(n, p)| (n.clone(), strict(p, false))).collect()),
+                ("properties", Value::Object(props)) => {
+                    Value::Object(props.iter().map(|(n, p)| (n.clone(), strict(p, false))).collect())
+                }
                 ("items", _) => strict(x, false),
-                ("allOf" | "anyOf" | "oneOf", Value::Array(list)) => Value::Array(list.iter().map(|m| strict(m, true)).collect()),
+                ("allOf" | "anyOf" | "oneOf", Value::Array(list)) => {
+                    Value::Array(list.iter().map(|m| strict(m, true)).collect())
+                }
                 _ => x.clone(),
             };
             out.insert(k.clone(), converted);

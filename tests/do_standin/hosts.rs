@@ -127,7 +127,12 @@ impl Hosts {
         let network = format!("sparkswarm-do-{id}");
         let pid = std::process::id().to_string();
         let start = process_start(std::process::id()).unwrap_or_default();
-        let labels = [format!("{LABEL}={LABEL_VALUE}"), format!("{OWNER_PID}={pid}"), format!("{OWNER_START}={start}"), format!("{STANDIN}={id}")];
+        let labels = [
+            format!("{LABEL}={LABEL_VALUE}"),
+            format!("{OWNER_PID}={pid}"),
+            format!("{OWNER_START}={start}"),
+            format!("{STANDIN}={id}"),
+        ];
         let mut args = vec!["network", "create", "--internal"];
         for l in &labels {
             args.extend(["--label", l.as_str()]);
@@ -136,7 +141,15 @@ impl Hosts {
         if let Err(e) = docker(&args) {
             fail(&format!("creating the network {network}"), e);
         }
-        Hosts { config, id, network, boot_delay, state: Mutex::default(), errors: Mutex::default(), closed: AtomicBool::new(false) }
+        Hosts {
+            config,
+            id,
+            network,
+            boot_delay,
+            state: Mutex::default(),
+            errors: Mutex::default(),
+            closed: AtomicBool::new(false),
+        }
     }
 
     pub fn network(&self) -> &str {
@@ -169,11 +182,22 @@ impl Hosts {
 
     /// Called by `droplets_create` (under the world's lock, in the runtime): resolves what
     /// cloud-init would install and spawns the boot task.
-    pub fn boot(self: &Arc<Self>, droplet: u64, hostname: &str, user_data: Option<&str>, registered_keys: Vec<String>, unresolved: Vec<String>, created: Instant) {
+    pub fn boot(
+        self: &Arc<Self>,
+        droplet: u64,
+        hostname: &str,
+        user_data: Option<&str>,
+        registered_keys: Vec<String>,
+        unresolved: Vec<String>,
+        created: Instant,
+    ) {
         let container = self.container_name(droplet);
         self.state.lock().unwrap().insert(droplet, HostState { container: container.clone(), ..HostState::default() });
         for r in unresolved {
-            self.record_error(droplet, format!("droplet {droplet} ({hostname}): ssh_keys entry {r} matches no registered key"));
+            self.record_error(
+                droplet,
+                format!("droplet {droplet} ({hostname}): ssh_keys entry {r} matches no registered key"),
+            );
         }
         let files = cloud_init(user_data, &registered_keys);
         let hosts = self.clone();
@@ -192,14 +216,27 @@ impl Hosts {
         });
     }
 
-    async fn boot_task(&self, droplet: u64, container: &str, hostname: &str, files: Vec<File>, ready_at: Instant) -> Result<(), String> {
+    async fn boot_task(
+        &self,
+        droplet: u64,
+        container: &str,
+        hostname: &str,
+        files: Vec<File>,
+        ready_at: Instant,
+    ) -> Result<(), String> {
         if self.abandoned(droplet) {
             return Ok(());
         }
         let pid = std::process::id().to_string();
         let start = process_start(std::process::id()).unwrap_or_default();
-        let labels = [format!("{LABEL}={LABEL_VALUE}"), format!("{OWNER_PID}={pid}"), format!("{OWNER_START}={start}"), format!("{STANDIN}={}", self.id)];
-        let mut args: Vec<&str> = vec!["create", "--name", container, "--hostname", hostname, "--network", &self.network];
+        let labels = [
+            format!("{LABEL}={LABEL_VALUE}"),
+            format!("{OWNER_PID}={pid}"),
+            format!("{OWNER_START}={start}"),
+            format!("{STANDIN}={}", self.id),
+        ];
+        let mut args: Vec<&str> =
+            vec!["create", "--name", container, "--hostname", hostname, "--network", &self.network];
         for l in &labels {
             args.extend(["--label", l.as_str()]);
         }
@@ -221,13 +258,19 @@ impl Hosts {
         // image pull of the droplet's engine) would wait for its timeouts. With no resolver,
         // lookups fail at once, as they would with no route out.
         self.docker(&["exec", container, "sh", "-c", "echo 'nameserver 127.0.0.1' > /etc/resolv.conf"], None).await?;
-        let networks = self.docker(&["inspect", "--format", "{{json .NetworkSettings.Networks}}", container], None).await?;
-        let networks: Value = serde_json::from_str(networks.trim()).map_err(|e| format!("docker inspect: {e}: {networks}"))?;
+        let networks =
+            self.docker(&["inspect", "--format", "{{json .NetworkSettings.Networks}}", container], None).await?;
+        let networks: Value =
+            serde_json::from_str(networks.trim()).map_err(|e| format!("docker inspect: {e}: {networks}"))?;
         let on = &networks[&self.network];
-        let ip = on["IPAddress"].as_str().filter(|a| !a.is_empty()).ok_or_else(|| format!("no address on {}: {networks}", self.network))?;
+        let ip = on["IPAddress"]
+            .as_str()
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| format!("no address on {}: {networks}", self.network))?;
         let prefix = on["IPPrefixLen"].as_u64().filter(|p| *p <= 32).unwrap_or(16) as u32;
         let netmask = std::net::Ipv4Addr::from(u32::MAX.checked_shl(32 - prefix).unwrap_or(0)).to_string();
-        let address = Address { ip: ip.to_string(), netmask, gateway: on["Gateway"].as_str().unwrap_or("").to_string() };
+        let address =
+            Address { ip: ip.to_string(), netmask, gateway: on["Gateway"].as_str().unwrap_or("").to_string() };
         let announced = {
             let mut state = self.state.lock().unwrap();
             match state.get_mut(&droplet) {
@@ -282,7 +325,11 @@ impl Hosts {
 
     async fn docker(&self, args: &[&str], stdin: Option<Vec<u8>>) -> Result<String, String> {
         let mut cmd = tokio::process::Command::new(&self.config.docker);
-        cmd.args(args).stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() }).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+        cmd.args(args)
+            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
         let shown = || format!("docker {}", args.join(" "));
         let mut child = cmd.spawn().map_err(|e| format!("{}: {e}", shown()))?;
         if let Some(input) = stdin {
@@ -316,7 +363,8 @@ impl Hosts {
         let docker = |args: &[&str]| docker_sync(&self.config.docker, args);
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let ids: Vec<String> = docker(&["ps", "-aq", "--filter", &filter]).unwrap_or_default().lines().map(str::to_string).collect();
+            let ids: Vec<String> =
+                docker(&["ps", "-aq", "--filter", &filter]).unwrap_or_default().lines().map(str::to_string).collect();
             if !ids.is_empty() {
                 let mut args = vec!["rm", "-f", "-v"];
                 args.extend(ids.iter().map(String::as_str));
@@ -340,7 +388,11 @@ impl Hosts {
 /// Runs the Docker CLI, blocking.
 fn docker_sync(docker: &str, args: &[&str]) -> Result<String, String> {
     let shown = || format!("{docker} {}", args.join(" "));
-    let out = std::process::Command::new(docker).args(args).stdin(Stdio::null()).output().map_err(|e| format!("{}: {e}", shown()))?;
+    let out = std::process::Command::new(docker)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("{}: {e}", shown()))?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
@@ -378,13 +430,16 @@ fn remove_leftovers(docker: &str) {
             })
             .collect()
     };
-    let containers = dead(docker_sync(docker, &["ps", "-a", "--filter", &filter, "--format", &format]).unwrap_or_default());
+    let containers =
+        dead(docker_sync(docker, &["ps", "-a", "--filter", &filter, "--format", &format]).unwrap_or_default());
     if !containers.is_empty() {
         let mut args = vec!["rm", "-f", "-v"];
         args.extend(containers.iter().map(String::as_str));
         let _ = docker_sync(docker, &args);
     }
-    for network in dead(docker_sync(docker, &["network", "ls", "--filter", &filter, "--format", &format]).unwrap_or_default()) {
+    for network in
+        dead(docker_sync(docker, &["network", "ls", "--filter", &filter, "--format", &format]).unwrap_or_default())
+    {
         let _ = docker_sync(docker, &["network", "rm", &network]);
     }
 }
@@ -399,7 +454,11 @@ fn cloud_init(user_data: Option<&str>, registered_keys: &[String]) -> Result<Vec
     let config: Value = match user_data {
         Some(text) if text.starts_with("#cloud-config") => {
             let v: Value = serde_yaml::from_str(text).map_err(|e| format!("not YAML: {e}"))?;
-            if v.is_null() { Value::Object(Default::default()) } else { v }
+            if v.is_null() {
+                Value::Object(Default::default())
+            } else {
+                v
+            }
         }
         _ => Value::Object(Default::default()),
     };
@@ -415,19 +474,35 @@ fn cloud_init(user_data: Option<&str>, registered_keys: &[String]) -> Result<Vec
                 if !contents.ends_with('\n') {
                     contents.push('\n');
                 }
-                files.push(File { path: format!("etc/ssh/ssh_host_{kind}_key"), mode: 0o600, contents: contents.into_bytes() });
+                files.push(File {
+                    path: format!("etc/ssh/ssh_host_{kind}_key"),
+                    mode: 0o600,
+                    contents: contents.into_bytes(),
+                });
                 host_keys += 1;
             }
             if let Some(public) = public {
-                files.push(File { path: format!("etc/ssh/ssh_host_{kind}_key.pub"), mode: 0o644, contents: format!("{}\n", public.trim()).into_bytes() });
+                files.push(File {
+                    path: format!("etc/ssh/ssh_host_{kind}_key.pub"),
+                    mode: 0o644,
+                    contents: format!("{}\n", public.trim()).into_bytes(),
+                });
             }
         }
     }
     let generate = config.get("ssh_genkeytypes").and_then(Value::as_array).is_none_or(|t| !t.is_empty());
     if host_keys == 0 && generate {
         let key = sparkswarm::runtime::digitalocean::provider::HostKey::generate().map_err(|e| e.to_string())?;
-        files.push(File { path: "etc/ssh/ssh_host_ed25519_key".into(), mode: 0o600, contents: key.private_openssh().as_bytes().to_vec() });
-        files.push(File { path: "etc/ssh/ssh_host_ed25519_key.pub".into(), mode: 0o644, contents: format!("{}\n", key.public_openssh).into_bytes() });
+        files.push(File {
+            path: "etc/ssh/ssh_host_ed25519_key".into(),
+            mode: 0o600,
+            contents: key.private_openssh().as_bytes().to_vec(),
+        });
+        files.push(File {
+            path: "etc/ssh/ssh_host_ed25519_key.pub".into(),
+            mode: 0o644,
+            contents: format!("{}\n", key.public_openssh).into_bytes(),
+        });
     }
     let mut authorized: Vec<String> = Vec::new();
     if let Some(list) = config.get("ssh_authorized_keys") {

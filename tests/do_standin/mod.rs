@@ -25,8 +25,8 @@ use axum::response::Response;
 use serde_json::{json, Value};
 
 use contract::Contract;
-pub use hosts::HostsConfig;
 use hosts::Hosts;
+pub use hosts::HostsConfig;
 
 /// The public IPv4 a droplet gets once active, from its id and name.
 pub type AddressOf = Arc<dyn Fn(u64, &str) -> String + Send + Sync>;
@@ -146,7 +146,10 @@ fn contract() -> Arc<Contract> {
     CONTRACT
         .get_or_init(|| {
             let path = contract::contract_path();
-            Arc::new(Contract::load(&path).unwrap_or_else(|e| panic!("the DigitalOcean contract: {e} (set SPARKSWARM_DO_CONTRACT)")))
+            Arc::new(
+                Contract::load(&path)
+                    .unwrap_or_else(|e| panic!("the DigitalOcean contract: {e} (set SPARKSWARM_DO_CONTRACT)")),
+            )
         })
         .clone()
 }
@@ -157,7 +160,11 @@ impl Standin {
         let hosts = match config.hosts.clone() {
             Some(h) => {
                 let boot_delay = config.boot_delay;
-                Some(Arc::new(tokio::task::spawn_blocking(move || Hosts::start(h, boot_delay)).await.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))))
+                Some(Arc::new(
+                    tokio::task::spawn_blocking(move || Hosts::start(h, boot_delay))
+                        .await
+                        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic())),
+                ))
             }
             None => None,
         };
@@ -279,17 +286,18 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let query = parts.uri.query().unwrap_or("").to_string();
     let authorization = parts.headers.get("authorization").and_then(|h| h.to_str().ok()).unwrap_or("").to_string();
 
-    let (operation, status, body_out, extra) = match shared.contract.check_request(method.as_str(), &path, &query, &parts.headers, &body) {
-        Err(violations) => {
-            let message = violations.join("; ");
-            shared.violations.lock().unwrap().extend(violations.into_iter().map(|v| format!("request: {v}")));
-            (None, 400u16, Some(error_body("bad_request", &message)), Vec::new())
-        }
-        Ok(m) => {
-            let (status, body, extra) = answer(&shared, n, &method, &m, &authorization, &body);
-            (Some(m.operation), status, body, extra)
-        }
-    };
+    let (operation, status, body_out, extra) =
+        match shared.contract.check_request(method.as_str(), &path, &query, &parts.headers, &body) {
+            Err(violations) => {
+                let message = violations.join("; ");
+                shared.violations.lock().unwrap().extend(violations.into_iter().map(|v| format!("request: {v}")));
+                (None, 400u16, Some(error_body("bad_request", &message)), Vec::new())
+            }
+            Ok(m) => {
+                let (status, body, extra) = answer(&shared, n, &method, &m, &authorization, &body);
+                (Some(m.operation), status, body, extra)
+            }
+        };
 
     // Rate-limit headers on every answer, from a window aligned to the clock.
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
@@ -297,7 +305,11 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let window = now / window_secs;
     let remaining = {
         let w = shared.world.lock().unwrap();
-        if w.window == window { shared.config.ratelimit_limit.saturating_sub(w.spent) } else { shared.config.ratelimit_limit }
+        if w.window == window {
+            shared.config.ratelimit_limit.saturating_sub(w.spent)
+        } else {
+            shared.config.ratelimit_limit
+        }
     };
     let reset = (window + 1) * window_secs;
     let mut builder = Response::builder()
@@ -321,7 +333,14 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         let violations = shared.contract.check_response(op, status, response.headers(), &bytes);
         shared.violations.lock().unwrap().extend(violations.into_iter().map(|v| format!("response: {v}")));
     }
-    shared.seen.lock().unwrap().push(Seen { method: method.to_string(), path, query, operation, status, authorization });
+    shared.seen.lock().unwrap().push(Seen {
+        method: method.to_string(),
+        path,
+        query,
+        operation,
+        status,
+        authorization,
+    });
     response
 }
 
@@ -343,7 +362,11 @@ fn answer(shared: &Shared, n: u64, method: &Method, m: &contract::Matched, autho
         }
         if w.spent >= cfg.ratelimit_limit {
             let wait = (window + 1) * cfg.ratelimit_window_secs.max(1) - now;
-            return (429, Some(error_body("too_many_requests", "API Rate limit exceeded.")), vec![("retry-after", wait.max(1).to_string())]);
+            return (
+                429,
+                Some(error_body("too_many_requests", "API Rate limit exceeded.")),
+                vec![("retry-after", wait.max(1).to_string())],
+            );
         }
         w.spent += 1;
     }
@@ -392,7 +415,13 @@ fn operation(shared: &Shared, m: &contract::Matched, body: &Value) -> (u16, Opti
             let name = body["name"].as_str().unwrap_or("").to_string();
             let public_key = body["public_key"].as_str().unwrap_or("").trim().to_string();
             if !public_key.starts_with("ssh-") {
-                return (422, Some(error_body("unprocessable_entity", "Key invalid type, we support 'ssh-rsa', 'ssh-ed25519', ...")));
+                return (
+                    422,
+                    Some(error_body(
+                        "unprocessable_entity",
+                        "Key invalid type, we support 'ssh-rsa', 'ssh-ed25519', ...",
+                    )),
+                );
             }
             let fingerprint = fingerprint(&public_key);
             if w.keys.values().any(|k| k["fingerprint"] == fingerprint) {
@@ -406,7 +435,11 @@ fn operation(shared: &Shared, m: &contract::Matched, body: &Value) -> (u16, Opti
         }
         "sshKeys_delete" => {
             let ident = m.path_params.get("ssh_key_identifier").cloned().unwrap_or_default();
-            let found = w.keys.iter().find(|(id, k)| id.to_string() == ident || k["fingerprint"] == ident.as_str()).map(|(id, _)| *id);
+            let found = w
+                .keys
+                .iter()
+                .find(|(id, k)| id.to_string() == ident || k["fingerprint"] == ident.as_str())
+                .map(|(id, _)| *id);
             match found {
                 Some(id) => {
                     w.keys.remove(&id);
@@ -424,7 +457,8 @@ fn operation(shared: &Shared, m: &contract::Matched, body: &Value) -> (u16, Opti
             if names.is_empty() || names.len() > 10 {
                 return (422, Some(error_body("unprocessable_entity", "between 1 and 10 names are allowed")));
             }
-            let tags: Vec<String> = body["tags"].as_array().into_iter().flatten().filter_map(|t| t.as_str().map(str::to_string)).collect();
+            let tags: Vec<String> =
+                body["tags"].as_array().into_iter().flatten().filter_map(|t| t.as_str().map(str::to_string)).collect();
             let mut droplets = Vec::new();
             let mut actions = Vec::new();
             for name in names {
@@ -454,7 +488,9 @@ fn operation(shared: &Shared, m: &contract::Matched, body: &Value) -> (u16, Opti
                 w.next_id += 1;
                 let action = w.next_id;
                 w.actions.insert(action, (id, Instant::now(), rfc3339(SystemTime::now())));
-                actions.push(json!({ "id": action, "rel": "create", "href": format!("{}/v2/actions/{action}", shared.base) }));
+                actions.push(
+                    json!({ "id": action, "rel": "create", "href": format!("{}/v2/actions/{action}", shared.base) }),
+                );
             }
             let links = json!({ "actions": actions });
             if droplets.len() == 1 && body.get("name").is_some() {
@@ -507,12 +543,19 @@ fn operation(shared: &Shared, m: &contract::Matched, body: &Value) -> (u16, Opti
             let name = body["name"].as_str().unwrap_or("").to_string();
             w.tags.insert(name.clone());
             let count = w.droplets.values().filter(|d| d.tags.contains(&name)).count();
-            (201, Some(json!({ "tag": { "name": name, "resources": { "count": count, "droplets": { "count": count } } } })))
+            (
+                201,
+                Some(
+                    json!({ "tag": { "name": name, "resources": { "count": count, "droplets": { "count": count } } } }),
+                ),
+            )
         }
         "firewalls_create" => {
             // Beyond the schema (a string): a port, a range, or "0" for all, as the
             // contract's description says.
-            let rules = ["inbound_rules", "outbound_rules"].iter().flat_map(|k| body[*k].as_array().cloned().unwrap_or_default());
+            let rules = ["inbound_rules", "outbound_rules"]
+                .iter()
+                .flat_map(|k| body[*k].as_array().cloned().unwrap_or_default());
             for r in rules {
                 let ports = r["ports"].as_str().unwrap_or("");
                 if !valid_ports(ports) || (r["protocol"] == "icmp" && ports != "0") {
@@ -554,7 +597,9 @@ fn operation(shared: &Shared, m: &contract::Matched, body: &Value) -> (u16, Opti
                         _ => created.elapsed() >= cfg.boot_delay,
                     };
                     let region = w.droplets.get(droplet).map(|d| d.region.clone()).unwrap_or_else(|| "nyc3".into());
-                    (200, Some(json!({ "action": {
+                    (
+                        200,
+                        Some(json!({ "action": {
                         "id": id,
                         "status": if done { "completed" } else { "in-progress" },
                         "type": "create",
@@ -564,7 +609,8 @@ fn operation(shared: &Shared, m: &contract::Matched, body: &Value) -> (u16, Opti
                         "resource_type": "droplet",
                         "region": region_json(&region, "s-1vcpu-1gb"),
                         "region_slug": region,
-                    } })))
+                    } })),
+                    )
                 }
                 None => not_found(),
             }
@@ -582,7 +628,8 @@ fn page(shared: &Shared, path: &str, m: &contract::Matched, key: &str, items: Ve
     let total = items.len();
     let last = total.div_ceil(per_page).max(1);
     let slice: Vec<Value> = items.into_iter().skip((page - 1) * per_page).take(per_page).collect();
-    let other: Vec<(String, String)> = m.query.iter().filter(|(k, _)| k != "page" && k != "per_page").cloned().collect();
+    let other: Vec<(String, String)> =
+        m.query.iter().filter(|(k, _)| k != "page" && k != "per_page").cloned().collect();
     let link = |p: usize| {
         let mut url = format!("{}{path}?page={p}&per_page={per_page}", shared.base);
         for (k, v) in &other {
@@ -631,7 +678,13 @@ fn valid_ports(ports: &str) -> bool {
 
 fn enc(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
@@ -702,4 +755,3 @@ fn droplet_json(shared: &Shared, d: &DropletRec) -> Value {
         "tags": d.tags,
     })
 }
-

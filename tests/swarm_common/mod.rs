@@ -12,7 +12,10 @@ pub fn repo_root() -> PathBuf {
 
 pub fn docker(args: &[&str]) -> (bool, String) {
     match Command::new("docker").args(args).output() {
-        Ok(o) => (o.status.success(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))),
+        Ok(o) => (
+            o.status.success(),
+            format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)),
+        ),
         Err(e) => (false, format!("cannot run docker: {e}")),
     }
 }
@@ -52,7 +55,10 @@ impl Engine {
             assert!(ok, "docker swarm init failed:\n{out}");
             true
         } else {
-            assert!(state == "active true", "the engine is in a swarm but not a manager ({state}); run the tests on a manager");
+            assert!(
+                state == "active true",
+                "the engine is in a swarm but not a manager ({state}); run the tests on a manager"
+            );
             false
         };
         for script in ["images/spark/build-offline.sh", "images/registry/build-offline.sh"] {
@@ -110,7 +116,9 @@ impl Sweeper {
 impl Drop for Sweeper {
     fn drop(&mut self) {
         let filter = self.0.clone();
-        let ids = |args: &[&str]| -> Vec<String> { docker(args).1.lines().map(str::to_string).filter(|l| !l.is_empty()).collect() };
+        let ids = |args: &[&str]| -> Vec<String> {
+            docker(args).1.lines().map(str::to_string).filter(|l| !l.is_empty()).collect()
+        };
         for id in ids(&["service", "ls", "-q", "--filter", &filter]) {
             docker(&["service", "rm", &id]);
         }
@@ -134,4 +142,3 @@ impl Drop for Sweeper {
         }
     }
 }
-

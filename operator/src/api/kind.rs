@@ -74,9 +74,7 @@ impl FromStr for Kind {
     /// optionally qualified with the group (`sparkjobs.sparkswarm.io`).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let lower = s.to_ascii_lowercase();
-        let bare = lower
-            .strip_suffix(&format!(".{}", super::GROUP))
-            .unwrap_or(&lower);
+        let bare = lower.strip_suffix(&format!(".{}", super::GROUP)).unwrap_or(&lower);
         Kind::ALL
             .into_iter()
             .find(|k| [k.singular(), k.plural(), k.short()].contains(&bare))

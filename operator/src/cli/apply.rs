@@ -7,10 +7,10 @@ use std::process::ExitCode;
 use crate::api::Kind;
 use crate::manifest::catalog::Catalog;
 use crate::manifest::document::{self, ManifestFile};
+use crate::manifest::scan;
 use crate::manifest::splice::splice_status;
 use crate::manifest::validate::validate;
 use crate::manifest::write::{write_if_unchanged, WriteOutcome};
-use crate::manifest::scan;
 
 use super::target::{load, qualified};
 use super::{CliError, CliResult, Globals};
@@ -58,7 +58,8 @@ pub fn run(g: &Globals, args: ApplyArgs) -> CliResult {
 }
 
 fn apply_file(catalog: &Catalog, manifests: &Path, input: &ManifestFile) -> Result<(), CliError> {
-    let name = input.path.file_name().ok_or_else(|| CliError(format!("error: {} has no file name", input.path.display())))?;
+    let name =
+        input.path.file_name().ok_or_else(|| CliError(format!("error: {} has no file name", input.path.display())))?;
     let target = manifests.join(name);
     let same_file = input.path.canonicalize().ok().as_deref() == Some(target.as_path());
     let existing = if target.exists() { Some(document::read(&target)?) } else { None };
@@ -76,7 +77,8 @@ fn apply_file(catalog: &Catalog, manifests: &Path, input: &ManifestFile) -> Resu
                 )));
             }
         }
-        let before = existing.as_ref().and_then(|f| f.docs.iter().find(|d| d.kind() == doc.kind() && d.name() == doc.name()));
+        let before =
+            existing.as_ref().and_then(|f| f.docs.iter().find(|d| d.kind() == doc.kind() && d.name() == doc.name()));
         // Carry the operator's status over, so a re-apply does not reset what it observed.
         if let Some(status) = before.and_then(|b| b.status()) {
             if doc.status().is_none() && !same_file {
@@ -95,7 +97,9 @@ fn apply_file(catalog: &Catalog, manifests: &Path, input: &ManifestFile) -> Resu
     }
     match &existing {
         Some(old) if !same_file => match write_if_unchanged(&target, &old.text, &text)? {
-            WriteOutcome::Conflict => return Err(CliError(format!("error: {} changed while applying; try again", target.display()))),
+            WriteOutcome::Conflict => {
+                return Err(CliError(format!("error: {} changed while applying; try again", target.display())))
+            }
             WriteOutcome::Written | WriteOutcome::Unchanged => {}
         },
         Some(_) => {}

@@ -24,8 +24,9 @@ pub fn run(g: &Globals, args: DeleteArgs) -> CliResult {
     if file.docs.len() <= 1 {
         std::fs::remove_file(&entry.path)?;
     } else {
-        let text = remove_document(&file.text, entry.doc_index)
-            .ok_or_else(|| CliError(format!("error: cannot find document {} in {}", entry.doc_index, entry.path.display())))?;
+        let text = remove_document(&file.text, entry.doc_index).ok_or_else(|| {
+            CliError(format!("error: cannot find document {} in {}", entry.doc_index, entry.path.display()))
+        })?;
         if write_if_unchanged(&entry.path, &file.text, &text)? == WriteOutcome::Conflict {
             return Err(CliError(format!("error: {} changed while deleting; try again", entry.path.display())));
         }

@@ -27,7 +27,10 @@ fn project_root(manifests: &Path) -> Result<PathBuf, CliError> {
     let abs = manifests.canonicalize().map_err(|e| CliError(format!("error: {}: {e}", manifests.display())))?;
     let root = abs.parent().map(Path::to_path_buf).unwrap_or(abs.clone());
     if !root.join("apps").is_dir() {
-        return Err(CliError(format!("error: no apps/ beside {}: run the demo from a clone of the repository", abs.display())));
+        return Err(CliError(format!(
+            "error: no apps/ beside {}: run the demo from a clone of the repository",
+            abs.display()
+        )));
     }
     Ok(root)
 }
@@ -81,7 +84,12 @@ pub fn run(g: &Globals, args: DemoArgs) -> CliResult {
         }
         if let Some(dir) = e.raw.pointer("/status/outputsDir").and_then(|v| v.as_str()) {
             let mut pngs: Vec<String> = std::fs::read_dir(dir)
-                .map(|rd| rd.flatten().filter(|f| f.path().extension().is_some_and(|x| x == "png")).map(|f| f.path().display().to_string()).collect())
+                .map(|rd| {
+                    rd.flatten()
+                        .filter(|f| f.path().extension().is_some_and(|x| x == "png"))
+                        .map(|f| f.path().display().to_string())
+                        .collect()
+                })
                 .unwrap_or_default();
             pngs.sort();
             println!("  outputs: {dir}");

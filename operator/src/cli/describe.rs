@@ -31,7 +31,9 @@ pub fn run(g: &Globals, args: DescribeArgs) -> CliResult {
     let rec = gens.as_ref().and_then(|gs| gs.get(&StateDir::object_key(kind, &name)).cloned());
 
     let mut out = String::new();
-    let field = |out: &mut String, k: &str, v: String| out.push_str(&format!("{:<14}{}\n", format!("{k}:"), if v.is_empty() { "<none>".into() } else { v }));
+    let field = |out: &mut String, k: &str, v: String| {
+        out.push_str(&format!("{:<14}{}\n", format!("{k}:"), if v.is_empty() { "<none>".into() } else { v }))
+    };
     field(&mut out, "Name", name.clone());
     field(&mut out, "Kind", kind.as_str().into());
     field(&mut out, "API Version", r.get("apiVersion").and_then(|v| v.as_str()).unwrap_or_default().into());
@@ -45,7 +47,13 @@ pub fn run(g: &Globals, args: DescribeArgs) -> CliResult {
     if let Err(errors) = &e.result {
         out.push_str("Validation:\n");
         for err in errors {
-            out.push_str(&format!("  {}:{}: {}: {}\n", err.path.display(), err.line, if err.field.is_empty() { "<root>" } else { &err.field }, err.message));
+            out.push_str(&format!(
+                "  {}:{}: {}: {}\n",
+                err.path.display(),
+                err.line,
+                if err.field.is_empty() { "<root>" } else { &err.field },
+                err.message
+            ));
         }
     }
     let status = r.get("status").cloned().unwrap_or(Value::Null);
@@ -55,14 +63,21 @@ pub fn run(g: &Globals, args: DescribeArgs) -> CliResult {
         m.remove("conditions");
     }
     out.push_str(&indent_yaml(Some(&shown)));
-    let conditions: Vec<Condition> = status.get("conditions").and_then(|c| serde_json::from_value(c.clone()).ok()).unwrap_or_default();
+    let conditions: Vec<Condition> =
+        status.get("conditions").and_then(|c| serde_json::from_value(c.clone()).ok()).unwrap_or_default();
     out.push_str("Conditions:\n");
     if conditions.is_empty() {
         out.push_str("  <none>\n");
     } else {
         let mut t = Table::new(&["Type", "Status", "Reason", "Age", "Message"]);
         for c in &conditions {
-            t.row(vec![c.type_.clone(), format!("{:?}", c.status), c.reason.clone(), age(Some(c.last_transition_time)), c.message.clone()]);
+            t.row(vec![
+                c.type_.clone(),
+                format!("{:?}", c.status),
+                c.reason.clone(),
+                age(Some(c.last_transition_time)),
+                c.message.clone(),
+            ]);
         }
         out.push_str(&indent(&dashes(&t.render(true))));
     }

@@ -96,7 +96,8 @@ fn watch(g: &Globals, kind: Kind, name: Option<&str>, wide: bool) -> CliResult {
     loop {
         let catalog = Catalog::load(&g.manifests);
         let gens = Generations::load(&g.state).ok();
-        let entries: Vec<&Entry> = catalog.iter_kind(kind).filter(|e| name.is_none() || e.name.as_deref() == name).collect();
+        let entries: Vec<&Entry> =
+            catalog.iter_kind(kind).filter(|e| name.is_none() || e.name.as_deref() == name).collect();
         if first {
             widths = render(kind, &entries, wide, gens.as_ref()).widths();
         }
@@ -126,9 +127,13 @@ pub fn render(kind: Kind, entries: &[&Entry], wide: bool, gens: Option<&Generati
 fn headers(kind: Kind, wide: bool) -> Vec<&'static str> {
     match (kind, wide) {
         (Kind::SparkCluster, false) => vec!["NAME", "PROVIDER", "PHASE", "WORKERS", "AGE"],
-        (Kind::SparkCluster, true) => vec!["NAME", "PROVIDER", "PHASE", "WORKERS", "AGE", "NODES", "MASTER", "WEB-UI", "SPARK"],
+        (Kind::SparkCluster, true) => {
+            vec!["NAME", "PROVIDER", "PHASE", "WORKERS", "AGE", "NODES", "MASTER", "WEB-UI", "SPARK"]
+        }
         (Kind::SparkJob, false) => vec!["NAME", "CLUSTER", "PHASE", "ATTEMPTS", "AGE"],
-        (Kind::SparkJob, true) => vec!["NAME", "CLUSTER", "PHASE", "ATTEMPTS", "AGE", "DURATION", "APPLICATION", "RESULTS", "OUTPUTS"],
+        (Kind::SparkJob, true) => {
+            vec!["NAME", "CLUSTER", "PHASE", "ATTEMPTS", "AGE", "DURATION", "APPLICATION", "RESULTS", "OUTPUTS"]
+        }
     }
 }
 
@@ -146,7 +151,11 @@ fn phase(e: &Entry) -> String {
         Err(_) if e.raw.pointer("/status/phase").is_none() => "Invalid".into(),
         _ => {
             let p = s(&e.raw, "/status/phase");
-            if p.is_empty() { "Pending".into() } else { p }
+            if p.is_empty() {
+                "Pending".into()
+            } else {
+                p
+            }
         }
     }
 }
@@ -170,7 +179,12 @@ fn row(kind: Kind, e: &Entry, wide: bool, gens: Option<&Generations>) -> Vec<Str
             };
             let mut cells = vec![name, provider, phase(e), workers, age(created)];
             if wide {
-                cells.extend([nodes(r), s(r, "/status/masterUrl"), s(r, "/status/webUiUrl"), s(r, "/status/sparkVersion")]);
+                cells.extend([
+                    nodes(r),
+                    s(r, "/status/masterUrl"),
+                    s(r, "/status/webUiUrl"),
+                    s(r, "/status/sparkVersion"),
+                ]);
             }
             cells
         }
@@ -197,7 +211,8 @@ fn nodes(r: &Value) -> String {
 }
 
 fn duration(r: &Value) -> String {
-    let parse = |p: &str| r.pointer(p).and_then(|v| v.as_str()).and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    let parse =
+        |p: &str| r.pointer(p).and_then(|v| v.as_str()).and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
     match (parse("/status/startTime"), parse("/status/completionTime")) {
         (Some(a), Some(b)) => super::table::human_duration(b - a),
         (Some(a), None) => super::table::human_duration(chrono::Utc::now().fixed_offset() - a),

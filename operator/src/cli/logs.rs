@@ -67,7 +67,10 @@ pub fn run(g: &Globals, args: LogsArgs) -> CliResult {
     let mut pos = text.len() as u64;
     loop {
         // Ended once the operator recorded it, or once the runtime that runs it says so.
-        let recorded = JobLedger::load(&job_dir).ok().and_then(|l| l.attempts.into_iter().find(|a| a.seq == seq)).is_some_and(|a| a.ended.is_some());
+        let recorded = JobLedger::load(&job_dir)
+            .ok()
+            .and_then(|l| l.attempts.into_iter().find(|a| a.seq == seq))
+            .is_some_and(|a| a.ended.is_some());
         let observed = if on_swarm { rt.block_on(swarm.observe(&dir)) } else { rt.block_on(local.observe(&dir)) };
         let ended = recorded || !matches!(observed, Ok(Some(obs)) if obs.state == AttemptState::Running);
         file.seek(SeekFrom::Start(pos))?;

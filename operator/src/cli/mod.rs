@@ -23,7 +23,11 @@ use clap::{Parser, Subcommand};
 use crate::state::StateDir;
 
 #[derive(Debug, Parser)]
-#[command(name = "sparkswarm", version, about = "Run Spark MLlib jobs from YAML manifests: an operator and a kubectl-like CLI")]
+#[command(
+    name = "sparkswarm",
+    version,
+    about = "Run Spark MLlib jobs from YAML manifests: an operator and a kubectl-like CLI"
+)]
 pub struct Cli {
     /// The watched directory of SparkCluster and SparkJob manifests.
     #[arg(long, global = true, env = "SPARKSWARM_MANIFESTS", default_value = "manifests")]
@@ -104,7 +108,14 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(CliError(message)) => {
-            eprintln!("{}", if message.starts_with("error") || message.starts_with("Error") { message } else { format!("error: {message}") });
+            eprintln!(
+                "{}",
+                if message.starts_with("error") || message.starts_with("Error") {
+                    message
+                } else {
+                    format!("error: {message}")
+                }
+            );
             ExitCode::FAILURE
         }
     }

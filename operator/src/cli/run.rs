@@ -35,7 +35,8 @@ pub fn run(g: &Globals, args: RunArgs) -> CliResult {
     cfg.allow_roots = args.allow_roots;
     cfg.exit_when_done = args.exit_when_done;
     cfg.concurrency = args.concurrency;
-    let progress: Arc<dyn Fn(&str) + Send + Sync> = Arc::new(|line: &str| tracing::info!(target: "sparkswarm::spark", "{line}"));
+    let progress: Arc<dyn Fn(&str) + Send + Sync> =
+        Arc::new(|line: &str| tracing::info!(target: "sparkswarm::spark", "{line}"));
     let outcome = super::runtime()?.block_on(manager::run(cfg, progress))?;
     Ok(exit_code(&outcome))
 }

@@ -69,15 +69,27 @@ pub fn human_duration(d: chrono::Duration) -> String {
     if s < 120 {
         format!("{s}s")
     } else if m < 10 {
-        if s % 60 == 0 { format!("{m}m") } else { format!("{m}m{}s", s % 60) }
+        if s % 60 == 0 {
+            format!("{m}m")
+        } else {
+            format!("{m}m{}s", s % 60)
+        }
     } else if h < 3 {
         format!("{m}m")
     } else if h < 8 {
-        if m % 60 == 0 { format!("{h}h") } else { format!("{h}h{}m", m % 60) }
+        if m % 60 == 0 {
+            format!("{h}h")
+        } else {
+            format!("{h}h{}m", m % 60)
+        }
     } else if h < 48 {
         format!("{h}h")
     } else if h < 24 * 8 {
-        if h % 24 == 0 { format!("{day}d") } else { format!("{day}d{}h", h % 24) }
+        if h % 24 == 0 {
+            format!("{day}d")
+        } else {
+            format!("{day}d{}h", h % 24)
+        }
     } else if day < 365 * 2 {
         format!("{day}d")
     } else {
@@ -112,6 +124,9 @@ mod tests {
         let mut t = Table::new(&["NAME", "PHASE"]);
         t.row(vec!["linear-regression".into(), "Succeeded".into()]);
         t.row(vec!["rf".into(), String::new()]);
-        assert_eq!(t.render(true), "NAME                PHASE\nlinear-regression   Succeeded\nrf                  <none>\n");
+        assert_eq!(
+            t.render(true),
+            "NAME                PHASE\nlinear-regression   Succeeded\nrf                  <none>\n"
+        );
     }
 }

@@ -31,7 +31,10 @@ pub fn not_found(kind: Kind, name: &str) -> CliError {
 
 pub fn load(manifests: &Path) -> Result<Catalog, CliError> {
     if !manifests.is_dir() {
-        return Err(CliError(format!("error: the manifests directory {} does not exist (use --manifests DIR)", manifests.display())));
+        return Err(CliError(format!(
+            "error: the manifests directory {} does not exist (use --manifests DIR)",
+            manifests.display()
+        )));
     }
     Ok(Catalog::load(manifests))
 }

@@ -72,14 +72,22 @@ pub fn run(g: &Globals, args: ValidateArgs) -> CliResult {
 }
 
 /// A job's paths must resolve inside the allowed roots, as the operator will require.
-fn check_paths(g: &Globals, args: &ValidateArgs, e: &crate::manifest::catalog::Entry, resource: &Resource, files: &[document::ManifestFile]) -> Vec<String> {
+fn check_paths(
+    g: &Globals,
+    args: &ValidateArgs,
+    e: &crate::manifest::catalog::Entry,
+    resource: &Resource,
+    files: &[document::ManifestFile],
+) -> Vec<String> {
     let Resource::Job(job) = resource else { return vec![] };
-    let Ok(roots) = Roots::for_manifests(&g.manifests, &args.allow_roots).or_else(|_| {
-        Roots::for_manifests(e.path.parent().unwrap_or(std::path::Path::new(".")), &args.allow_roots)
-    }) else {
+    let Ok(roots) = Roots::for_manifests(&g.manifests, &args.allow_roots)
+        .or_else(|_| Roots::for_manifests(e.path.parent().unwrap_or(std::path::Path::new(".")), &args.allow_roots))
+    else {
         return vec![];
     };
-    let Some(doc) = files.iter().find(|f| f.path == e.path).and_then(|f| f.docs.iter().find(|d| d.index == e.doc_index)) else {
+    let Some(doc) =
+        files.iter().find(|f| f.path == e.path).and_then(|f| f.docs.iter().find(|d| d.index == e.doc_index))
+    else {
         return vec![];
     };
     match crate::reconcile::job::submission::resolve(&roots, &e.path, doc, &job.spec) {

@@ -51,7 +51,10 @@ pub fn run(g: &Globals, args: WaitArgs) -> CliResult {
         let (t, s) = rest.split_once('=').unwrap_or((rest, "True"));
         Want::Condition { type_: t.to_string(), status: s.to_string() }
     } else {
-        return Err(CliError(format!("error: unrecognized condition: {:?} (use --for=condition=TYPE or --for=delete)", args.for_)));
+        return Err(CliError(format!(
+            "error: unrecognized condition: {:?} (use --for=condition=TYPE or --for=delete)",
+            args.for_
+        )));
     };
     let deadline = Instant::now() + timeout;
     let target = format!("{}/{name}", qualified(kind));
@@ -65,14 +68,21 @@ pub fn run(g: &Globals, args: WaitArgs) -> CliResult {
             }
             (Want::Condition { .. }, None) => return Err(not_found(kind, &name)),
             (Want::Condition { type_, status }, Some(e)) => {
-                let conds: Vec<Condition> = e.raw.pointer("/status/conditions").and_then(|c| serde_json::from_value(c.clone()).ok()).unwrap_or_default();
+                let conds: Vec<Condition> = e
+                    .raw
+                    .pointer("/status/conditions")
+                    .and_then(|c| serde_json::from_value(c.clone()).ok())
+                    .unwrap_or_default();
                 if conds.iter().any(|c| &c.type_ == type_ && format!("{:?}", c.status).eq_ignore_ascii_case(status)) {
                     println!("{target} condition met");
                     return Ok(ExitCode::SUCCESS);
                 }
                 // A job that failed will never meet another condition: say so at once.
                 let phase = e.raw.pointer("/status/phase").and_then(|p| p.as_str()).unwrap_or_default();
-                if kind == Kind::SparkJob && phase == "Failed" && !(type_ == "Succeeded" && status.eq_ignore_ascii_case("False")) {
+                if kind == Kind::SparkJob
+                    && phase == "Failed"
+                    && !(type_ == "Succeeded" && status.eq_ignore_ascii_case("False"))
+                {
                     let msg = e.raw.pointer("/status/message").and_then(|m| m.as_str()).unwrap_or("no message");
                     return Err(CliError(format!("error: {target} failed: {msg}")));
                 }
@@ -82,7 +92,10 @@ pub fn run(g: &Globals, args: WaitArgs) -> CliResult {
         if Instant::now() >= deadline {
             return Err(CliError(format!("error: timed out waiting for the condition on {}/{name}", kind.plural())));
         }
-        std::thread::sleep(Duration::from_millis(200).min(deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1))));
+        std::thread::sleep(
+            Duration::from_millis(200)
+                .min(deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1))),
+        );
     }
 }
 

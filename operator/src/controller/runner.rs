@@ -221,7 +221,11 @@ mod tests {
                     async move {
                         let mut t = times.lock().unwrap();
                         t.push(Instant::now() - start);
-                        if t.len() < 3 { Err("boom".to_string()) } else { Ok(Action::AwaitChange) }
+                        if t.len() < 3 {
+                            Err("boom".to_string())
+                        } else {
+                            Ok(Action::AwaitChange)
+                        }
                     }
                 },
                 Backoff { base: Duration::from_secs(1), max: Duration::from_secs(60) },

@@ -77,7 +77,8 @@ impl Store {
                 Vec::new()
             }
             Some(Err(error)) => {
-                let view = self.files.entry(path.to_path_buf()).or_insert(FileView { docs: vec![], error: None, stamp });
+                let view =
+                    self.files.entry(path.to_path_buf()).or_insert(FileView { docs: vec![], error: None, stamp });
                 view.error = Some(error);
                 view.stamp = stamp;
                 return Vec::new();

@@ -44,13 +44,22 @@ pub fn set_annotation(text: &str, doc_index: usize, key: &str, value: &str) -> R
             Ok(insert(text, end, &format!("{le}{}{entry}", pad(col))))
         }
         // `annotations: {}` or `annotations:` alone: nothing to lose by going block style.
-        NodeKind::Mapping { flow: true, entries } if entries.is_empty() => rewrite_empty(text, ann_key, ann, le, inner_col, &entry),
+        NodeKind::Mapping { flow: true, entries } if entries.is_empty() => {
+            rewrite_empty(text, ann_key, ann, le, inner_col, &entry)
+        }
         NodeKind::Scalar { .. } if is_null(ann) => rewrite_empty(text, ann_key, ann, le, inner_col, &entry),
         _ => Err(not_block(ann, "metadata.annotations")),
     }
 }
 
-fn rewrite_empty(text: &str, key: &Node, value: &Node, le: &str, col: usize, entry: &str) -> Result<String, SpliceError> {
+fn rewrite_empty(
+    text: &str,
+    key: &Node,
+    value: &Node,
+    le: &str,
+    col: usize,
+    entry: &str,
+) -> Result<String, SpliceError> {
     let colon = colon_after(text, key).ok_or_else(|| not_block(key, "metadata.annotations"))?;
     let value_end = value.content_end.unwrap_or(colon).max(colon);
     let line_end = tree::line_end(text, value_end);
@@ -80,7 +89,11 @@ fn render_key(key: &str) -> String {
     let plain = key.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
         && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '/' | '-' | '_'))
         && !["y", "n", "yes", "no", "on", "off", "true", "false", "null"].contains(&key.to_ascii_lowercase().as_str());
-    if plain { key.to_string() } else { double_quoted(key) }
+    if plain {
+        key.to_string()
+    } else {
+        double_quoted(key)
+    }
 }
 
 fn pad(n: usize) -> String {
@@ -116,7 +129,8 @@ mod tests {
 
     #[test]
     fn adds_to_an_existing_block() {
-        let text = "metadata:\n    name: a\n    annotations:\n        team: ml\n        # end of annotations\nspec: {}\r\n";
+        let text =
+            "metadata:\n    name: a\n    annotations:\n        team: ml\n        # end of annotations\nspec: {}\r\n";
         assert_eq!(
             set(text, "t\"1"),
             "metadata:\n    name: a\n    annotations:\n        team: ml\n        sparkswarm.io/rerun: \"t\\\"1\"\n        # end of annotations\nspec: {}\r\n"
@@ -140,8 +154,14 @@ mod tests {
             set("metadata:\n  name: a\n  annotations: {}  # none\nspec: {}\n", "1"),
             "metadata:\n  name: a\n  annotations: # none\n    sparkswarm.io/rerun: \"1\"\nspec: {}\n"
         );
-        assert_eq!(set("metadata:\n  annotations:\n  name: a\n", "1"), "metadata:\n  annotations:\n    sparkswarm.io/rerun: \"1\"\n  name: a\n");
-        assert_eq!(set("metadata:\n  annotations: ~\n", "1"), "metadata:\n  annotations:\n    sparkswarm.io/rerun: \"1\"\n");
+        assert_eq!(
+            set("metadata:\n  annotations:\n  name: a\n", "1"),
+            "metadata:\n  annotations:\n    sparkswarm.io/rerun: \"1\"\n  name: a\n"
+        );
+        assert_eq!(
+            set("metadata:\n  annotations: ~\n", "1"),
+            "metadata:\n  annotations:\n    sparkswarm.io/rerun: \"1\"\n"
+        );
     }
 
     #[test]

@@ -162,7 +162,9 @@ fn write_canonical(v: &Value, out: &mut String) {
 
 /// Reads and parses a manifest file, refusing what cannot be a manifest.
 pub fn read(path: &Path) -> Result<ManifestFile, ParseError> {
-    let unreadable = |e: std::io::Error| ParseError::new(path, 1, 1, ParseErrorKind::Unreadable, format!("cannot read the file: {e}"));
+    let unreadable = |e: std::io::Error| {
+        ParseError::new(path, 1, 1, ParseErrorKind::Unreadable, format!("cannot read the file: {e}"))
+    };
     let file = std::fs::File::open(path).map_err(unreadable)?;
     let mut bytes = Vec::new();
     // `take` rather than trusting the metadata: the file may grow while being read.
@@ -178,7 +180,13 @@ pub fn read(path: &Path) -> Result<ManifestFile, ParseError> {
     }
     if let Some(i) = bytes.iter().position(|b| *b == 0) {
         let (line, column) = byte_position(&bytes, i);
-        return Err(ParseError::new(path, line, column, ParseErrorKind::BinaryFile, "the file contains a NUL byte: it is binary, not YAML"));
+        return Err(ParseError::new(
+            path,
+            line,
+            column,
+            ParseErrorKind::BinaryFile,
+            "the file contains a NUL byte: it is binary, not YAML",
+        ));
     }
     let text = String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
@@ -212,7 +220,13 @@ pub fn parse(path: &Path, text: &str) -> Result<ManifestFile, ParseError> {
         let offset = t.slice_line - 1;
         let yaml_error = |e: serde_yaml::Error| {
             let (line, column) = e.location().map_or((t.root.start.line, 1), |l| (l.line() + offset, l.column()));
-            ParseError::new(path, line, column, ParseErrorKind::InvalidYaml, format!("invalid YAML: {}", strip_location(&e.to_string())))
+            ParseError::new(
+                path,
+                line,
+                column,
+                ParseErrorKind::InvalidYaml,
+                format!("invalid YAML: {}", strip_location(&e.to_string())),
+            )
         };
         let mut yaml: serde_yaml::Value = serde_yaml::from_str(slice).map_err(yaml_error)?;
         yaml.apply_merge().map_err(yaml_error)?;
@@ -337,7 +351,10 @@ mod tests {
     #[test]
     fn scalar_typing_is_serde_yaml_s() {
         let f = p("a: yes\nb: 010\nc: 1e3\nd: ~\ne: '1'\nf: !!binary aGk=\n1: x\ng: .nan\n");
-        assert_eq!(f.docs[0].value, json!({"a": "yes", "b": "010", "c": 1000.0, "d": null, "e": "1", "f": "aGk=", "1": "x", "g": ".nan"}));
+        assert_eq!(
+            f.docs[0].value,
+            json!({"a": "yes", "b": "010", "c": 1000.0, "d": null, "e": "1", "f": "aGk=", "1": "x", "g": ".nan"})
+        );
     }
 
     #[test]

@@ -97,9 +97,7 @@ pub(crate) fn scalar(v: &Value) -> Result<String, String> {
 fn is_yaml11_bool(s: &str) -> bool {
     const WORDS: [&str; 11] = ["y", "yes", "n", "no", "on", "off", "true", "false", "Y", "N", "~"];
     WORDS.contains(&s)
-        || ["yes", "no", "on", "off", "true", "false"]
-            .iter()
-            .any(|w| s == w.to_uppercase() || s == capitalized(w))
+        || ["yes", "no", "on", "off", "true", "false"].iter().any(|w| s == w.to_uppercase() || s == capitalized(w))
 }
 
 fn capitalized(w: &str) -> String {

@@ -42,7 +42,19 @@ mod tests {
         for ok in ["a.yaml", "b.yml", "linear-regression.yaml", "x.bak.yaml"] {
             assert!(is_manifest_name(ok), "{ok}");
         }
-        for no in [".a.yaml", "a.yaml~", "a.yaml.swp", ".a.yaml.swp", "#a.yaml#", "a.yaml.bak", "a.yaml.tmp", "a.json", ".yaml", ".job.yaml.x1y2.sparkswarm-tmp", "a.txt"] {
+        for no in [
+            ".a.yaml",
+            "a.yaml~",
+            "a.yaml.swp",
+            ".a.yaml.swp",
+            "#a.yaml#",
+            "a.yaml.bak",
+            "a.yaml.tmp",
+            "a.json",
+            ".yaml",
+            ".job.yaml.x1y2.sparkswarm-tmp",
+            "a.txt",
+        ] {
             assert!(!is_manifest_name(no), "{no}");
         }
     }

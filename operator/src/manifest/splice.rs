@@ -27,8 +27,11 @@ pub enum SpliceError {
 
 /// The non-empty documents of `text`, numbered as `Document::index` numbers them.
 pub(crate) fn documents(text: &str) -> Result<Vec<Doc>, SpliceError> {
-    let docs = tree::parse(text)
-        .map_err(|e| SpliceError::Unparseable { line: e.line, column: e.column, message: e.message })?;
+    let docs = tree::parse(text).map_err(|e| SpliceError::Unparseable {
+        line: e.line,
+        column: e.column,
+        message: e.message,
+    })?;
     Ok(docs.into_iter().filter(|d| !d.root.is_nothing()).collect())
 }
 
@@ -233,9 +236,15 @@ spec: {}
     fn refuses_what_it_cannot_edit_in_place() {
         assert!(matches!(splice_status("{a: 1}\n", 0, Some(&json!(1))), Err(SpliceError::NotBlockMapping { .. })));
         assert!(matches!(splice_status("- a\n", 0, Some(&json!(1))), Err(SpliceError::NotBlockMapping { .. })));
-        assert!(matches!(splice_status("a: 1\n", 1, Some(&json!(1))), Err(SpliceError::NoSuchDocument { index: 1, count: 1 })));
+        assert!(matches!(
+            splice_status("a: 1\n", 1, Some(&json!(1))),
+            Err(SpliceError::NoSuchDocument { index: 1, count: 1 })
+        ));
         assert!(matches!(splice_status("a: [\n", 0, Some(&json!(1))), Err(SpliceError::Unparseable { .. })));
-        assert!(matches!(splice_status("--- \n  a: 1\n  b: 2\n", 0, Some(&json!(1))), Err(SpliceError::NotBlockMapping { .. })));
+        assert!(matches!(
+            splice_status("--- \n  a: 1\n  b: 2\n", 0, Some(&json!(1))),
+            Err(SpliceError::NotBlockMapping { .. })
+        ));
     }
 
     // ---- property tests ----
@@ -252,7 +261,8 @@ spec: {}
     }
 
     fn comment() -> impl Strategy<Value = String> {
-        (prop_oneof![Just(0usize), Just(2), Just(4)], "[a-z :#'\"-]{0,12}").prop_map(|(ind, t)| format!("{}# {t}", " ".repeat(ind)))
+        (prop_oneof![Just(0usize), Just(2), Just(4)], "[a-z :#'\"-]{0,12}")
+            .prop_map(|(ind, t)| format!("{}# {t}", " ".repeat(ind)))
     }
 
     fn filler() -> impl Strategy<Value = Vec<String>> {
@@ -274,23 +284,26 @@ spec: {}
         let trailing = prop_oneof![Just(String::new()), "[a-z ]{0,6}".prop_map(|c| format!("  # {c}"))];
         prop_oneof![
             (scalar(), trailing.clone()).prop_map(|(s, t)| format!(" {s}{t}")),
-            (prop::collection::vec((("[a-z]{1,6}"), scalar(), filler()), 1..4), trailing.clone()).prop_map(|(kvs, t)| {
-                let mut out = t;
-                let mut seen = std::collections::HashSet::new();
-                for (k, v, f) in kvs {
-                    if !seen.insert(k.clone()) {
-                        continue;
+            (prop::collection::vec((("[a-z]{1,6}"), scalar(), filler()), 1..4), trailing.clone()).prop_map(
+                |(kvs, t)| {
+                    let mut out = t;
+                    let mut seen = std::collections::HashSet::new();
+                    for (k, v, f) in kvs {
+                        if !seen.insert(k.clone()) {
+                            continue;
+                        }
+                        out.push_str(&format!("\n  {k}: {v}"));
+                        for line in f {
+                            out.push('\n');
+                            out.push_str(&line);
+                        }
                     }
-                    out.push_str(&format!("\n  {k}: {v}"));
-                    for line in f {
-                        out.push('\n');
-                        out.push_str(&line);
-                    }
+                    out
                 }
-                out
-            }),
+            ),
             prop::collection::vec(scalar(), 0..3).prop_map(|items| format!(" [{}]", items.join(", "))),
-            prop::collection::vec(scalar(), 1..3).prop_map(|items| items.iter().map(|i| format!("\n  - {i}")).collect()),
+            prop::collection::vec(scalar(), 1..3)
+                .prop_map(|items| items.iter().map(|i| format!("\n  - {i}")).collect()),
         ]
     }
 
@@ -305,7 +318,13 @@ spec: {}
 
     fn gen_doc() -> impl Strategy<Value = GenDoc> {
         let keys = Just(vec!["apiVersion", "kind", "metadata", "spec", "extra"]).prop_shuffle();
-        (filler(), keys, prop::collection::vec((value_text(), filler()), 5), prop::option::of((0usize..6, status_text(), filler())), filler())
+        (
+            filler(),
+            keys,
+            prop::collection::vec((value_text(), filler()), 5),
+            prop::option::of((0usize..6, status_text(), filler())),
+            filler(),
+        )
             .prop_map(|(lead, keys, values, status, tail)| {
                 let entries = keys
                     .into_iter()

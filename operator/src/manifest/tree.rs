@@ -105,9 +105,8 @@ struct Offsets {
 
 impl Offsets {
     fn new(text: &str) -> Self {
-        let char_to_byte = (!text.is_ascii()).then(|| {
-            text.char_indices().map(|(b, _)| b).chain(std::iter::once(text.len())).collect()
-        });
+        let char_to_byte = (!text.is_ascii())
+            .then(|| text.char_indices().map(|(b, _)| b).chain(std::iter::once(text.len())).collect());
         Offsets { char_to_byte, len: text.len() }
     }
 
@@ -226,20 +225,13 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Doc>, TreeError> {
                         let content_end = if flow {
                             Some(flow_end)
                         } else {
-                            entries
-                                .iter()
-                                .flat_map(|(k, v)| [k.content_end, v.content_end])
-                                .flatten()
-                                .max()
+                            entries.iter().flat_map(|(k, v)| [k.content_end, v.content_end]).flatten().max()
                         };
                         Node { start, content_end, decorated, kind: NodeKind::Mapping { flow, entries } }
                     }
                     Frame::Seq { start, decorated, flow, items } => {
-                        let content_end = if flow {
-                            Some(flow_end)
-                        } else {
-                            items.iter().filter_map(|n| n.content_end).max()
-                        };
+                        let content_end =
+                            if flow { Some(flow_end) } else { items.iter().filter_map(|n| n.content_end).max() };
                         Node { start, content_end, decorated, kind: NodeKind::Sequence { items } }
                     }
                 };
@@ -265,13 +257,7 @@ fn span_text<'t>(text: &'t str, offsets: &Offsets, span: &Span) -> &'t str {
     text.get(a..b.max(a)).unwrap_or("")
 }
 
-fn scalar_content_end(
-    text: &str,
-    offsets: &Offsets,
-    span: &Span,
-    value: &str,
-    style: ScalarStyle,
-) -> Option<usize> {
+fn scalar_content_end(text: &str, offsets: &Offsets, span: &Span, value: &str, style: ScalarStyle) -> Option<usize> {
     let (a, b) = (offsets.byte(span.start.index()), offsets.byte(span.end.index()));
     match style {
         // The span of an empty plain scalar points at whatever comes next, even a later line.
@@ -365,10 +351,7 @@ fn attach(stack: &mut [Frame], current: &mut Option<DocState>, node: Node) -> Re
 /// The byte where the line holding `at` ends, before its line break.
 pub(crate) fn line_end(text: &str, at: usize) -> usize {
     let at = at.min(text.len());
-    text.as_bytes()[at..]
-        .iter()
-        .position(|b| *b == b'\n' || *b == b'\r')
-        .map_or(text.len(), |i| at + i)
+    text.as_bytes()[at..].iter().position(|b| *b == b'\n' || *b == b'\r').map_or(text.len(), |i| at + i)
 }
 
 /// The line break the file uses, judged by its first one; LF for a one-line file.

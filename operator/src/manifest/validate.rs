@@ -124,12 +124,7 @@ impl Report<'_> {
 }
 
 fn dotted(pointer: &str) -> String {
-    pointer
-        .split('/')
-        .skip(1)
-        .map(|s| s.replace("~1", "/").replace("~0", "~"))
-        .collect::<Vec<_>>()
-        .join(".")
+    pointer.split('/').skip(1).map(|s| s.replace("~1", "/").replace("~0", "~")).collect::<Vec<_>>().join(".")
 }
 
 fn escape(segment: &str) -> String {
@@ -248,12 +243,20 @@ fn check_kind(instance: &Map<String, Value>, report: &mut Report<'_>) -> Option<
         Some(Value::String(s)) => {
             let kind = Kind::from_kind_field(s);
             if kind.is_none() {
-                report.push("/kind", "UnknownKind", format!("unknown kind {}; known kinds: {known}", Value::String(s.clone())));
+                report.push(
+                    "/kind",
+                    "UnknownKind",
+                    format!("unknown kind {}; known kinds: {known}", Value::String(s.clone())),
+                );
             }
             kind
         }
         Some(other) => {
-            report.push("/kind", "UnknownKind", format!("kind must be a string, got {}; known kinds: {known}", describe(other, false)));
+            report.push(
+                "/kind",
+                "UnknownKind",
+                format!("kind must be a string, got {}; known kinds: {known}", describe(other, false)),
+            );
             None
         }
     }
@@ -263,7 +266,11 @@ fn check_api_version(instance: &Map<String, Value>, report: &mut Report<'_>) -> 
     match instance.get("apiVersion") {
         Some(Value::String(s)) if s == API_VERSION => true,
         None => {
-            report.push("/apiVersion", "MissingField", format!("missing required field `apiVersion`; expected {API_VERSION}"));
+            report.push(
+                "/apiVersion",
+                "MissingField",
+                format!("missing required field `apiVersion`; expected {API_VERSION}"),
+            );
             false
         }
         Some(other) => {
@@ -281,7 +288,8 @@ fn check_api_version(instance: &Map<String, Value>, report: &mut Report<'_>) -> 
 /// must not be reported again (with less helpful words).
 fn check_inline_secrets(instance: &Map<String, Value>, report: &mut Report<'_>) -> BTreeSet<String> {
     let mut skip = BTreeSet::new();
-    let Some(Value::Object(dobj)) = instance.get("spec").and_then(|s| s.get("provider")).and_then(|p| p.get("digitalocean"))
+    let Some(Value::Object(dobj)) =
+        instance.get("spec").and_then(|s| s.get("provider")).and_then(|p| p.get("digitalocean"))
     else {
         return skip;
     };
@@ -321,7 +329,13 @@ fn is_under(pointer: &str, skip: &BTreeSet<String>) -> bool {
     skip.iter().any(|s| pointer == s || pointer.starts_with(&format!("{s}/")))
 }
 
-fn map_error(e: &ValidationError<'_>, schema: &Value, instance: &Value, skip: &BTreeSet<String>, report: &mut Report<'_>) {
+fn map_error(
+    e: &ValidationError<'_>,
+    schema: &Value,
+    instance: &Value,
+    skip: &BTreeSet<String>,
+    report: &mut Report<'_>,
+) {
     let pointer = e.instance_path().as_str().to_string();
     if is_under(&pointer, skip) {
         // An unknown key reported on the object itself may be a skipped (secret) key.
@@ -367,7 +381,8 @@ fn map_error(e: &ValidationError<'_>, schema: &Value, instance: &Value, skip: &B
             report.push(&pointer, "InvalidField", format!("expected {expected}, got {got}"));
         }
         ValidationErrorKind::Enum { options } => {
-            let options = options.as_array().map(|o| o.iter().map(plain).collect::<Vec<_>>().join(", ")).unwrap_or_default();
+            let options =
+                options.as_array().map(|o| o.iter().map(plain).collect::<Vec<_>>().join(", ")).unwrap_or_default();
             report.push(&pointer, "InvalidField", format!("must be one of: {options}; got {got}"));
         }
         ValidationErrorKind::Constant { expected_value } => {
@@ -383,7 +398,11 @@ fn map_error(e: &ValidationError<'_>, schema: &Value, instance: &Value, skip: &B
             report.push(&pointer, "InvalidField", format!("must be at most {limit}; got {got}"));
         }
         ValidationErrorKind::MinLength { limit } => {
-            let what = if *limit == 1 { "must not be empty".to_string() } else { format!("must be at least {limit} characters long") };
+            let what = if *limit == 1 {
+                "must not be empty".to_string()
+            } else {
+                format!("must be at least {limit} characters long")
+            };
             report.push(&pointer, "InvalidField", what);
         }
         ValidationErrorKind::MaxLength { limit } => {
@@ -455,7 +474,11 @@ fn map_alternatives(
             }
             many => {
                 let many: Vec<&str> = many.iter().map(|s| s.as_str()).collect();
-                report.push(pointer, "InvalidField", format!("exactly one of {list} may be given; got {}", many.join(", ")));
+                report.push(
+                    pointer,
+                    "InvalidField",
+                    format!("exactly one of {list} may be given; got {}", many.join(", ")),
+                );
             }
         }
         return;
@@ -465,7 +488,9 @@ fn map_alternatives(
     let fitting: Vec<&Vec<ValidationError<'static>>> = context
         .iter()
         .filter(|errors| {
-            !errors.iter().any(|e| e.instance_path().as_str() == pointer && matches!(e.kind(), ValidationErrorKind::Type { .. }))
+            !errors
+                .iter()
+                .any(|e| e.instance_path().as_str() == pointer && matches!(e.kind(), ValidationErrorKind::Type { .. }))
         })
         .collect();
     if let Some(best) = fitting.iter().min_by_key(|errors| errors.len()) {
@@ -507,7 +532,12 @@ fn branch_type(root: &Value, branch: &Value) -> Option<String> {
     match branch.get("type")? {
         Value::String(t) => Some(type_word(t).to_string()),
         Value::Array(ts) => {
-            let words: Vec<String> = ts.iter().filter_map(Value::as_str).filter(|t| *t != "null").map(|t| type_word(t).to_string()).collect();
+            let words: Vec<String> = ts
+                .iter()
+                .filter_map(Value::as_str)
+                .filter(|t| *t != "null")
+                .map(|t| type_word(t).to_string())
+                .collect();
             Some(or_list(&words))
         }
         _ => None,
@@ -537,7 +567,11 @@ fn expected_types(kind: &TypeKind) -> String {
             let all: Vec<String> = set.iter().map(|t| type_word(t.as_str()).to_string()).collect();
             // `["integer", "null"]` is how an optional field is written; null is not the point.
             let non_null: Vec<String> = all.iter().filter(|t| *t != "null").cloned().collect();
-            if non_null.is_empty() { all } else { non_null }
+            if non_null.is_empty() {
+                all
+            } else {
+                non_null
+            }
         }
     };
     or_list(&words)
@@ -676,7 +710,11 @@ spec:
         let e = one(&CLUSTER_OK.replace("{replicas: 2,", "{replics: 2,"));
         assert_eq!((e.line, e.field.as_str(), e.reason.as_str()), (6, "spec.workers.replics", "UnknownField"));
         // Declaration order with serde_json's preserve_order, sorted without it.
-        assert!(e.message.starts_with("unknown field `replics` (did you mean `replicas`?); expected one of: "), "{}", e.message);
+        assert!(
+            e.message.starts_with("unknown field `replics` (did you mean `replicas`?); expected one of: "),
+            "{}",
+            e.message
+        );
         let listed: BTreeSet<&str> = e.message.rsplit(": ").next().unwrap_or("").split(", ").collect();
         assert_eq!(listed, BTreeSet::from(["cores", "memory", "replicas"]));
         assert_eq!(e.to_string(), format!("m.yaml:6: spec.workers.replics: {}", e.message));
@@ -701,7 +739,8 @@ spec:
     fn all_errors_are_collected_with_their_lines() {
         let text = "apiVersion: sparkswarm.io/v1alpha1\nkind: SparkJob\nmetadata:\n  name: j\nspec:\n  mainApplicationFile: ''\n  driver:\n    cores: many\n  executor: {instances: 0}\n  files:\n  - {src: a}\n  - 3\n";
         let errs = errors(text);
-        let got: Vec<(usize, &str, &str)> = errs.iter().map(|e| (e.line, e.field.as_str(), e.reason.as_str())).collect();
+        let got: Vec<(usize, &str, &str)> =
+            errs.iter().map(|e| (e.line, e.field.as_str(), e.reason.as_str())).collect();
         assert_eq!(
             got,
             [
@@ -729,7 +768,10 @@ spec:
         assert_eq!((e.reason.as_str(), e.field.as_str()), ("MissingField", "kind"));
         let e = one("- a\n");
         assert_eq!((e.reason.as_str(), e.field.as_str()), ("InvalidDocument", ""));
-        assert_eq!(e.to_string(), "m.yaml:1: a resource must be a mapping with apiVersion, kind, metadata and spec; got a list");
+        assert_eq!(
+            e.to_string(),
+            "m.yaml:1: a resource must be a mapping with apiVersion, kind, metadata and spec; got a list"
+        );
     }
 
     #[test]

@@ -74,11 +74,8 @@ pub fn write_if_unchanged(path: &Path, expected: &str, new: &str) -> Result<Writ
     };
     let file_name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let prefix = format!(".{file_name}.");
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&prefix)
-        .suffix(TEMP_SUFFIX)
-        .tempfile_in(&dir)
-        .map_err(io_err(&dir))?;
+    let mut tmp =
+        tempfile::Builder::new().prefix(&prefix).suffix(TEMP_SUFFIX).tempfile_in(&dir).map_err(io_err(&dir))?;
     tmp.write_all(new.as_bytes()).map_err(io_err(tmp.path()))?;
     tmp.as_file().set_permissions(permissions).map_err(io_err(tmp.path()))?;
     tmp.as_file().sync_all().map_err(io_err(tmp.path()))?;
@@ -117,7 +114,8 @@ fn update_status_with(
     status: &Value,
     mut before_write: impl FnMut(usize),
 ) -> Result<WriteOutcome, WriteError> {
-    let not_found = || WriteError::NotFound { path: path.to_path_buf(), kind: kind.to_string(), name: name.to_string() };
+    let not_found =
+        || WriteError::NotFound { path: path.to_path_buf(), kind: kind.to_string(), name: name.to_string() };
     for attempt in 0..MAX_ATTEMPTS {
         let file = match document::read(path) {
             Ok(f) => f,
@@ -238,7 +236,10 @@ mod tests {
         assert_eq!(update_status(&p, "SparkJob", "b", &s).expect("ok"), WriteOutcome::Unchanged);
         assert!(matches!(update_status(&p, "SparkJob", "c", &s), Err(WriteError::NotFound { .. })));
         assert!(matches!(update_status(&p, "SparkCluster", "a", &s), Err(WriteError::NotFound { .. })));
-        assert!(matches!(update_status(&dir.path().join("x.yaml"), "SparkJob", "a", &s), Err(WriteError::NotFound { .. })));
+        assert!(matches!(
+            update_status(&dir.path().join("x.yaml"), "SparkJob", "a", &s),
+            Err(WriteError::NotFound { .. })
+        ));
     }
 
     #[test]

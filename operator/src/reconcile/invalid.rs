@@ -22,10 +22,8 @@ pub fn invalid_status(previous: Option<&Value>, reason: &str, message: &str, gen
         Some(Value::Object(m)) => Value::Object(m.clone()),
         _ => json!({}),
     };
-    let mut conditions: Vec<Condition> = status
-        .get("conditions")
-        .and_then(|c| serde_json::from_value(c.clone()).ok())
-        .unwrap_or_default();
+    let mut conditions: Vec<Condition> =
+        status.get("conditions").and_then(|c| serde_json::from_value(c.clone()).ok()).unwrap_or_default();
     let mut c = Condition::new("Valid", ConditionStatus::False, reason, message);
     c.observed_generation = generation;
     set_condition(&mut conditions, c);
@@ -72,7 +70,15 @@ pub async fn mark_invalid(
     generation: Option<u64>,
 ) -> Result<(), ReconcileError> {
     let status = invalid_status(previous, reason, message, generation);
-    let written = write_status_async(StatusWrite { path: path.to_path_buf(), kind, name: name.map(str::to_string), index, status, read: None }).await?;
+    let written = write_status_async(StatusWrite {
+        path: path.to_path_buf(),
+        kind,
+        name: name.map(str::to_string),
+        index,
+        status,
+        read: None,
+    })
+    .await?;
     if written {
         let (k, n) = match (kind, name) {
             (Some(k), Some(n)) => (k.as_str().to_string(), n.to_string()),

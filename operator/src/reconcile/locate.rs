@@ -52,7 +52,11 @@ pub fn locate(ctx: &Context, kind: Kind, name: &str) -> Found {
         }
         match document::read(&path) {
             Ok(file) => {
-                let hit = file.docs.iter().find(|d| d.index == index && matches(d, kind, name)).map(|d| d.index)
+                let hit = file
+                    .docs
+                    .iter()
+                    .find(|d| d.index == index && matches(d, kind, name))
+                    .map(|d| d.index)
                     .or_else(|| file.docs.iter().find(|d| matches(d, kind, name)).map(|d| d.index));
                 if let Some(i) = hit {
                     winner = Some((file, i));
@@ -81,7 +85,12 @@ pub enum Dereferenced {
     /// Nothing to act on now (the file does not parse, or the document is invalid and
     /// already says so in its status); return this action.
     Done(Action),
-    Valid { file: ManifestFile, index: usize, generation: u64, resource: Resource },
+    Valid {
+        file: ManifestFile,
+        index: usize,
+        generation: u64,
+        resource: Resource,
+    },
 }
 
 /// Dereference and validate, the first half of every reconcile: find the document, bump
@@ -101,7 +110,11 @@ pub async fn dereference(ctx: &Context, kind: Kind, name: &str) -> Result<Derefe
     let key = StateDir::object_key(kind, name);
     let generation = lock(&ctx.generations).observe(&key, &doc.generation_hash()).generation;
     for (path, i) in &losers {
-        let msg = format!("{kind} {name:?} is already defined in {} (line {}); this one is ignored", file.path.display(), doc.start_line);
+        let msg = format!(
+            "{kind} {name:?} is already defined in {} (line {}); this one is ignored",
+            file.path.display(),
+            doc.start_line
+        );
         mark_invalid(ctx, path, Some(kind), Some(name), *i, None, "DuplicateName", &msg, None).await?;
     }
     match validate(&file.path, doc) {
@@ -109,7 +122,18 @@ pub async fn dereference(ctx: &Context, kind: Kind, name: &str) -> Result<Derefe
         Ok(_) => Ok(Dereferenced::Done(Action::AwaitChange)),
         Err(errors) => {
             let (reason, message) = describe_errors(&errors);
-            mark_invalid(ctx, &file.path, Some(kind), Some(name), index, doc.status(), &reason, &message, Some(generation)).await?;
+            mark_invalid(
+                ctx,
+                &file.path,
+                Some(kind),
+                Some(name),
+                index,
+                doc.status(),
+                &reason,
+                &message,
+                Some(generation),
+            )
+            .await?;
             if kind == Kind::SparkJob {
                 // An invalid job can never run: for `run --exit-when-done` it has failed.
                 ctx.set_job_phase(name, Some(crate::api::job::JobPhase::Failed));
@@ -171,17 +195,20 @@ pub fn write_status(w: StatusWrite) -> Result<bool, ReconcileError> {
             }
             Ok(WriteOutcome::Unchanged) => return Ok(false),
             Ok(WriteOutcome::Conflict) => continue,
-            Err(e) => return Err(ReconcileError::StatusNotWritable { path: path.to_path_buf(), message: e.to_string() }),
+            Err(e) => {
+                return Err(ReconcileError::StatusNotWritable { path: path.to_path_buf(), message: e.to_string() })
+            }
         }
     }
-    Err(ReconcileError::StatusNotWritable { path: path.to_path_buf(), message: "the file kept changing while the status was written".into() })
+    Err(ReconcileError::StatusNotWritable {
+        path: path.to_path_buf(),
+        message: "the file kept changing while the status was written".into(),
+    })
 }
 
 /// Runs a blocking status write off the async workers (it fsyncs).
 pub async fn write_status_async(w: StatusWrite) -> Result<bool, ReconcileError> {
-    tokio::task::spawn_blocking(move || write_status(w))
-        .await
-        .map_err(|e| ReconcileError::Internal(e.to_string()))?
+    tokio::task::spawn_blocking(move || write_status(w)).await.map_err(|e| ReconcileError::Internal(e.to_string()))?
 }
 
 /// The content hash of the last status write per file. The watcher's event for that write

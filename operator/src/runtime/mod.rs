@@ -1,8 +1,8 @@
 //! The runtimes: where clusters and jobs actually run. Each is I/O behind two small traits,
 //! so that the reconcilers above them stay pure decisions plus calls through these traits.
 
-pub mod digitalocean;
 pub mod attempt;
+pub mod digitalocean;
 pub mod local;
 pub mod swarm;
 
@@ -100,7 +100,11 @@ pub enum RuntimeError {
     #[error("Spark is not available: {0}")]
     SparkUnavailable(String),
     #[error("{what}: {source}")]
-    Io { what: String, #[source] source: std::io::Error },
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Process(String),
     #[error("{0}")]
@@ -146,7 +150,11 @@ pub trait JobRuntime: Send + Sync {
     /// Starts the attempt's driver. The caller has already persisted its record.
     fn submit(&self, sub: &JobSubmission) -> impl std::future::Future<Output = Result<(), RuntimeError>> + Send;
     /// What became of an attempt; None when there is no trace of it at all.
-    fn observe(&self, attempt_dir: &std::path::Path) -> impl std::future::Future<Output = Result<Option<AttemptObservation>, RuntimeError>> + Send;
+    fn observe(
+        &self,
+        attempt_dir: &std::path::Path,
+    ) -> impl std::future::Future<Output = Result<Option<AttemptObservation>, RuntimeError>> + Send;
     /// Stops the attempt's driver (and with it its executors). Idempotent.
-    fn kill(&self, attempt_dir: &std::path::Path) -> impl std::future::Future<Output = Result<(), RuntimeError>> + Send;
+    fn kill(&self, attempt_dir: &std::path::Path)
+        -> impl std::future::Future<Output = Result<(), RuntimeError>> + Send;
 }

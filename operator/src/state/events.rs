@@ -67,14 +67,8 @@ impl Recorder {
 
     pub fn record(&self, kind: &str, name: &str, type_: EventType, reason: &str, message: String) {
         let now = Utc::now();
-        let mut event = Event {
-            type_,
-            reason: reason.to_string(),
-            message,
-            count: 1,
-            first_timestamp: now,
-            last_timestamp: now,
-        };
+        let mut event =
+            Event { type_, reason: reason.to_string(), message, count: 1, first_timestamp: now, last_timestamp: now };
         let path = self.state.events_file(kind, name);
         let mut last = match self.last.lock() {
             Ok(guard) => guard,

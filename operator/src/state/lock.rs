@@ -9,7 +9,11 @@ pub enum LockError {
     #[error("another sparkswarm operator{} is already running on this manifests directory (lock {path})", .pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
     Held { path: PathBuf, pid: Option<u32> },
     #[error("cannot open lock file {path}: {source}")]
-    Io { path: PathBuf, #[source] source: std::io::Error },
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Held for the operator's lifetime; the OS drops the lock when the process dies, even on
@@ -22,13 +26,8 @@ pub struct OperatorLock {
 impl OperatorLock {
     pub fn acquire(path: &Path) -> Result<OperatorLock, LockError> {
         let io = |source| LockError::Io { path: path.to_path_buf(), source };
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(io)?;
+        let mut file =
+            std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path).map_err(io)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {

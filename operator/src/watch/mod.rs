@@ -28,8 +28,8 @@ const DEBOUNCE: Duration = Duration::from_millis(10);
 
 pub fn start(dir: &Path, tx: mpsc::UnboundedSender<WatchEvent>) -> notify::Result<ManifestWatcher> {
     let watched = dir.to_path_buf();
-    let mut debouncer = new_debouncer(DEBOUNCE, Some(Duration::from_millis(5)), move |result: DebounceEventResult| {
-        match result {
+    let mut debouncer =
+        new_debouncer(DEBOUNCE, Some(Duration::from_millis(5)), move |result: DebounceEventResult| match result {
             Ok(events) => {
                 for event in events {
                     if !is_change(&event.kind) {
@@ -53,8 +53,7 @@ pub fn start(dir: &Path, tx: mpsc::UnboundedSender<WatchEvent>) -> notify::Resul
                 }
                 let _ = tx.send(WatchEvent::Relist);
             }
-        }
-    })?;
+        })?;
     debouncer.watch(dir, RecursiveMode::NonRecursive)?;
     Ok(ManifestWatcher { _debouncer: debouncer })
 }
@@ -73,10 +72,7 @@ fn is_change(kind: &EventKind) -> bool {
 /// backup files, not our own temp files.
 fn is_manifest_path(dir: &Path, path: &Path) -> bool {
     path.parent() == Some(dir)
-        && path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(crate::manifest::scan::is_manifest_name)
+        && path.file_name().and_then(|n| n.to_str()).is_some_and(crate::manifest::scan::is_manifest_name)
 }
 
 #[cfg(test)]

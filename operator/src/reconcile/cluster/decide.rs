@@ -21,7 +21,10 @@ pub fn plan(name: &str, spec: &SparkClusterSpec) -> ClusterPlan {
 /// Whether the runtime must act: something is missing, dead, extra or started from an
 /// older plan.
 pub fn needs_apply(plan: &ClusterPlan, seen: &ObservedCluster) -> bool {
-    !seen.master_running || seen.workers_running != plan.workers || seen.workers_failed > 0 || seen.applied.as_ref() != Some(plan)
+    !seen.master_running
+        || seen.workers_running != plan.workers
+        || seen.workers_failed > 0
+        || seen.applied.as_ref() != Some(plan)
 }
 
 /// How soon to look again: often while converging, calmly once Ready.
@@ -50,7 +53,11 @@ pub fn status(
     let alive = seen.workers_alive;
     let was_ready = previous.is_some_and(|p| matches!(p.phase, ClusterPhase::Ready | ClusterPhase::Degraded));
     let phase = if !seen.master_running {
-        if was_ready { ClusterPhase::Degraded } else { ClusterPhase::Provisioning }
+        if was_ready {
+            ClusterPhase::Degraded
+        } else {
+            ClusterPhase::Provisioning
+        }
     } else if alive == desired && seen.workers_failed == 0 {
         ClusterPhase::Ready
     } else if was_ready {

@@ -6,10 +6,12 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::api::cluster::{ClusterPhase, DigitalOceanProvider, SecretRef, SparkCluster, SparkClusterStatus, SshKeySpec};
-use crate::manifest::paths::resolve;
+use crate::api::cluster::{
+    ClusterPhase, DigitalOceanProvider, SecretRef, SparkCluster, SparkClusterStatus, SshKeySpec,
+};
 use crate::api::condition::ConditionStatus;
 use crate::controller::Action;
+use crate::manifest::paths::resolve;
 use crate::runtime::digitalocean::cluster::Converged;
 use crate::runtime::digitalocean::DoError;
 
@@ -34,7 +36,11 @@ pub async fn reconcile(
 ) -> Result<(SparkClusterStatus, Action), ReconcileError> {
     let mut notes = Vec::new();
     let pass = match confine(ctx, manifest, provider) {
-        Ok(confined) => ctx.digitalocean.converge(&ctx.swarm, name, &cluster.spec, &confined, manifest_dir(manifest), &mut notes).await,
+        Ok(confined) => {
+            ctx.digitalocean
+                .converge(&ctx.swarm, name, &cluster.spec, &confined, manifest_dir(manifest), &mut notes)
+                .await
+        }
         Err(e) => Err(e),
     };
     for n in notes {
@@ -115,7 +121,11 @@ fn was_ready(previous: Option<&SparkClusterStatus>) -> bool {
 fn needs_user(e: &DoError) -> bool {
     matches!(
         e,
-        DoError::TokenMissing(_) | DoError::TokenInvalid(_) | DoError::Unauthorized(_) | DoError::InvalidApiUrl(_) | DoError::LoginKey(_)
+        DoError::TokenMissing(_)
+            | DoError::TokenInvalid(_)
+            | DoError::Unauthorized(_)
+            | DoError::InvalidApiUrl(_)
+            | DoError::LoginKey(_)
     )
 }
 
@@ -123,7 +133,13 @@ fn needs_user(e: &DoError) -> bool {
 pub async fn delete(ctx: &Context, name: &str) -> Result<(), ReconcileError> {
     match ctx.digitalocean.destroy(&ctx.swarm, name).await {
         Ok(done) => {
-            tracing::info!(cluster = name, droplets = done.droplets, firewalls = done.firewalls, ssh_keys = done.ssh_keys, "destroyed the cluster's droplets");
+            tracing::info!(
+                cluster = name,
+                droplets = done.droplets,
+                firewalls = done.firewalls,
+                ssh_keys = done.ssh_keys,
+                "destroyed the cluster's droplets"
+            );
             Ok(())
         }
         Err(e) => {

@@ -19,7 +19,9 @@ use super::ReconcileError;
 const KIND: &str = "SparkCluster";
 
 pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileError> {
-    let (file, index, generation, cluster): (_, _, _, SparkCluster) = match dereference(ctx, Kind::SparkCluster, name).await? {
+    let (file, index, generation, cluster): (_, _, _, SparkCluster) = match dereference(ctx, Kind::SparkCluster, name)
+        .await?
+    {
         Dereferenced::Gone => return cleanup(ctx, name).await,
         Dereferenced::Done(action) => return Ok(action),
         Dereferenced::Valid { file, index, generation, resource: Resource::Cluster(c) } => (file, index, generation, c),
@@ -36,15 +38,33 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
             let mut seen = ctx.local.observe(name).await?;
             if decide::needs_apply(&plan, &seen) {
                 if seen.workers_failed > 0 {
-                    ctx.events.warning(KIND, name, "WorkerFailed", format!("{} worker(s) died; restarting", seen.workers_failed));
+                    ctx.events.warning(
+                        KIND,
+                        name,
+                        "WorkerFailed",
+                        format!("{} worker(s) died; restarting", seen.workers_failed),
+                    );
                 }
                 let first = !seen.exists;
                 let failed = seen.workers_failed;
                 ctx.local.apply(&plan).await?;
                 if first {
-                    ctx.events.normal(KIND, name, "Provisioning", format!("starting a master and {} worker(s)", plan.workers));
+                    ctx.events.normal(
+                        KIND,
+                        name,
+                        "Provisioning",
+                        format!("starting a master and {} worker(s)", plan.workers),
+                    );
                 } else if failed == 0 {
-                    ctx.events.normal(KIND, name, "Updated", format!("applied {} worker(s) x {} core(s), {}", plan.workers, plan.worker_cores, plan.worker_memory));
+                    ctx.events.normal(
+                        KIND,
+                        name,
+                        "Updated",
+                        format!(
+                            "applied {} worker(s) x {} core(s), {}",
+                            plan.workers, plan.worker_cores, plan.worker_memory
+                        ),
+                    );
                 }
                 let after = ctx.local.observe(name).await?;
                 // Keep the failure visible for this status write: the phase goes Degraded
@@ -55,16 +75,33 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
             let action = Action::Requeue(decide::requeue(status.phase));
             (status, action)
         }
-        Provider::Swarm(sw) => swarm::reconcile(ctx, name, &cluster, sw, &file.path, generation, previous.as_ref()).await?,
-        Provider::Digitalocean(d) => digitalocean::reconcile(ctx, name, &cluster, d, &file.path, generation, previous.as_ref()).await?,
+        Provider::Swarm(sw) => {
+            swarm::reconcile(ctx, name, &cluster, sw, &file.path, generation, previous.as_ref()).await?
+        }
+        Provider::Digitalocean(d) => {
+            digitalocean::reconcile(ctx, name, &cluster, d, &file.path, generation, previous.as_ref()).await?
+        }
     };
 
     let phase = status.phase;
     let value = serde_json::to_value(&status).map_err(|e| ReconcileError::Internal(e.to_string()))?;
-    write_status_async(StatusWrite { path: file.path.clone(), kind: Some(Kind::SparkCluster), name: Some(name.to_string()), index, status: value, read: Some(file) }).await?;
+    write_status_async(StatusWrite {
+        path: file.path.clone(),
+        kind: Some(Kind::SparkCluster),
+        name: Some(name.to_string()),
+        index,
+        status: value,
+        read: Some(file),
+    })
+    .await?;
     if previous.as_ref().map(|p| p.phase) != Some(phase) {
         match phase {
-            ClusterPhase::Ready => ctx.events.normal(KIND, name, "Ready", format!("{} worker(s) registered", status.workers.map(|w| w.ready).unwrap_or(0))),
+            ClusterPhase::Ready => ctx.events.normal(
+                KIND,
+                name,
+                "Ready",
+                format!("{} worker(s) registered", status.workers.map(|w| w.ready).unwrap_or(0)),
+            ),
             ClusterPhase::Degraded => ctx.events.warning(KIND, name, "Degraded", "not every worker is registered"),
             _ => {}
         }

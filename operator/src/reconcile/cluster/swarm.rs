@@ -7,9 +7,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::api::cluster::{ClusterPhase, SparkCluster, SparkClusterStatus, SwarmProvider, TlsSpec};
-use crate::manifest::paths::resolve;
 use crate::api::condition::{set_condition, Condition, ConditionStatus};
 use crate::controller::Action;
+use crate::manifest::paths::resolve;
 use crate::runtime::swarm::cluster::SwarmDetail;
 use crate::runtime::swarm::{ClusterTarget, SwarmError};
 use crate::runtime::{ClusterRuntime, ObservedCluster, RuntimeError};
@@ -48,9 +48,14 @@ pub async fn reconcile(
 /// roots like every path of a spec.
 fn confine_tls(ctx: &Context, manifest: &Path, tls: &TlsSpec) -> Result<TlsSpec, SwarmError> {
     let one = |field: &str, p: &Path| {
-        resolve(manifest, &p.to_string_lossy(), &ctx.roots).map_err(|e| SwarmError::InvalidSpec(format!("spec.provider.swarm.tls.{field}: {e}")))
+        resolve(manifest, &p.to_string_lossy(), &ctx.roots)
+            .map_err(|e| SwarmError::InvalidSpec(format!("spec.provider.swarm.tls.{field}: {e}")))
     };
-    Ok(TlsSpec { ca_file: one("caFile", &tls.ca_file)?, cert_file: one("certFile", &tls.cert_file)?, key_file: one("keyFile", &tls.key_file)? })
+    Ok(TlsSpec {
+        ca_file: one("caFile", &tls.ca_file)?,
+        cert_file: one("certFile", &tls.cert_file)?,
+        key_file: one("keyFile", &tls.key_file)?,
+    })
 }
 
 /// The cluster on the engine `target` reaches: also what the digitalocean branch hands
@@ -72,13 +77,23 @@ pub async fn reconcile_target(
         let new_generation = previous.and_then(|p| p.observed_generation) != Some(generation);
         if !detail.manager || new_generation || decide::needs_apply(&plan, &seen) {
             if seen.workers_failed > 0 {
-                ctx.events.warning(KIND, name, "WorkerFailed", format!("{} worker task(s) failed; the swarm replaces them", seen.workers_failed));
+                ctx.events.warning(
+                    KIND,
+                    name,
+                    "WorkerFailed",
+                    format!("{} worker task(s) failed; the swarm replaces them", seen.workers_failed),
+                );
             }
             let first = !seen.exists;
             let failed = seen.workers_failed;
             ctx.swarm.apply(&plan).await?;
             if first {
-                ctx.events.normal(KIND, name, "Provisioning", format!("created the master and {} worker(s) on the swarm", plan.workers));
+                ctx.events.normal(
+                    KIND,
+                    name,
+                    "Provisioning",
+                    format!("created the master and {} worker(s) on the swarm", plan.workers),
+                );
             }
             let (after, d) = ctx.swarm.observe_detail(name).await?;
             // Keep the failure visible for this status write (Degraded before Ready).
@@ -104,14 +119,28 @@ pub async fn reconcile_target(
     }
 }
 
-pub(super) fn cond(status: &mut SparkClusterStatus, generation: u64, type_: &str, s: ConditionStatus, reason: &str, message: String) {
+pub(super) fn cond(
+    status: &mut SparkClusterStatus,
+    generation: u64,
+    type_: &str,
+    s: ConditionStatus,
+    reason: &str,
+    message: String,
+) {
     let mut c = Condition::new(type_, s, reason, message);
     c.observed_generation = Some(generation);
     set_condition(&mut status.conditions, c);
 }
 
 fn swarm_conditions(status: &mut SparkClusterStatus, detail: &SwarmDetail, generation: u64) {
-    cond(status, generation, "SwarmReady", ConditionStatus::True, "SwarmManager", "the engine is a swarm manager".into());
+    cond(
+        status,
+        generation,
+        "SwarmReady",
+        ConditionStatus::True,
+        "SwarmManager",
+        "the engine is a swarm manager".into(),
+    );
     let nodes = format!("{}/{} nodes ready", detail.nodes_ready, detail.nodes_total);
     if detail.nodes_total > 0 && detail.nodes_ready == detail.nodes_total {
         cond(status, generation, "NodesReady", ConditionStatus::True, "AllNodesReady", nodes);
@@ -119,8 +148,12 @@ fn swarm_conditions(status: &mut SparkClusterStatus, detail: &SwarmDetail, gener
         cond(status, generation, "NodesReady", ConditionStatus::False, "NodesNotReady", nodes);
     }
     match &detail.registry {
-        Some(r) if r.running => cond(status, generation, "RegistryReady", ConditionStatus::True, "RegistryRunning", r.message.clone()),
-        Some(r) => cond(status, generation, "RegistryReady", ConditionStatus::False, "RegistryStarting", r.message.clone()),
+        Some(r) if r.running => {
+            cond(status, generation, "RegistryReady", ConditionStatus::True, "RegistryRunning", r.message.clone())
+        }
+        Some(r) => {
+            cond(status, generation, "RegistryReady", ConditionStatus::False, "RegistryStarting", r.message.clone())
+        }
         None => status.conditions.retain(|c| c.type_ != "RegistryReady"),
     }
 }

@@ -92,7 +92,10 @@ fn step_for_open_attempt(v: &JobView, open: &AttemptRecord) -> Step {
         AttemptState::Exited(code) => Step::RecordEnd(exited_end(*code, live, v.now)),
         AttemptState::Running => {
             if open.generation != v.generation {
-                return Step::Kill { reason: "SpecChanged", message: "the spec changed: stopping this attempt to run the new spec".into() };
+                return Step::Kill {
+                    reason: "SpecChanged",
+                    message: "the spec changed: stopping this attempt to run the new spec".into(),
+                };
             }
             if v.spec.suspend {
                 return Step::Kill { reason: "Suspended", message: "the job was suspended".into() };
@@ -291,7 +294,9 @@ pub fn status(v: &JobView, previous: Option<&SparkJobStatus>) -> SparkJobStatus 
 fn pending_reason(cluster: &ClusterView, name: &str) -> (&'static str, String) {
     match cluster {
         ClusterView::Missing => ("ClusterNotFound", format!("SparkCluster {name:?} not found")),
-        ClusterView::NotReady { phase } => ("ClusterNotReady", format!("SparkCluster {name:?} is {phase}, waiting for Ready")),
+        ClusterView::NotReady { phase } => {
+            ("ClusterNotReady", format!("SparkCluster {name:?} is {phase}, waiting for Ready"))
+        }
         ClusterView::Unsupported { provider } => (
             "ProviderNotSupported",
             format!("SparkCluster {name:?} uses the {provider} provider, which cannot run jobs in this build"),
@@ -301,7 +306,11 @@ fn pending_reason(cluster: &ClusterView, name: &str) -> (&'static str, String) {
 }
 
 fn non_empty<'a>(s: &'a str, fallback: &'a str) -> &'a str {
-    if s.trim().is_empty() { fallback } else { s }
+    if s.trim().is_empty() {
+        fallback
+    } else {
+        s
+    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,14 @@ fn t(s: i64) -> DateTime<Utc> {
 }
 
 fn record(number: u32, generation: u64, at: i64, ended: Option<AttemptEnd>) -> AttemptRecord {
-    AttemptRecord { number, seq: number, generation, submission_id: format!("sub-{number}"), submitted_at: t(at), ended }
+    AttemptRecord {
+        number,
+        seq: number,
+        generation,
+        submission_id: format!("sub-{number}"),
+        submitted_at: t(at),
+        ended,
+    }
 }
 
 fn end(code: Option<i32>, reason: &str, at: i64) -> AttemptEnd {
@@ -49,7 +56,13 @@ fn ready() -> ClusterView {
     ClusterView::Ready { master_url: "spark://127.0.0.1:7077".into() }
 }
 
-fn view<'a>(spec: &'a SparkJobSpec, ledger: &'a JobLedger, live: Option<&'a AttemptObservation>, cluster: &'a ClusterView, now: i64) -> JobView<'a> {
+fn view<'a>(
+    spec: &'a SparkJobSpec,
+    ledger: &'a JobLedger,
+    live: Option<&'a AttemptObservation>,
+    cluster: &'a ClusterView,
+    now: i64,
+) -> JobView<'a> {
     JobView { spec, generation: 1, ledger, live, cluster, now: t(now) }
 }
 

@@ -19,7 +19,7 @@ use crate::state::StateDir;
 use self::decide::{ClusterView, JobView, Step};
 use super::context::{lock, Context};
 use super::invalid::{describe_errors, mark_invalid};
-use super::locate::{dereference, locate, write_status_async, Dereferenced, StatusWrite, Found};
+use super::locate::{dereference, locate, write_status_async, Dereferenced, Found, StatusWrite};
 use super::ReconcileError;
 
 const KIND: &str = "SparkJob";
@@ -36,7 +36,18 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
         Ok(r) => r,
         Err(errors) => {
             let (reason, message) = describe_errors(&errors);
-            mark_invalid(ctx, &file.path, Some(Kind::SparkJob), Some(name), index, doc.status(), &reason, &message, Some(generation)).await?;
+            mark_invalid(
+                ctx,
+                &file.path,
+                Some(Kind::SparkJob),
+                Some(name),
+                index,
+                doc.status(),
+                &reason,
+                &message,
+                Some(generation),
+            )
+            .await?;
             ctx.set_job_phase(name, Some(crate::api::job::JobPhase::Failed));
             return Ok(Action::AwaitChange);
         }
@@ -52,7 +63,8 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
     for _ in 0..8 {
         live = observe_open(ctx, name, &ledger).await?;
         let now = crate::api::now();
-        let view = JobView { spec: &job.spec, generation, ledger: &ledger, live: live.as_ref(), cluster: &cluster, now };
+        let view =
+            JobView { spec: &job.spec, generation, ledger: &ledger, live: live.as_ref(), cluster: &cluster, now };
         match decide::next_step(&view) {
             Step::Wait(after) => {
                 wait = after;
@@ -69,22 +81,39 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
                     submitted_at: now,
                     ended: None,
                 };
-                let sub = submission::build(name, &job.spec, &resolved, master_url, &record, ctx.state.attempt_dir(name, seq));
+                let sub = submission::build(
+                    name,
+                    &job.spec,
+                    &resolved,
+                    master_url,
+                    &record,
+                    ctx.state.attempt_dir(name, seq),
+                );
                 // The record is durable before anything starts: a crash from here on can
                 // find the attempt again and never starts it twice.
                 ledger.attempts.push(record);
                 ledger.save(&job_dir)?;
                 let t = Instant::now();
                 // A digitalocean cluster is a swarm once Ready: its jobs run through the swarm runtime.
-                let submitted = if provider == "swarm" || provider == "digitalocean" { ctx.swarm.submit(&sub).await } else { ctx.local.submit(&sub).await };
+                let submitted = if provider == "swarm" || provider == "digitalocean" {
+                    ctx.swarm.submit(&sub).await
+                } else {
+                    ctx.local.submit(&sub).await
+                };
                 match submitted {
                     Ok(()) => {
                         crate::metrics::submitted(t.elapsed());
-                        ctx.events.normal(KIND, name, "Submitted", format!("attempt {number} submitted to {master_url} (submission {})", sub.submission_id));
+                        ctx.events.normal(
+                            KIND,
+                            name,
+                            "Submitted",
+                            format!("attempt {number} submitted to {master_url} (submission {})", sub.submission_id),
+                        );
                     }
                     Err(e) => {
                         if let Some(last) = ledger.latest_mut() {
-                            last.ended = Some(decide::killed_end("SubmitFailed", &e.to_string(), None, crate::api::now()));
+                            last.ended =
+                                Some(decide::killed_end("SubmitFailed", &e.to_string(), None, crate::api::now()));
                         }
                         ledger.save(&job_dir)?;
                         ctx.events.warning(KIND, name, "SubmitFailed", e.to_string());
@@ -119,7 +148,12 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
                 let _ = tokio::fs::remove_dir_all(job_dir.join("attempts")).await;
                 ledger.expired = true;
                 ledger.save(&job_dir)?;
-                ctx.events.normal(KIND, name, "TTLExpired", "ttlSecondsAfterFinished passed: attempt logs and outputs removed");
+                ctx.events.normal(
+                    KIND,
+                    name,
+                    "TTLExpired",
+                    "ttlSecondsAfterFinished passed: attempt logs and outputs removed",
+                );
             }
         }
     }
@@ -129,7 +163,15 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
     let status = decide::status(&view, previous.as_ref());
     let phase = status.phase;
     let value = serde_json::to_value(&status).map_err(|e| ReconcileError::Internal(e.to_string()))?;
-    write_status_async(StatusWrite { path: file.path.clone(), kind: Some(Kind::SparkJob), name: Some(name.to_string()), index, status: value, read: Some(file) }).await?;
+    write_status_async(StatusWrite {
+        path: file.path.clone(),
+        kind: Some(Kind::SparkJob),
+        name: Some(name.to_string()),
+        index,
+        status: value,
+        read: Some(file),
+    })
+    .await?;
     if previous.as_ref().map(|p| p.phase) != Some(phase) {
         tracing::info!(job = name, phase = phase.as_str(), "job phase");
     }
@@ -140,7 +182,11 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
     })
 }
 
-async fn observe_open(ctx: &Context, name: &str, ledger: &JobLedger) -> Result<Option<AttemptObservation>, ReconcileError> {
+async fn observe_open(
+    ctx: &Context,
+    name: &str,
+    ledger: &JobLedger,
+) -> Result<Option<AttemptObservation>, ReconcileError> {
     match ledger.latest() {
         Some(open) if open.ended.is_none() => {
             let dir = ctx.state.attempt_dir(name, open.seq);

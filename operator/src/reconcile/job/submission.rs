@@ -17,7 +17,12 @@ pub struct ResolvedPaths {
     pub py_files: Vec<PathBuf>,
 }
 
-pub fn resolve(roots: &Roots, manifest: &Path, doc: &Document, spec: &SparkJobSpec) -> Result<ResolvedPaths, Vec<FieldError>> {
+pub fn resolve(
+    roots: &Roots,
+    manifest: &Path,
+    doc: &Document,
+    spec: &SparkJobSpec,
+) -> Result<ResolvedPaths, Vec<FieldError>> {
     let mut errors = Vec::new();
     let mut one = |pointer: String, rel: &str| -> Option<PathBuf> {
         match resolve_one(roots, manifest, rel) {
@@ -70,7 +75,14 @@ fn resolve_one(roots: &Roots, manifest: &Path, rel: &str) -> Result<PathBuf, Str
     paths::resolve(manifest, rel, roots).map_err(|e| e.to_string())
 }
 
-pub fn build(job: &str, spec: &SparkJobSpec, paths: &ResolvedPaths, master_url: &str, record: &AttemptRecord, attempt_dir: PathBuf) -> JobSubmission {
+pub fn build(
+    job: &str,
+    spec: &SparkJobSpec,
+    paths: &ResolvedPaths,
+    master_url: &str,
+    record: &AttemptRecord,
+    attempt_dir: PathBuf,
+) -> JobSubmission {
     JobSubmission {
         job: job.to_string(),
         cluster: spec.cluster_ref.clone(),

@@ -104,7 +104,9 @@ impl Node {
         loop {
             match ssh::connect(SSH_USER, address, SSH_PORT, login).await {
                 Ok(session) => return Ok(Node { name: name.to_string(), address: address.to_string(), session }),
-                Err(crate::runtime::swarm::SwarmError::SshHostKeyNotTrusted(m)) => return Err(DoError::HostKey(format!("{name}: {m}"))),
+                Err(crate::runtime::swarm::SwarmError::SshHostKeyNotTrusted(m)) => {
+                    return Err(DoError::HostKey(format!("{name}: {m}")))
+                }
                 Err(e) if tokio::time::Instant::now() >= deadline => return Err(DoError::Ssh(format!("{name}: {e}"))),
                 Err(e) => {
                     tracing::debug!(droplet = name, error = %e, "ssh not reachable yet");
@@ -118,7 +120,8 @@ impl Node {
     /// name, the status and the end of stderr. `secret` (e.g. a join token) is blanked out
     /// of whatever is reported.
     pub async fn run(&self, step: &str, script: &str, secret: Option<&str>) -> Result<ExecOutput, DoError> {
-        let out = ssh::exec(&self.session, script).await.map_err(|e| DoError::Ssh(format!("{}: {step}: {e}", self.name)))?;
+        let out =
+            ssh::exec(&self.session, script).await.map_err(|e| DoError::Ssh(format!("{}: {step}: {e}", self.name)))?;
         if out.success() {
             return Ok(out);
         }

@@ -150,18 +150,16 @@ impl Client {
     pub async fn create_droplets(&self, req: &CreateDroplets) -> Result<(Vec<Droplet>, Vec<ActionLink>), DoError> {
         let op = "droplets_create";
         let body = to_value(req)?;
-        let v = self.json(op, Method::POST, self.url("/v2/droplets", &[])?, Some(body), Repeat::OnlyWhenThrottled).await?;
+        let v =
+            self.json(op, Method::POST, self.url("/v2/droplets", &[])?, Some(body), Repeat::OnlyWhenThrottled).await?;
         let links: Links = match v.get("links") {
             Some(l) => decode(l.clone(), op)?,
             None => Links::default(),
         };
         // The contract allows either response form; DigitalOcean answers a one-name
         // `names` request with the single form.
-        let droplets = if v.get("droplets").is_some() {
-            field(&v, "droplets", op)?
-        } else {
-            vec![field(&v, "droplet", op)?]
-        };
+        let droplets =
+            if v.get("droplets").is_some() { field(&v, "droplets", op)? } else { vec![field(&v, "droplet", op)?] };
         Ok((droplets, links.actions))
     }
 
@@ -235,14 +233,27 @@ impl Client {
         }
     }
 
-    async fn json(&self, op: &'static str, method: Method, url: Url, body: Option<Value>, repeat: Repeat) -> Result<Value, DoError> {
+    async fn json(
+        &self,
+        op: &'static str,
+        method: Method,
+        url: Url,
+        body: Option<Value>,
+        repeat: Repeat,
+    ) -> Result<Value, DoError> {
         let answer = self.send(op, method, url, body, repeat).await?;
         serde_json::from_slice(&answer.body)
             .map_err(|e| DoError::UnexpectedResponse { operation: op, message: format!("body is not JSON: {e}") })
     }
 
     /// Every item of a paginated list, following `links.pages.next`.
-    async fn list_all<T: DeserializeOwned>(&self, op: &'static str, path: &str, query: &[(&str, &str)], key: &str) -> Result<Vec<T>, DoError> {
+    async fn list_all<T: DeserializeOwned>(
+        &self,
+        op: &'static str,
+        path: &str,
+        query: &[(&str, &str)],
+        key: &str,
+    ) -> Result<Vec<T>, DoError> {
         let per_page = self.opts.per_page.clamp(1, 200).to_string();
         let mut q: Vec<(&str, &str)> = query.to_vec();
         q.push(("per_page", &per_page));
@@ -251,7 +262,10 @@ impl Client {
         let mut seen = std::collections::HashSet::new();
         loop {
             if !seen.insert(url.to_string()) {
-                return Err(DoError::UnexpectedResponse { operation: op, message: format!("pagination loops back to {url}") });
+                return Err(DoError::UnexpectedResponse {
+                    operation: op,
+                    message: format!("pagination loops back to {url}"),
+                });
             }
             let v = self.json(op, Method::GET, url.clone(), None, Repeat::Safe).await?;
             let page: Vec<T> = field(&v, key, op)?;
@@ -273,7 +287,14 @@ impl Client {
     }
 
     /// One request with the rate-limit gate and the retries; `Ok` only for 2xx.
-    async fn send(&self, op: &'static str, method: Method, url: Url, body: Option<Value>, repeat: Repeat) -> Result<Answer, DoError> {
+    async fn send(
+        &self,
+        op: &'static str,
+        method: Method,
+        url: Url,
+        body: Option<Value>,
+        repeat: Repeat,
+    ) -> Result<Answer, DoError> {
         let max = self.opts.max_attempts.max(1);
         let mut attempt = 0u32;
         loop {
@@ -285,7 +306,8 @@ impl Client {
             auth.set_sensitive(true);
             let mut req = self.http.request(method.clone(), url.clone()).header(AUTHORIZATION, auth);
             if let Some(b) = &body {
-                let bytes = serde_json::to_vec(b).map_err(|e| DoError::UnexpectedResponse { operation: op, message: e.to_string() })?;
+                let bytes = serde_json::to_vec(b)
+                    .map_err(|e| DoError::UnexpectedResponse { operation: op, message: e.to_string() })?;
                 req = req.header(CONTENT_TYPE, "application/json").body(bytes);
             }
             tracing::debug!(operation = op, %method, path = url.path(), attempt, "DigitalOcean request");
@@ -373,7 +395,11 @@ impl Client {
             }
         };
         if !wait.is_zero() {
-            tracing::info!(operation = op, wait_ms = wait.as_millis() as u64, "DigitalOcean rate limit exhausted; waiting for the reset");
+            tracing::info!(
+                operation = op,
+                wait_ms = wait.as_millis() as u64,
+                "DigitalOcean rate limit exhausted; waiting for the reset"
+            );
             tokio::time::sleep(wait).await;
         }
     }
@@ -417,7 +443,13 @@ fn failure(op: &'static str, status: StatusCode, headers: &HeaderMap, body: &[u8
     }
     let request_id_header = headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_string);
     match serde_json::from_slice::<ErrorBody>(body) {
-        Ok(b) => ApiFailure { operation: op, status: status.as_u16(), id: b.id, message: b.message, request_id: b.request_id.or(request_id_header) },
+        Ok(b) => ApiFailure {
+            operation: op,
+            status: status.as_u16(),
+            id: b.id,
+            message: b.message,
+            request_id: b.request_id.or(request_id_header),
+        },
         Err(_) => {
             let text = String::from_utf8_lossy(body);
             let excerpt: String = text.chars().take(200).collect();
@@ -443,7 +475,13 @@ fn jitter() -> u64 {
 /// Escapes a path segment (ids and fingerprints hold `:`, which is fine, but never `/`).
 fn segment(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "-._~:".contains(c) { c.to_string() } else { format!("%{:02X}", c as u32 & 0xff) })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-._~:".contains(c) {
+                c.to_string()
+            } else {
+                format!("%{:02X}", c as u32 & 0xff)
+            }
+        })
         .collect()
 }
 
@@ -468,7 +506,12 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_is_capped() {
-        let opts = ClientOptions { base_url: Some("http://127.0.0.1:1".into()), backoff_base: Duration::from_millis(100), backoff_max: Duration::from_secs(1), ..Default::default() };
+        let opts = ClientOptions {
+            base_url: Some("http://127.0.0.1:1".into()),
+            backoff_base: Duration::from_millis(100),
+            backoff_max: Duration::from_secs(1),
+            ..Default::default()
+        };
         let c = Client::new(Token::new("t").unwrap(), opts).unwrap();
         for _ in 0..50 {
             let b1 = c.backoff(1);

@@ -126,10 +126,21 @@ impl DigitalOceanRuntime {
     /// The login key: the spec's private key file, or one generated for the cluster and
     /// registered with DigitalOcean under the cluster's name. Returns the key file, the
     /// public keys to put in `user_data` and the registered keys to name at creation.
-    async fn login(&self, client: &Client, keys: &KeyStore, name: &str, spec: &DigitalOceanProvider, base: &Path) -> Result<(PathBuf, Vec<String>, Vec<SshKeyRef>), DoError> {
+    async fn login(
+        &self,
+        client: &Client,
+        keys: &KeyStore,
+        name: &str,
+        spec: &DigitalOceanProvider,
+        base: &Path,
+    ) -> Result<(PathBuf, Vec<String>, Vec<SshKeyRef>), DoError> {
         if let Some(k) = &spec.ssh_key {
             // Resolved and confined by the reconciler; relative only when called otherwise.
-            let path = if k.private_key_file.is_absolute() { k.private_key_file.clone() } else { base.join(&k.private_key_file) };
+            let path = if k.private_key_file.is_absolute() {
+                k.private_key_file.clone()
+            } else {
+                base.join(&k.private_key_file)
+            };
             let key = russh::keys::load_secret_key(&path, None)
                 .map_err(|e| DoError::LoginKey(format!("sshKey.privateKeyFile {}: {e}", path.display())))?;
             let public = key
@@ -140,15 +151,27 @@ impl DigitalOceanRuntime {
         }
         let (key, path) = keys.login_key()?;
         // Registered once per operator run (a pass every few seconds need not list keys).
-        let cached = self.registered.lock().ok().and_then(|m| m.get(name).filter(|(k, _)| *k == key.public_openssh).map(|(_, id)| *id));
+        let cached = self
+            .registered
+            .lock()
+            .ok()
+            .and_then(|m| m.get(name).filter(|(k, _)| *k == key.public_openssh).map(|(_, id)| *id));
         let id = match cached {
             Some(id) => id,
             None => {
                 let key_name = provider::ssh_key_name(name);
                 let registered = client.list_ssh_keys().await?;
-                let id = match registered.iter().find(|k| k.name == key_name && k.public_key.trim() == key.public_openssh) {
+                let id = match registered
+                    .iter()
+                    .find(|k| k.name == key_name && k.public_key.trim() == key.public_openssh)
+                {
                     Some(k) => k.id,
-                    None => client.create_ssh_key(&CreateSshKey { name: key_name, public_key: key.public_openssh.clone() }).await?.id,
+                    None => {
+                        client
+                            .create_ssh_key(&CreateSshKey { name: key_name, public_key: key.public_openssh.clone() })
+                            .await?
+                            .id
+                    }
                 };
                 if let Ok(mut m) = self.registered.lock() {
                     m.insert(name.to_string(), (key.public_openssh.clone(), id));
@@ -182,7 +205,11 @@ impl DigitalOceanRuntime {
         // error later (known_hosts), never a reason to delete a node.
         let stored = |n: &str| !matches!(keys.known_host_key(n), Ok(None));
         for n in provider::replace_unverifiable(name, &mut plan, stored) {
-            notes.push(Note { warning: true, reason: "HostKeyUnknown", message: format!("no host key is stored here for {n}: replacing the droplet rather than trusting it") });
+            notes.push(Note {
+                warning: true,
+                reason: "HostKeyUnknown",
+                message: format!("no host key is stored here for {n}: replacing the droplet rather than trusting it"),
+            });
         }
 
         if !plan.delete.is_empty() {
@@ -213,11 +240,23 @@ impl DigitalOceanRuntime {
             if let Some(Err(e)) = results.into_iter().find(|r| r.is_err()) {
                 return Err(e);
             }
-            let nodes = plan.create.iter().map(|n| NodeStatus { name: n.clone(), address: String::new(), role: String::new(), state: "creating".into() });
-            let mut all: Vec<NodeStatus> = observed.iter().filter(|d| plan.keep.values().any(|k| *k == d.id)).map(|d| node_status(d, name, &d.status)).collect();
+            let nodes = plan.create.iter().map(|n| NodeStatus {
+                name: n.clone(),
+                address: String::new(),
+                role: String::new(),
+                state: "creating".into(),
+            });
+            let mut all: Vec<NodeStatus> = observed
+                .iter()
+                .filter(|d| plan.keep.values().any(|k| *k == d.id))
+                .map(|d| node_status(d, name, &d.status))
+                .collect();
             all.extend(nodes);
             all.sort_by_key(|n| node_index(name, &n.name));
-            return Ok(Converged::Provisioning { message: format!("creating {} droplet(s)", plan.create.len()), nodes: all });
+            return Ok(Converged::Provisioning {
+                message: format!("creating {} droplet(s)", plan.create.len()),
+                nodes: all,
+            });
         }
 
         let kept: Vec<&Droplet> = plan.keep.values().filter_map(|id| observed.iter().find(|d| d.id == *id)).collect();
@@ -256,7 +295,11 @@ impl DigitalOceanRuntime {
                 let node = Node::connect(&manager.name, &manager_public, &login).await?;
                 node.run("installing and starting Docker", &bootstrap::prepare_docker(&registry), None).await?;
                 node.run("docker swarm init", &bootstrap::init_manager(&manager_inner), None).await?;
-                notes.push(Note { warning: false, reason: "SwarmInitialised", message: format!("{} is the swarm manager at {manager_inner}", manager.name) });
+                notes.push(Note {
+                    warning: false,
+                    reason: "SwarmInitialised",
+                    message: format!("{} is the swarm manager at {manager_inner}", manager.name),
+                });
                 nodes::members(swarm, &target).await.map_err(|e| DoError::Swarm(e.to_string()))?
             }
         };
@@ -275,12 +318,14 @@ impl DigitalOceanRuntime {
         if !pending.is_empty() {
             let token = nodes::worker_join_token(swarm, &target).await.map_err(|e| DoError::Swarm(e.to_string()))?;
             let join = |d: &Droplet| {
-                let (login, registry, token, manager_inner) = (login.clone(), registry.clone(), token.clone(), manager_inner.clone());
+                let (login, registry, token, manager_inner) =
+                    (login.clone(), registry.clone(), token.clone(), manager_inner.clone());
                 let (dname, address) = (d.name.clone(), d.public_ipv4().map(|a| a.to_string()).unwrap_or_default());
                 async move {
                     let node = Node::connect(&dname, &address, &login).await?;
                     node.run("installing and starting Docker", &bootstrap::prepare_docker(&registry), None).await?;
-                    node.run("docker swarm join", &bootstrap::join_worker(&token, &manager_inner), Some(&token)).await?;
+                    node.run("docker swarm join", &bootstrap::join_worker(&token, &manager_inner), Some(&token))
+                        .await?;
                     Ok::<_, DoError>(dname)
                 }
             };
@@ -288,7 +333,11 @@ impl DigitalOceanRuntime {
             let mut first_error = None;
             for r in results {
                 match r {
-                    Ok(n) => notes.push(Note { warning: false, reason: "NodeJoined", message: format!("{n} joined the swarm") }),
+                    Ok(n) => notes.push(Note {
+                        warning: false,
+                        reason: "NodeJoined",
+                        message: format!("{n} joined the swarm"),
+                    }),
                     Err(e) => {
                         notes.push(Note { warning: true, reason: e.reason(), message: e.to_string() });
                         first_error.get_or_insert(e);
@@ -300,7 +349,12 @@ impl DigitalOceanRuntime {
             }
         }
 
-        let members = nodes::members(swarm, &target).await.map_err(|e| DoError::Swarm(e.to_string()))?;
+        // Asked again only when nodes joined in this pass.
+        let members = if pending.is_empty() {
+            members
+        } else {
+            nodes::members(swarm, &target).await.map_err(|e| DoError::Swarm(e.to_string()))?
+        };
         let mut ready = 0;
         let statuses = kept
             .iter()
@@ -314,7 +368,10 @@ impl DigitalOceanRuntime {
             })
             .collect::<Vec<_>>();
         if ready < kept.len() {
-            return Ok(Converged::Provisioning { nodes: statuses, message: format!("{ready}/{} swarm nodes ready", kept.len()) });
+            return Ok(Converged::Provisioning {
+                nodes: statuses,
+                message: format!("{ready}/{} swarm nodes ready", kept.len()),
+            });
         }
         Ok(Converged::Swarm { target: Box::new(target), nodes: statuses })
     }
@@ -343,9 +400,11 @@ impl DigitalOceanRuntime {
             }
         };
         let text = text.trim();
-        let address: std::net::IpAddr = text
-            .parse()
-            .map_err(|_| DoError::Swarm(format!("cannot tell this operator's address for the firewall (got {text:?}); set {OPERATOR_ADDRESS_ENV}")))?;
+        let address: std::net::IpAddr = text.parse().map_err(|_| {
+            DoError::Swarm(format!(
+                "cannot tell this operator's address for the firewall (got {text:?}); set {OPERATOR_ADDRESS_ENV}"
+            ))
+        })?;
         let ports = provider::ClusterPorts {
             master: spec.master.port.unwrap_or(7077),
             web_ui: spec.master.web_ui_port.unwrap_or(8080),
@@ -379,7 +438,9 @@ impl DigitalOceanRuntime {
         }
         let login = SshLogin { key: Some(key_file.to_path_buf()), known_hosts: keys.write_known_hosts(&entries)? };
         let manager_node = match manager.and_then(|m| m.public_ipv4().map(|a| (m, a))) {
-            Some((m, a)) if keys.known_host_key(&m.name)?.is_some() => Node::connect(&m.name, &a.to_string(), &login).await.ok(),
+            Some((m, a)) if keys.known_host_key(&m.name)?.is_some() => {
+                Node::connect(&m.name, &a.to_string(), &login).await.ok()
+            }
             _ => None,
         };
         for id in &plan.delete {
@@ -400,7 +461,12 @@ impl DigitalOceanRuntime {
                     }
                 }
                 if let Some(m) = &manager_node {
-                    m.run("removing the node from the swarm", &format!("docker node rm --force {} >/dev/null 2>&1 || true", d.name), None).await?;
+                    m.run(
+                        "removing the node from the swarm",
+                        &format!("docker node rm --force {} >/dev/null 2>&1 || true", d.name),
+                        None,
+                    )
+                    .await?;
                 }
             }
             client.delete_droplet(d.id).await?;
@@ -408,7 +474,16 @@ impl DigitalOceanRuntime {
             if !plan.keep.values().any(|k| observed.iter().any(|o| o.id == *k && o.name == d.name)) {
                 keys.forget_host_key(&d.name)?;
             }
-            notes.push(Note { warning: false, reason: "DropletDeleted", message: format!("{} (id {}) deleted{}", d.name, d.id, if member { " after leaving the swarm" } else { "" }) });
+            notes.push(Note {
+                warning: false,
+                reason: "DropletDeleted",
+                message: format!(
+                    "{} (id {}) deleted{}",
+                    d.name,
+                    d.id,
+                    if member { " after leaving the swarm" } else { "" }
+                ),
+            });
         }
         Ok(())
     }

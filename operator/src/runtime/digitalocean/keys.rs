@@ -78,7 +78,11 @@ impl KeyStore {
             text.push('\n');
         }
         let path = self.dir.join("known_hosts");
-        self.write_private(&path, text.as_bytes())?;
+        // Rewritten (and synced) only when a droplet or an address changed: every
+        // reconcile pass asks for it.
+        if std::fs::read(&path).ok().as_deref() != Some(text.as_bytes()) {
+            self.write_private(&path, text.as_bytes())?;
+        }
         Ok(path)
     }
 
@@ -145,7 +149,10 @@ mod tests {
         let k1 = store.host_key("sparkswarm-demo-1").unwrap();
         let k2 = store.host_key("sparkswarm-demo-2").unwrap();
         let path = store
-            .write_known_hosts(&[("203.0.113.1".into(), 22, "sparkswarm-demo-1".into()), ("127.0.0.1".into(), 2222, "sparkswarm-demo-2".into())])
+            .write_known_hosts(&[
+                ("203.0.113.1".into(), 22, "sparkswarm-demo-1".into()),
+                ("127.0.0.1".into(), 2222, "sparkswarm-demo-2".into()),
+            ])
             .unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text, format!("203.0.113.1 {}\n[127.0.0.1]:2222 {}\n", k1.public_openssh, k2.public_openssh));

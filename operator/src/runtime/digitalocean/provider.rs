@@ -87,7 +87,13 @@ pub async fn destroy(client: &super::Client, cluster: &str) -> Result<Destroyed,
 /// Polls the droplets of `tag` until `count` of them are active with a public IPv4, or the
 /// deadline passes. The poll interval grows from `first_poll` to 8 times that, so a slow
 /// boot costs few requests.
-pub async fn wait_active(client: &super::Client, tag: &str, count: usize, timeout: std::time::Duration, first_poll: std::time::Duration) -> Result<Vec<Droplet>, DoError> {
+pub async fn wait_active(
+    client: &super::Client,
+    tag: &str,
+    count: usize,
+    timeout: std::time::Duration,
+    first_poll: std::time::Duration,
+) -> Result<Vec<Droplet>, DoError> {
     let deadline = tokio::time::Instant::now() + timeout;
     let mut poll = first_poll;
     loop {
@@ -232,14 +238,23 @@ pub struct ClusterPorts {
 /// - the Spark web UI from `ui_sources` too (CIDRs); none by default;
 /// - ICMP among the droplets (path MTU discovery for the overlay);
 /// - outbound open: packages, images and DNS.
-pub fn firewall_request(cluster: &str, operator_address: std::net::IpAddr, ports: ClusterPorts, ui_sources: &[String]) -> CreateFirewall {
+pub fn firewall_request(
+    cluster: &str,
+    operator_address: std::net::IpAddr,
+    ports: ClusterPorts,
+    ui_sources: &[String],
+) -> CreateFirewall {
     let tag = cluster_tag(cluster);
     let among = FirewallTargets { tags: vec![tag.clone()], ..FirewallTargets::default() };
     let operator = match operator_address {
         std::net::IpAddr::V4(a) => format!("{a}/32"),
         std::net::IpAddr::V6(a) => format!("{a}/128"),
     };
-    let rule = |protocol: &str, ports: &str, sources: FirewallTargets| InboundRule { protocol: protocol.into(), ports: ports.into(), sources };
+    let rule = |protocol: &str, ports: &str, sources: FirewallTargets| InboundRule {
+        protocol: protocol.into(),
+        ports: ports.into(),
+        sources,
+    };
     let mut inbound = vec![
         rule("tcp", "22", FirewallTargets { addresses: vec![operator], ..FirewallTargets::default() }),
         rule("tcp", "2377", among.clone()),
@@ -249,7 +264,11 @@ pub fn firewall_request(cluster: &str, operator_address: std::net::IpAddr, ports
         rule("tcp", &ports.master.to_string(), among.clone()),
         rule("tcp", &ports.registry.to_string(), among.clone()),
     ];
-    let ui = if ui_sources.is_empty() { among.clone() } else { FirewallTargets { addresses: ui_sources.to_vec(), ..among.clone() } };
+    let ui = if ui_sources.is_empty() {
+        among.clone()
+    } else {
+        FirewallTargets { addresses: ui_sources.to_vec(), ..among.clone() }
+    };
     inbound.push(rule("tcp", &ports.web_ui.to_string(), ui));
     // DigitalOcean's way of saying "all ports" (and the only value ICMP rules take).
     inbound.push(rule("icmp", "0", among));
@@ -311,11 +330,8 @@ impl HostKey {
             .to_string();
         let mut public = key.public_key().clone();
         public.set_comment("");
-        let public_openssh = public
-            .to_openssh()
-            .map_err(|e| DoError::HostKey(format!("encoding a host key: {e}")))?
-            .trim()
-            .to_string();
+        let public_openssh =
+            public.to_openssh().map_err(|e| DoError::HostKey(format!("encoding a host key: {e}")))?.trim().to_string();
         Ok(HostKey { private_openssh, public_openssh, fingerprint: String::new() })
     }
 
@@ -390,7 +406,10 @@ mod tests {
     fn a_restart_mid_creation_creates_only_what_is_missing() {
         // The operator died after the droplets of a first request existed (tagged, since the
         // tag is part of the request), with node 3 still to come.
-        let seen = [droplet(11, "sparkswarm-demo-1", "sparkswarm-demo", "new"), droplet(12, "sparkswarm-demo-2", "sparkswarm-demo", "active")];
+        let seen = [
+            droplet(11, "sparkswarm-demo-1", "sparkswarm-demo", "new"),
+            droplet(12, "sparkswarm-demo-2", "sparkswarm-demo", "active"),
+        ];
         let plan = plan_droplets("demo", 3, &seen);
         assert_eq!(plan.create, ["sparkswarm-demo-3"]);
         assert!(plan.delete.is_empty());
@@ -420,7 +439,9 @@ mod tests {
 
     #[test]
     fn scaling_down_deletes_the_highest_nodes_first_and_never_the_manager() {
-        let seen: Vec<Droplet> = (1..=5).map(|i| droplet(30 + u64::from(i), &droplet_name("demo", i), "sparkswarm-demo", "active")).collect();
+        let seen: Vec<Droplet> = (1..=5)
+            .map(|i| droplet(30 + u64::from(i), &droplet_name("demo", i), "sparkswarm-demo", "active"))
+            .collect();
         let plan = plan_droplets("demo", 2, &seen);
         assert_eq!(plan.delete, [35, 34, 33]);
         assert!(plan.create.is_empty());
@@ -432,7 +453,9 @@ mod tests {
 
     #[test]
     fn a_droplet_without_a_stored_host_key_is_replaced_not_trusted() {
-        let seen: Vec<Droplet> = (1..=3).map(|i| droplet(40 + u64::from(i), &droplet_name("demo", i), "sparkswarm-demo", "active")).collect();
+        let seen: Vec<Droplet> = (1..=3)
+            .map(|i| droplet(40 + u64::from(i), &droplet_name("demo", i), "sparkswarm-demo", "active"))
+            .collect();
         let mut plan = plan_droplets("demo", 3, &seen);
         assert!(plan.is_noop());
         let replaced = replace_unverifiable("demo", &mut plan, |n| n != "sparkswarm-demo-2");
@@ -482,7 +505,15 @@ mod tests {
         let ssh = fw.inbound_rules.iter().find(|r| r.ports == "22").unwrap();
         assert_eq!(ssh.sources.addresses, ["198.51.100.7/32"]);
         assert!(ssh.sources.tags.is_empty());
-        for (protocol, port) in [("tcp", "2377"), ("tcp", "7946"), ("udp", "7946"), ("udp", "4789"), ("tcp", "7077"), ("tcp", "5000"), ("tcp", "8080")] {
+        for (protocol, port) in [
+            ("tcp", "2377"),
+            ("tcp", "7946"),
+            ("udp", "7946"),
+            ("udp", "4789"),
+            ("tcp", "7077"),
+            ("tcp", "5000"),
+            ("tcp", "8080"),
+        ] {
             let r = fw.inbound_rules.iter().find(|r| r.protocol == protocol && r.ports == port).unwrap();
             assert_eq!(r.sources.tags, ["sparkswarm-demo"]);
             assert!(r.sources.addresses.is_empty(), "{protocol}/{port} is open to addresses");
@@ -515,7 +546,8 @@ mod tests {
     #[test]
     fn user_data_is_cloud_config_that_installs_exactly_that_key() {
         let key = HostKey::generate().unwrap();
-        let login = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl op: #1".to_string();
+        let login =
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl op: #1".to_string();
         let text = render_user_data(&key, std::slice::from_ref(&login));
         assert!(text.starts_with("#cloud-config\n"));
         let doc: serde_json::Value = serde_yaml::from_str(&text).unwrap();

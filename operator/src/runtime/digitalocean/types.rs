@@ -75,20 +75,12 @@ pub struct Droplet {
 impl Droplet {
     /// The first public IPv4 address, once DigitalOcean assigned one.
     pub fn public_ipv4(&self) -> Option<std::net::Ipv4Addr> {
-        self.networks
-            .v4
-            .iter()
-            .filter(|n| n.kind.as_deref() == Some("public"))
-            .find_map(|n| n.ip_address.parse().ok())
+        self.networks.v4.iter().filter(|n| n.kind.as_deref() == Some("public")).find_map(|n| n.ip_address.parse().ok())
     }
 
     /// The first private IPv4 (the VPC address droplets reach each other at), if any.
     pub fn private_ipv4(&self) -> Option<std::net::Ipv4Addr> {
-        self.networks
-            .v4
-            .iter()
-            .filter(|n| n.kind.as_deref() == Some("private"))
-            .find_map(|n| n.ip_address.parse().ok())
+        self.networks.v4.iter().filter(|n| n.kind.as_deref() == Some("private")).find_map(|n| n.ip_address.parse().ok())
     }
 
     pub fn is_active(&self) -> bool {

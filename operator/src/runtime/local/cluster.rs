@@ -291,7 +291,11 @@ async fn stop_pidfile(pidfile: &Path, marker: &Marker) -> Result<(), RuntimeErro
     fsutil::remove_file_opt(pidfile)
 }
 
-async fn stop_workers(dir: &ClusterDir, marker: &Marker, indexes: impl IntoIterator<Item = u32>) -> Result<(), RuntimeError> {
+async fn stop_workers(
+    dir: &ClusterDir,
+    marker: &Marker,
+    indexes: impl IntoIterator<Item = u32>,
+) -> Result<(), RuntimeError> {
     let stops = indexes.into_iter().map(|i| async move { stop_pidfile(&dir.worker_pid(i), marker).await });
     futures::future::join_all(stops).await.into_iter().collect()
 }

@@ -61,7 +61,9 @@ pub(crate) fn web_ui_url(text: &str) -> Option<String> {
             }
         }
         if let Some(rest) = line.split("Start Jetty ").nth(1) {
-            if let Some(addr) = rest.strip_suffix(" for SparkUI").or_else(|| rest.trim_end().strip_suffix(" for SparkUI")) {
+            if let Some(addr) =
+                rest.strip_suffix(" for SparkUI").or_else(|| rest.trim_end().strip_suffix(" for SparkUI"))
+            {
                 return Some(format!("http://{}", reachable(addr.trim())));
             }
         }
@@ -88,7 +90,15 @@ fn log_prefix_len(line: &str) -> Option<usize> {
     let b = line.as_bytes();
     let digits = |r: std::ops::Range<usize>| r.clone().all(|i| b.get(i).is_some_and(u8::is_ascii_digit));
     let at = |i: usize, c: u8| b.get(i) == Some(&c);
-    if digits(0..2) && at(2, b'/') && digits(3..5) && at(5, b'/') && digits(6..8) && at(8, b' ') && digits(9..11) && at(11, b':') {
+    if digits(0..2)
+        && at(2, b'/')
+        && digits(3..5)
+        && at(5, b'/')
+        && digits(6..8)
+        && at(8, b' ')
+        && digits(9..11)
+        && at(11, b':')
+    {
         return Some(18.min(line.len()));
     }
     if digits(0..4) && at(4, b'-') && digits(5..7) && at(7, b'-') && digits(8..10) && (at(10, b' ') || at(10, b'T')) {
@@ -115,9 +125,9 @@ pub(crate) fn error_line(text: &str) -> Option<String> {
     let lines: Vec<&str> = text.lines().collect();
     if let Some(tb) = lines.iter().rposition(|l| l.trim_start().starts_with("Traceback (most recent call last):")) {
         // Frames are indented; JVM log lines may interleave (both write to the same file).
-        let exception = lines[tb + 1..].iter().find(|l| {
-            !l.trim().is_empty() && !l.starts_with(char::is_whitespace) && log_prefix_len(l).is_none()
-        });
+        let exception = lines[tb + 1..]
+            .iter()
+            .find(|l| !l.trim().is_empty() && !l.starts_with(char::is_whitespace) && log_prefix_len(l).is_none());
         if let Some(l) = exception {
             return Some(clip(l));
         }

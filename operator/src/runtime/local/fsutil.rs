@@ -16,8 +16,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RuntimeError
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
         .map_err(RuntimeError::io(format!("creating a temp file in {}", dir.display())))?;
-    std::io::Write::write_all(&mut tmp, bytes)
-        .map_err(RuntimeError::io(format!("writing {}", path.display())))?;
+    std::io::Write::write_all(&mut tmp, bytes).map_err(RuntimeError::io(format!("writing {}", path.display())))?;
     // Without the fsync a power loss after the rename could leave an empty file behind.
     tmp.as_file().sync_all().map_err(RuntimeError::io(format!("syncing {}", path.display())))?;
     tmp.persist(path)

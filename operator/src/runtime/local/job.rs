@@ -82,7 +82,11 @@ impl AttemptFiles {
     }
     fn marker(&self) -> Marker {
         let dir = self.dir.to_string_lossy().into_owned();
-        Marker { args: vec![WRAPPER_NAME.into(), dir.clone()], env_key: "SPARKSWARM_ATTEMPT_DIR".into(), env_value: dir }
+        Marker {
+            args: vec![WRAPPER_NAME.into(), dir.clone()],
+            env_key: "SPARKSWARM_ATTEMPT_DIR".into(),
+            env_value: dir,
+        }
     }
 
     /// None when absent; a garbled file (never written by the wrapper, which renames a
@@ -100,7 +104,9 @@ fn confined(dst: &str) -> Result<PathBuf, RuntimeError> {
     if ok && p.components().any(|c| matches!(c, Component::Normal(_))) {
         Ok(p.to_path_buf())
     } else {
-        Err(RuntimeError::Process(format!("file destination {dst:?} must be a relative path inside the working directory")))
+        Err(RuntimeError::Process(format!(
+            "file destination {dst:?} must be a relative path inside the working directory"
+        )))
     }
 }
 
@@ -169,17 +175,26 @@ pub(crate) async fn submit(rt: &LocalRuntime, sub: &JobSubmission) -> Result<(),
     for ((src, _), dst) in sub.files.iter().zip(&destinations) {
         let to = f.work().join(dst);
         if let Some(parent) = to.parent() {
-            tokio::fs::create_dir_all(parent).await.map_err(RuntimeError::io(format!("creating {}", parent.display())))?;
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(RuntimeError::io(format!("creating {}", parent.display())))?;
         }
-        tokio::fs::copy(src, &to)
-            .await
-            .map_err(RuntimeError::io(format!("copying {} to {}", src.display(), to.display())))?;
+        tokio::fs::copy(src, &to).await.map_err(RuntimeError::io(format!(
+            "copying {} to {}",
+            src.display(),
+            to.display()
+        )))?;
     }
 
     let m = f.marker();
     let submit_program = dist.spark_submit();
-    let mut sh_args: Vec<&OsStr> =
-        vec![OsStr::new("-c"), OsStr::new(WRAPPER_SCRIPT), OsStr::new(WRAPPER_NAME), f.dir.as_os_str(), submit_program.as_os_str()];
+    let mut sh_args: Vec<&OsStr> = vec![
+        OsStr::new("-c"),
+        OsStr::new(WRAPPER_SCRIPT),
+        OsStr::new(WRAPPER_NAME),
+        f.dir.as_os_str(),
+        submit_program.as_os_str(),
+    ];
     sh_args.extend(args.iter().map(OsString::as_os_str));
     let pid = process::spawn_detached(Spawn {
         program: Path::new("/bin/sh"),
@@ -341,7 +356,8 @@ mod tests {
     #[test]
     fn argv_is_positional_and_complete() {
         let s = sub(Path::new("/tmp/a"));
-        let args: Vec<String> = submit_args(&s).expect("args").iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        let args: Vec<String> =
+            submit_args(&s).expect("args").iter().map(|a| a.to_string_lossy().into_owned()).collect();
         let joined = args.join("|");
         assert!(joined.contains("--total-executor-cores|2"));
         assert!(joined.contains("--executor-memory|1024m"));

@@ -40,11 +40,7 @@ impl MasterState {
     /// The state the master reports for the worker at `address` (`host:port`); a restarted
     /// worker shows up as a new entry, so the last one wins.
     pub fn worker_state(&self, address: &str) -> Option<&str> {
-        self.workers
-            .iter()
-            .rev()
-            .find(|w| format!("{}:{}", w.host, w.port) == address)
-            .map(|w| w.state.as_str())
+        self.workers.iter().rev().find(|w| format!("{}:{}", w.host, w.port) == address).map(|w| w.state.as_str())
     }
 }
 
@@ -70,11 +66,7 @@ pub(crate) async fn fetch_state(web_ui_port: u16) -> Result<MasterState, Runtime
 /// masters run in containers.
 pub(crate) async fn fetch_state_from(base: &str) -> Result<MasterState, RuntimeError> {
     let url = format!("{}/json/", base.trim_end_matches('/'));
-    let resp = client()?
-        .get(&url)
-        .send()
-        .await
-        .map_err(|e| RuntimeError::Unreachable(format!("GET {url}: {e}")))?;
+    let resp = client()?.get(&url).send().await.map_err(|e| RuntimeError::Unreachable(format!("GET {url}: {e}")))?;
     let resp = resp.error_for_status().map_err(|e| RuntimeError::Unreachable(format!("GET {url}: {e}")))?;
     resp.json::<MasterState>()
         .await

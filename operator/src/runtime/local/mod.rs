@@ -20,7 +20,9 @@ use std::sync::Arc;
 
 pub use spark_dist::{SparkDist, PYSPARK_VERSION};
 
-use super::{AttemptObservation, ClusterPlan, ClusterRuntime, JobRuntime, JobSubmission, ObservedCluster, RuntimeError};
+use super::{
+    AttemptObservation, ClusterPlan, ClusterRuntime, JobRuntime, JobSubmission, ObservedCluster, RuntimeError,
+};
 
 pub struct LocalRuntime {
     state_dir: PathBuf,

@@ -37,9 +37,7 @@ pub(crate) async fn wait_listening(
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        if let Ok(Ok(_)) =
-            tokio::time::timeout(Duration::from_secs(1), tokio::net::TcpStream::connect(addr)).await
-        {
+        if let Ok(Ok(_)) = tokio::time::timeout(Duration::from_secs(1), tokio::net::TcpStream::connect(addr)).await {
             return Ok(());
         }
         if !still_alive() {

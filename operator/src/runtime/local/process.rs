@@ -65,9 +65,7 @@ pub(crate) fn spawn_detached(s: Spawn<'_>) -> Result<i32, RuntimeError> {
         .stderr(Stdio::from(log2))
         .process_group(0)
         .kill_on_drop(false);
-    let mut child = cmd
-        .spawn()
-        .map_err(RuntimeError::io(format!("starting {}", s.program.display())))?;
+    let mut child = cmd.spawn().map_err(RuntimeError::io(format!("starting {}", s.program.display())))?;
     let pid = child
         .id()
         .and_then(|p| i32::try_from(p).ok())
@@ -113,13 +111,7 @@ pub(crate) fn is_alive(pid: i32) -> bool {
 
 fn nul_separated(path: String) -> Option<Vec<String>> {
     let bytes = std::fs::read(path).ok()?;
-    Some(
-        bytes
-            .split(|b| *b == 0)
-            .filter(|s| !s.is_empty())
-            .map(|s| String::from_utf8_lossy(s).into_owned())
-            .collect(),
-    )
+    Some(bytes.split(|b| *b == 0).filter(|s| !s.is_empty()).map(|s| String::from_utf8_lossy(s).into_owned()).collect())
 }
 
 pub(crate) fn cmdline(pid: i32) -> Option<Vec<String>> {

@@ -70,7 +70,8 @@ pub async fn ensure_in(cache: &Path, progress: &(dyn Fn(&str) + Sync)) -> Result
             let version = detect_version(&home)?;
             return Ok(SparkDist { home, version, python });
         }
-        let msg = format!("SPARK_HOME={} has no bin/spark-submit; using pyspark {PYSPARK_VERSION} instead", home.display());
+        let msg =
+            format!("SPARK_HOME={} has no bin/spark-submit; using pyspark {PYSPARK_VERSION} instead", home.display());
         tracing::warn!("{msg}");
         progress(&msg);
     }
@@ -221,8 +222,14 @@ async fn install(cache: &Path, venv: &Path, progress: &(dyn Fn(&str) + Sync)) ->
     // script's shebang would still name the old path.
     let venv_python = partial.join("bin").join("python");
     let spec = format!("pyspark=={PYSPARK_VERSION}");
-    let mut args: Vec<std::ffi::OsString> =
-        vec!["-m".into(), "pip".into(), "install".into(), "--disable-pip-version-check".into(), "--progress-bar".into(), "off".into()];
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "-m".into(),
+        "pip".into(),
+        "install".into(),
+        "--disable-pip-version-check".into(),
+        "--progress-bar".into(),
+        "off".into(),
+    ];
     if let Some(links) = std::env::var_os(PIP_FIND_LINKS_ENV).filter(|v| !v.is_empty()) {
         args.push("--find-links".into());
         args.push(links);
@@ -232,8 +239,11 @@ async fn install(cache: &Path, venv: &Path, progress: &(dyn Fn(&str) + Sync)) ->
     let arg_refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
     run_streaming(&venv_python, &arg_refs, progress, "installing pyspark with pip").await?;
     fsutil::write_atomic(&partial.join(MARKER_FILE), PYSPARK_VERSION.as_bytes())?;
-    std::fs::rename(&partial, venv)
-        .map_err(RuntimeError::io(format!("renaming {} to {}", partial.display(), venv.display())))?;
+    std::fs::rename(&partial, venv).map_err(RuntimeError::io(format!(
+        "renaming {} to {}",
+        partial.display(),
+        venv.display()
+    )))?;
     progress(&format!("pyspark {PYSPARK_VERSION} is installed"));
     Ok(())
 }

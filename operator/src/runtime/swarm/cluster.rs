@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use bollard::models::{
     EndpointPortConfig, EndpointPortConfigProtocolEnum, EndpointPortConfigPublishModeEnum, EndpointSpec,
-    EndpointSpecModeEnum, LocalNodeState, Limit, Mount, MountType, MountVolumeOptions, NetworkAttachmentConfig,
+    EndpointSpecModeEnum, Limit, LocalNodeState, Mount, MountType, MountVolumeOptions, NetworkAttachmentConfig,
     NetworkCreateRequest, Service, ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated, SwarmInitRequest, Task,
     TaskSpec, TaskSpecContainerSpec, TaskSpecPlacement, TaskSpecResources, TaskSpecRestartPolicy,
     TaskSpecRestartPolicyConditionEnum, TaskState, VolumeCreateRequest,
@@ -202,7 +202,10 @@ pub(crate) fn master_spec(plan: &ClusterPlan, owner: &str, image: &str) -> Servi
             }),
             restart_policy: Some(restart_any()),
             // The UI is published on the manager's own address: the one we know.
-            placement: Some(TaskSpecPlacement { constraints: Some(vec!["node.role==manager".into()]), ..Default::default() }),
+            placement: Some(TaskSpecPlacement {
+                constraints: Some(vec!["node.role==manager".into()]),
+                ..Default::default()
+            }),
             networks: Some(network_attachment(name)),
             ..Default::default()
         }),
@@ -266,12 +269,16 @@ pub(crate) fn registry_spec(name: &str, owner: &str, port: u16, single_node: boo
     // On one node, host mode works on every kernel; on several, only the routing mesh
     // lets each node pull from 127.0.0.1:PORT. (`single_node` is also what a cluster whose
     // nodes pull from the manager's address asks for: host mode on the manager.)
-    let mode = if single_node { EndpointPortConfigPublishModeEnum::HOST } else { EndpointPortConfigPublishModeEnum::INGRESS };
+    let mode =
+        if single_node { EndpointPortConfigPublishModeEnum::HOST } else { EndpointPortConfigPublishModeEnum::INGRESS };
     let endpoint = if single_node {
         dnsrr(vec![published(port, mode)])
     } else {
         // The routing mesh needs a virtual IP.
-        EndpointSpec { mode: Some(EndpointSpecModeEnum::VIP), ports: Some(vec![EndpointPortConfig { target_port: Some(5000), ..published(port, mode) }]) }
+        EndpointSpec {
+            mode: Some(EndpointSpecModeEnum::VIP),
+            ports: Some(vec![EndpointPortConfig { target_port: Some(5000), ..published(port, mode) }]),
+        }
     };
     let target_port = if single_node { port } else { 5000 };
     stamped(ServiceSpec {
@@ -293,7 +300,10 @@ pub(crate) fn registry_spec(name: &str, owner: &str, port: u16, single_node: boo
             }),
             restart_policy: Some(restart_any()),
             // Its volume lives on one node: keep the registry there.
-            placement: Some(TaskSpecPlacement { constraints: Some(vec!["node.role==manager".into()]), ..Default::default() }),
+            placement: Some(TaskSpecPlacement {
+                constraints: Some(vec!["node.role==manager".into()]),
+                ..Default::default()
+            }),
             ..Default::default()
         }),
         mode: Some(ServiceSpecMode {
@@ -381,14 +391,19 @@ pub(crate) async fn observe(rt: &SwarmRuntime, name: &str) -> Result<(ObservedCl
     if !detail.manager {
         return Ok((ObservedCluster::default(), detail));
     }
-    let nodes = docker.list_nodes(None::<ListNodesOptions>).await.map_err(SwarmError::api("listing the swarm's nodes"))?;
+    let nodes =
+        docker.list_nodes(None::<ListNodesOptions>).await.map_err(SwarmError::api("listing the swarm's nodes"))?;
     let mut obs = ObservedCluster::default();
     for n in &nodes {
         let ready = n.status.as_ref().and_then(|s| s.state) == Some(bollard::models::NodeState::READY);
         detail.nodes_total += 1;
         detail.nodes_ready += u32::from(ready);
         obs.nodes.push(NodeStatus {
-            name: n.description.as_ref().and_then(|d| d.hostname.clone()).unwrap_or_else(|| n.id.clone().unwrap_or_default()),
+            name: n
+                .description
+                .as_ref()
+                .and_then(|d| d.hostname.clone())
+                .unwrap_or_else(|| n.id.clone().unwrap_or_default()),
             address: n.status.as_ref().and_then(|s| s.addr.clone()).unwrap_or_default(),
             role: n.spec.as_ref().and_then(|s| s.role).map(|r| r.to_string()).unwrap_or_default(),
             state: n.status.as_ref().and_then(|s| s.state).map(|s| s.to_string()).unwrap_or_default(),
@@ -484,7 +499,9 @@ async fn ensure_network(docker: &Docker, name: &str, owner: &str) -> Result<(), 
             "a network named {} exists but was not created by this operator",
             labels::network(name)
         ))),
-        Err(e) => Err(SwarmError::DockerApi { what: format!("creating the network {}", labels::network(name)), source: e }),
+        Err(e) => {
+            Err(SwarmError::DockerApi { what: format!("creating the network {}", labels::network(name)), source: e })
+        }
     }
 }
 
@@ -494,13 +511,17 @@ async fn ensure_service(docker: &Docker, spec: ServiceSpec) -> Result<bool, Swar
     let want = spec.labels.as_ref().and_then(|l| l.get(labels::SPEC_HASH)).cloned();
     match docker.inspect_service(&name, None).await {
         Ok(existing) => {
-            let have = existing.spec.as_ref().and_then(|s| s.labels.as_ref()).and_then(|l| l.get(labels::SPEC_HASH)).cloned();
+            let have =
+                existing.spec.as_ref().and_then(|s| s.labels.as_ref()).and_then(|l| l.get(labels::SPEC_HASH)).cloned();
             if have == want {
                 return Ok(false);
             }
             let version = existing.version.and_then(|v| v.index).unwrap_or(0);
             let opts = UpdateServiceOptionsBuilder::default().version(version as i32).build();
-            docker.update_service(&name, spec, opts, None).await.map_err(SwarmError::api(format!("updating the service {name}")))?;
+            docker
+                .update_service(&name, spec, opts, None)
+                .await
+                .map_err(SwarmError::api(format!("updating the service {name}")))?;
             tracing::info!(service = %name, "service updated");
             Ok(true)
         }
@@ -513,7 +534,12 @@ async fn ensure_service(docker: &Docker, spec: ServiceSpec) -> Result<bool, Swar
     }
 }
 
-async fn ensure_registry(rt: &SwarmRuntime, docker: &Docker, target: &ClusterTarget, local: bool) -> Result<String, SwarmError> {
+async fn ensure_registry(
+    rt: &SwarmRuntime,
+    docker: &Docker,
+    target: &ClusterTarget,
+    local: bool,
+) -> Result<String, SwarmError> {
     let name = &target.name;
     let port = target.registry.port;
     image::ensure(rt, docker, REGISTRY_IMAGE, local).await?;
@@ -611,7 +637,12 @@ pub(crate) async fn delete(rt: &SwarmRuntime, name: &str) -> Result<(), SwarmErr
             None => 0,
         };
         let vopts = ListVolumesOptionsBuilder::default().filters(&f).build();
-        let vols = docker.list_volumes(Some(vopts)).await.map_err(SwarmError::api("listing volumes"))?.volumes.unwrap_or_default();
+        let vols = docker
+            .list_volumes(Some(vopts))
+            .await
+            .map_err(SwarmError::api("listing volumes"))?
+            .volumes
+            .unwrap_or_default();
         let vols_left = vols.len();
         for v in vols {
             let opts = RemoveVolumeOptionsBuilder::default().force(false).build();
@@ -677,9 +708,19 @@ mod tests {
         let mut p = plan();
         p.workers = 3;
         assert_ne!(hash(&a), hash(&worker_spec(&p, "o", "img").expect("spec")));
-        let env = a.task_template.as_ref().and_then(|t| t.container_spec.as_ref()).and_then(|c| c.env.clone()).unwrap_or_default();
+        let env = a
+            .task_template
+            .as_ref()
+            .and_then(|t| t.container_spec.as_ref())
+            .and_then(|c| c.env.clone())
+            .unwrap_or_default();
         assert!(env.contains(&"SPARK_WORKER_MEMORY=1024m".to_string()));
-        let args = a.task_template.as_ref().and_then(|t| t.container_spec.as_ref()).and_then(|c| c.args.clone()).unwrap_or_default();
+        let args = a
+            .task_template
+            .as_ref()
+            .and_then(|t| t.container_spec.as_ref())
+            .and_then(|c| c.args.clone())
+            .unwrap_or_default();
         assert_eq!(args, vec!["worker".to_string(), "spark://sparkswarm-demo-master:7077".to_string()]);
     }
 

@@ -153,7 +153,9 @@ pub async fn connect(ep: &Endpoint) -> Result<Docker, SwarmError> {
             API_DEFAULT_VERSION,
         ),
         Endpoint::Ssh { .. } => {
-            return Err(SwarmError::SshFailed(format!("{display}: connect through SwarmRuntime::client, which opens the tunnel")))
+            return Err(SwarmError::SshFailed(format!(
+                "{display}: connect through SwarmRuntime::client, which opens the tunnel"
+            )))
         }
     }
     .map_err(|e| unreachable(e.to_string()))?;
@@ -174,7 +176,10 @@ mod tests {
 
     #[test]
     fn endpoints_parse() {
-        assert_eq!(parse("unix:///var/run/docker.sock", None).ok(), Some(Endpoint::Unix("/var/run/docker.sock".into())));
+        assert_eq!(
+            parse("unix:///var/run/docker.sock", None).ok(),
+            Some(Endpoint::Unix("/var/run/docker.sock".into()))
+        );
         assert!(parse("unix://relative.sock", None).is_err());
         assert_eq!(
             parse("tcp://10.0.0.1:2376", None).ok(),

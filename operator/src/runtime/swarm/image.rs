@@ -29,12 +29,7 @@ pub fn find_images_dir(state_dir: &Path) -> Option<PathBuf> {
     let exe = std::env::current_exe().ok();
     let cwd = std::env::current_dir().ok();
     let roots = [Some(state_dir.to_path_buf()), exe, cwd];
-    roots
-        .iter()
-        .flatten()
-        .flat_map(|r| r.ancestors())
-        .map(|a| a.join("images"))
-        .find(|d| has_script(d))
+    roots.iter().flatten().flat_map(|r| r.ancestors()).map(|a| a.join("images")).find(|d| has_script(d))
 }
 
 pub async fn exists(docker: &Docker, image: &str) -> Result<bool, SwarmError> {
@@ -61,8 +56,10 @@ pub async fn ensure(rt: &SwarmRuntime, docker: &Docker, image: &str, local_engin
         return Ok(());
     }
     if !local_engine {
-        // A remote engine: this machine's engine has the image or can build it.
-        let local = super::connect::connect(&super::connect::parse(super::connect::DEFAULT_ENDPOINT, None)?).await;
+        // A remote engine: this machine's engine (DOCKER_HOST honoured, as by the docker
+        // CLI) has the image or can build it.
+        let here = super::connect::effective(super::connect::DEFAULT_ENDPOINT);
+        let local = super::connect::connect(&super::connect::parse(&here, None)?).await;
         if let Ok(local) = local {
             if exists(&local, image).await? || (script_for(image).is_some() && rt.images_dir.is_some()) {
                 Box::pin(ensure(rt, &local, image, true)).await?;
@@ -186,7 +183,10 @@ pub async fn push_to_registry(docker: &Docker, image: &str, address: &str) -> Re
     };
     let target_repo = format!("{address}/{repo}");
     let opts = TagImageOptionsBuilder::default().repo(&target_repo).tag(&tag).build();
-    docker.tag_image(image, Some(opts)).await.map_err(SwarmError::api(format!("tagging {image} as {target_repo}:{tag}")))?;
+    docker
+        .tag_image(image, Some(opts))
+        .await
+        .map_err(SwarmError::api(format!("tagging {image} as {target_repo}:{tag}")))?;
     let opts = PushImageOptionsBuilder::default().tag(&tag).build();
     let mut stream = docker.push_image(&target_repo, Some(opts), None);
     while let Some(item) = stream.next().await {

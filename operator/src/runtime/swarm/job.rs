@@ -30,9 +30,9 @@ use bollard::models::{
     TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum, TaskState, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, DownloadFromContainerOptionsBuilder, ListContainersOptionsBuilder, ListServicesOptionsBuilder,
-    LogsOptionsBuilder,
-    RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder, UploadToContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, DownloadFromContainerOptionsBuilder, ListContainersOptionsBuilder,
+    ListServicesOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder,
+    UploadToContainerOptionsBuilder,
 };
 use bollard::Docker;
 use chrono::{DateTime, Utc};
@@ -43,9 +43,9 @@ use tokio::io::AsyncWriteExt;
 use super::cluster::tasks_of;
 use super::error::{is_not_found, SwarmError};
 use super::{labels, ClusterTarget, SwarmRuntime};
-use crate::runtime::local::{driver_log, fsutil};
 use crate::api::job::Results;
 use crate::runtime::attempt::AttemptDir;
+use crate::runtime::local::{driver_log, fsutil};
 use crate::runtime::{AttemptObservation, AttemptState, JobSubmission};
 
 /// Where the attempt's volume is mounted in the driver's container.
@@ -112,7 +112,9 @@ fn confined(dst: &str) -> Result<PathBuf, SwarmError> {
     if ok && p.components().any(|c| matches!(c, Component::Normal(_))) {
         Ok(p.components().filter(|c| matches!(c, Component::Normal(_))).collect())
     } else {
-        Err(SwarmError::InvalidSpec(format!("file destination {dst:?} must be a relative path inside the working directory")))
+        Err(SwarmError::InvalidSpec(format!(
+            "file destination {dst:?} must be a relative path inside the working directory"
+        )))
     }
 }
 
@@ -125,7 +127,8 @@ fn base_name(p: &Path) -> Result<String, SwarmError> {
 
 /// What goes into the volume: (source here, path inside the volume).
 fn layout(sub: &JobSubmission) -> Result<Vec<(PathBuf, PathBuf)>, SwarmError> {
-    let mut entries = vec![(sub.main_application_file.clone(), Path::new("app/main").join(base_name(&sub.main_application_file)?))];
+    let mut entries =
+        vec![(sub.main_application_file.clone(), Path::new("app/main").join(base_name(&sub.main_application_file)?))];
     let mut seen = std::collections::BTreeSet::new();
     for p in &sub.py_files {
         let name = base_name(p)?;
@@ -198,7 +201,13 @@ fn cluster_image(target: &ClusterTarget) -> String {
     }
 }
 
-fn job_labels(rt: &SwarmRuntime, sub_cluster: &str, job: &str, submission: &str, role: &str) -> HashMap<String, String> {
+fn job_labels(
+    rt: &SwarmRuntime,
+    sub_cluster: &str,
+    job: &str,
+    submission: &str,
+    role: &str,
+) -> HashMap<String, String> {
     let mut l = labels::base(sub_cluster, rt.owner(), role);
     l.insert(labels::JOB.into(), job.into());
     l.insert(labels::SUBMISSION.into(), submission.into());
@@ -264,7 +273,13 @@ async fn remove_container(docker: &Docker, id: &str) {
 }
 
 /// A created (never started) container with the volume at /job, for the archive API.
-async fn helper(docker: &Docker, image: &str, volume: &str, l: &HashMap<String, String>, name: &str) -> Result<String, SwarmError> {
+async fn helper(
+    docker: &Docker,
+    image: &str,
+    volume: &str,
+    l: &HashMap<String, String>,
+    name: &str,
+) -> Result<String, SwarmError> {
     let mut hl = l.clone();
     hl.insert(labels::ROLE.into(), "files".into());
     let body = ContainerCreateBody {
@@ -292,7 +307,11 @@ async fn helper(docker: &Docker, image: &str, volume: &str, l: &HashMap<String, 
                 host_config: Some(HostConfig { mounts: Some(vec![volume_mount(volume, l)]), ..Default::default() }),
                 ..Default::default()
             };
-            docker.create_container(Some(opts), body).await.map(|r| r.id).map_err(SwarmError::api("creating the files helper container"))
+            docker
+                .create_container(Some(opts), body)
+                .await
+                .map(|r| r.id)
+                .map_err(SwarmError::api("creating the files helper container"))
         }
         Err(e) => Err(SwarmError::DockerApi { what: "creating the files helper container".into(), source: e }),
     }
@@ -313,10 +332,11 @@ pub(crate) async fn submit(rt: &SwarmRuntime, sub: &JobSubmission) -> Result<(),
     let target = rt.target(&sub.cluster).ok_or_else(|| SwarmError::UnknownCluster(sub.cluster.clone()))?;
     let docker = rt.client(&target).await?;
     let info = docker.info().await.map_err(SwarmError::api("reading the engine's info"))?;
-    let node_id = info.swarm.and_then(|s| s.node_id).filter(|n| !n.is_empty()).ok_or_else(|| SwarmError::NotSwarmManager {
-        endpoint: target.endpoint.clone(),
-        state: "no node id".into(),
-    })?;
+    let node_id = info
+        .swarm
+        .and_then(|s| s.node_id)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| SwarmError::NotSwarmManager { endpoint: target.endpoint.clone(), state: "no node id".into() })?;
     let image = cluster_image(&target);
 
     for d in [f.dir.clone(), f.outputs()] {
@@ -330,7 +350,8 @@ pub(crate) async fn submit(rt: &SwarmRuntime, sub: &JobSubmission) -> Result<(),
         volume: labels::job_volume(&sub.cluster, &sub.submission_id),
         created: Utc::now(),
     };
-    let json = serde_json::to_vec_pretty(&record).map_err(|e| SwarmError::InvalidSpec(format!("serialising the job record: {e}")))?;
+    let json = serde_json::to_vec_pretty(&record)
+        .map_err(|e| SwarmError::InvalidSpec(format!("serialising the job record: {e}")))?;
     // Before anything exists on the engine: a crash from here on leaves a record that
     // names what to look for.
     write(&record_path(&f.dir), &json)?;
@@ -348,7 +369,9 @@ pub(crate) async fn submit(rt: &SwarmRuntime, sub: &JobSubmission) -> Result<(),
     let helper_name = format!("{}-upload", record.service);
     let id = helper(&docker, &image, &record.volume, &l, &helper_name).await?;
     let upload = async {
-        let file = tokio::fs::File::open(&tar_path).await.map_err(SwarmError::io(format!("opening {}", tar_path.display())))?;
+        let file = tokio::fs::File::open(&tar_path)
+            .await
+            .map_err(SwarmError::io(format!("opening {}", tar_path.display())))?;
         let stream = tokio_util::io::ReaderStream::new(file);
         let opts = UploadToContainerOptionsBuilder::default().path(JOB_ROOT).build();
         docker
@@ -389,8 +412,14 @@ pub(crate) async fn submit(rt: &SwarmRuntime, sub: &JobSubmission) -> Result<(),
                 ..Default::default()
             }),
             // The volume with the files is on this node.
-            placement: Some(TaskSpecPlacement { constraints: Some(vec![format!("node.id=={node_id}")]), ..Default::default() }),
-            networks: Some(vec![NetworkAttachmentConfig { target: Some(labels::network(&sub.cluster)), ..Default::default() }]),
+            placement: Some(TaskSpecPlacement {
+                constraints: Some(vec![format!("node.id=={node_id}")]),
+                ..Default::default()
+            }),
+            networks: Some(vec![NetworkAttachmentConfig {
+                target: Some(labels::network(&sub.cluster)),
+                ..Default::default()
+            }]),
             ..Default::default()
         }),
         mode: Some(ServiceSpecMode {
@@ -399,7 +428,10 @@ pub(crate) async fn submit(rt: &SwarmRuntime, sub: &JobSubmission) -> Result<(),
         }),
         ..Default::default()
     };
-    docker.create_service(spec, None).await.map_err(SwarmError::api(format!("creating the driver service {}", record.service)))?;
+    docker
+        .create_service(spec, None)
+        .await
+        .map_err(SwarmError::api(format!("creating the driver service {}", record.service)))?;
     if let Err(e) = fsutil::write_atomic(&f.started(), Utc::now().to_rfc3339().as_bytes()) {
         tracing::warn!(attempt = %f.dir.display(), error = %e, "could not record the start time");
     }
@@ -419,13 +451,16 @@ fn outcome(t: &Task) -> Option<i32> {
         TaskState::COMPLETE => Some(code.unwrap_or(0)),
         TaskState::FAILED => Some(code.filter(|c| *c != 0).unwrap_or(1)),
         TaskState::REJECTED => Some(-1),
-        TaskState::SHUTDOWN | TaskState::REMOVE | TaskState::ORPHANED => Some(code.filter(|c| *c != 0).unwrap_or(KILLED_EXIT_CODE)),
+        TaskState::SHUTDOWN | TaskState::REMOVE | TaskState::ORPHANED => {
+            Some(code.filter(|c| *c != 0).unwrap_or(KILLED_EXIT_CODE))
+        }
         _ => None,
     }
 }
 
 async fn fetch_logs(docker: &Docker, service: &str, to: &Path) -> Result<(), SwarmError> {
-    let opts = LogsOptionsBuilder::default().stdout(true).stderr(true).follow(false).timestamps(false).tail("all").build();
+    let opts =
+        LogsOptionsBuilder::default().stdout(true).stderr(true).follow(false).timestamps(false).tail("all").build();
     let mut stream = docker.service_logs(service, Some(opts));
     let mut buf: Vec<u8> = Vec::new();
     while let Some(item) = stream.next().await {
@@ -455,18 +490,28 @@ async fn fetch_logs(docker: &Docker, service: &str, to: &Path) -> Result<(), Swa
     }
     // Appended in place (same inode), so that `logs -f` and `tail -f` see it grow.
     use std::io::Write;
-    let mut file = std::fs::OpenOptions::new().append(true).open(to).map_err(SwarmError::io(format!("opening {}", to.display())))?;
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(to)
+        .map_err(SwarmError::io(format!("opening {}", to.display())))?;
     file.write_all(&buf[have as usize..]).map_err(SwarmError::io(format!("appending to {}", to.display())))
 }
 
 /// Copies the volume's `outputs/` into the attempt's `outputs/`.
-async fn collect_outputs(docker: &Docker, image: &str, record: &JobRecord, l: &HashMap<String, String>, to: &Path) -> Result<(), SwarmError> {
+async fn collect_outputs(
+    docker: &Docker,
+    image: &str,
+    record: &JobRecord,
+    l: &HashMap<String, String>,
+    to: &Path,
+) -> Result<(), SwarmError> {
     let name = format!("{}-collect", record.service);
     let id = helper(docker, image, &record.volume, l, &name).await?;
     let opts = DownloadFromContainerOptionsBuilder::default().path(&format!("{JOB_ROOT}/outputs/.")).build();
     let tmp = to.with_extension("tar.partial");
     let result = async {
-        let mut file = tokio::fs::File::create(&tmp).await.map_err(SwarmError::io(format!("creating {}", tmp.display())))?;
+        let mut file =
+            tokio::fs::File::create(&tmp).await.map_err(SwarmError::io(format!("creating {}", tmp.display())))?;
         let mut stream = docker.download_from_container(&id, Some(opts));
         while let Some(chunk) = stream.try_next().await.map_err(SwarmError::api("downloading the outputs"))? {
             file.write_all(&chunk).await.map_err(SwarmError::io(format!("writing {}", tmp.display())))?;
@@ -561,7 +606,9 @@ fn observation(f: &Files, state: AttemptState) -> AttemptObservation {
     };
     let error_line = if failed {
         log.error_line.or_else(|| match state {
-            AttemptState::Lost => Some("the driver service was never created (the operator stopped mid-submission)".into()),
+            AttemptState::Lost => {
+                Some("the driver service was never created (the operator stopped mid-submission)".into())
+            }
             AttemptState::Exited(c) => Some(format!("the driver exited with code {c}")),
             _ => None,
         })
@@ -598,7 +645,10 @@ pub(crate) async fn observe(rt: &SwarmRuntime, attempt_dir: &Path) -> Result<Opt
     let Some(target) = rt.target(&record.cluster) else {
         // The cluster (and with it every job service) was deleted.
         write(&f.exitcode(), b"-1\n")?;
-        append_line(&f.driver_log(), &format!("sparkswarm: Error: the cluster {} was deleted while the job ran", record.cluster));
+        append_line(
+            &f.driver_log(),
+            &format!("sparkswarm: Error: the cluster {} was deleted while the job ran", record.cluster),
+        );
         return Ok(Some(observation(&f, AttemptState::Exited(-1))));
     };
     let docker = rt.client(&target).await?;
@@ -689,7 +739,10 @@ mod tests {
             master_url: "spark://sparkswarm-demo-master:7077".into(),
             main_application_file: PathBuf::from("/apps/x/main.py"),
             arguments: vec!["$(rm -rf /)".into(), "a b".into()],
-            files: vec![(PathBuf::from("/d/boston.csv"), "boston.csv".into()), (PathBuf::from("/d/s.txt"), "data/s.txt".into())],
+            files: vec![
+                (PathBuf::from("/d/boston.csv"), "boston.csv".into()),
+                (PathBuf::from("/d/s.txt"), "data/s.txt".into()),
+            ],
             py_files: vec![PathBuf::from("/apps/a.py")],
             spark_conf: BTreeMap::from([("spark.x".to_string(), "1 2".to_string())]),
             driver_cores: 1,
@@ -723,8 +776,12 @@ mod tests {
         let tar_path = tmp.path().join("u.tar");
         write_tar(&tar_path, &[(src.clone(), PathBuf::from("work/data/deep/in.csv"))]).expect("tar");
         let mut archive = tar::Archive::new(std::fs::File::open(&tar_path).expect("open"));
-        let names: Vec<String> =
-            archive.entries().expect("entries").filter_map(|e| e.ok()).map(|e| e.path().map(|p| p.display().to_string()).unwrap_or_default()).collect();
+        let names: Vec<String> = archive
+            .entries()
+            .expect("entries")
+            .filter_map(|e| e.ok())
+            .map(|e| e.path().map(|p| p.display().to_string()).unwrap_or_default())
+            .collect();
         assert!(names.contains(&"outputs".to_string()) || names.contains(&"outputs/".to_string()), "{names:?}");
         assert!(names.iter().any(|n| n.trim_end_matches('/') == "work/data/deep"), "{names:?}");
         assert!(names.contains(&"work/data/deep/in.csv".to_string()), "{names:?}");

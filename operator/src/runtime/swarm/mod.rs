@@ -30,7 +30,9 @@ use serde::{Deserialize, Serialize};
 pub use error::SwarmError;
 
 use super::local::fsutil;
-use super::{AttemptObservation, ClusterPlan, ClusterRuntime, JobRuntime, JobSubmission, ObservedCluster, RuntimeError};
+use super::{
+    AttemptObservation, ClusterPlan, ClusterRuntime, JobRuntime, JobSubmission, ObservedCluster, RuntimeError,
+};
 use crate::api::cluster::{RegistrySpec, SwarmProvider, TlsSpec};
 
 /// The image a cluster runs when its spec names none: what `images/spark` builds.
@@ -114,7 +116,10 @@ pub struct SwarmRuntime {
 
 impl std::fmt::Debug for SwarmRuntime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SwarmRuntime").field("state_dir", &self.state_dir).field("owner", &self.owner).finish_non_exhaustive()
+        f.debug_struct("SwarmRuntime")
+            .field("state_dir", &self.state_dir)
+            .field("owner", &self.owner)
+            .finish_non_exhaustive()
     }
 }
 
@@ -165,7 +170,8 @@ impl SwarmRuntime {
         }
         let dir = self.targets_dir();
         std::fs::create_dir_all(&dir).map_err(RuntimeError::io(format!("creating {}", dir.display())))?;
-        let json = serde_json::to_vec_pretty(target).map_err(|e| RuntimeError::Process(format!("serialising the cluster target: {e}")))?;
+        let json = serde_json::to_vec_pretty(target)
+            .map_err(|e| RuntimeError::Process(format!("serialising the cluster target: {e}")))?;
         fsutil::write_atomic(&self.target_file(&target.name), &json)
     }
 
@@ -204,7 +210,14 @@ impl SwarmRuntime {
                 // A dead client means a dead tunnel too: open both again.
                 let mut tunnels = self.tunnels.lock().await;
                 tunnels.remove(&key);
-                let tunnel = ssh::open(user.as_deref(), host, *port, target.ssh.as_ref(), &self.state_dir.join("swarm").join("ssh")).await?;
+                let tunnel = ssh::open(
+                    user.as_deref(),
+                    host,
+                    *port,
+                    target.ssh.as_ref(),
+                    &self.state_dir.join("swarm").join("ssh"),
+                )
+                .await?;
                 let c = connect::connect_unix(&tunnel.socket, &ep).await?;
                 tunnels.insert(key.clone(), tunnel);
                 c
@@ -258,7 +271,9 @@ impl ClusterRuntime for SwarmRuntime {
         let rd = match std::fs::read_dir(self.targets_dir()) {
             Ok(rd) => rd,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(RuntimeError::Io { what: format!("listing {}", self.targets_dir().display()), source: e }),
+            Err(e) => {
+                return Err(RuntimeError::Io { what: format!("listing {}", self.targets_dir().display()), source: e })
+            }
         };
         let mut names: Vec<String> = rd
             .flatten()

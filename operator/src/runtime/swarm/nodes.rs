@@ -18,18 +18,17 @@ pub struct Member {
 /// The nodes the manager knows, through the target's endpoint.
 pub async fn members(rt: &SwarmRuntime, target: &ClusterTarget) -> Result<Vec<Member>, SwarmError> {
     let docker = rt.client(target).await?;
-    let nodes = docker.list_nodes(None::<bollard::query_parameters::ListNodesOptions>).await.map_err(SwarmError::api("listing the swarm's nodes"))?;
+    let nodes = docker
+        .list_nodes(None::<bollard::query_parameters::ListNodesOptions>)
+        .await
+        .map_err(SwarmError::api("listing the swarm's nodes"))?;
     Ok(nodes
         .into_iter()
         .map(|n| Member {
             hostname: n.description.and_then(|d| d.hostname).unwrap_or_default(),
             ready: n.status.and_then(|s| s.state) == Some(NodeState::READY),
             manager: n.manager_status.is_some(),
-            availability: n
-                .spec
-                .and_then(|s| s.availability)
-                .unwrap_or(NodeSpecAvailabilityEnum::ACTIVE)
-                .to_string(),
+            availability: n.spec.and_then(|s| s.availability).unwrap_or(NodeSpecAvailabilityEnum::ACTIVE).to_string(),
         })
         .collect())
 }

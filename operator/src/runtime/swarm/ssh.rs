@@ -48,7 +48,10 @@ impl client::Handler for Verifier {
         let key = match offered {
             PublicKeyOrCertificate::PublicKey { key, .. } => key,
             PublicKeyOrCertificate::Certificate(_) => {
-                return self.refuse(format!("{}:{} offered a host certificate; only known_hosts keys are accepted", self.host, self.port))
+                return self.refuse(format!(
+                    "{}:{} offered a host certificate; only known_hosts keys are accepted",
+                    self.host, self.port
+                ))
             }
         };
         match check_known_hosts_path(&self.host, self.port, key, &self.known_hosts) {
@@ -89,19 +92,24 @@ fn key_file() -> Result<PathBuf, SwarmError> {
     if let Some(k) = std::env::var_os(KEY_ENV) {
         return Ok(PathBuf::from(k));
     }
-    let ssh = home().map(|h| h.join(".ssh")).ok_or_else(|| SwarmError::SshFailed("no home directory to find ~/.ssh in".into()))?;
-    ["id_ed25519", "id_ecdsa", "id_rsa"]
-        .iter()
-        .map(|n| ssh.join(n))
-        .find(|p| p.is_file())
-        .ok_or_else(|| SwarmError::SshFailed(format!("no private key in {} (id_ed25519, id_ecdsa, id_rsa); set {KEY_ENV}", ssh.display())))
+    let ssh = home()
+        .map(|h| h.join(".ssh"))
+        .ok_or_else(|| SwarmError::SshFailed("no home directory to find ~/.ssh in".into()))?;
+    ["id_ed25519", "id_ecdsa", "id_rsa"].iter().map(|n| ssh.join(n)).find(|p| p.is_file()).ok_or_else(|| {
+        SwarmError::SshFailed(format!(
+            "no private key in {} (id_ed25519, id_ecdsa, id_rsa); set {KEY_ENV}",
+            ssh.display()
+        ))
+    })
 }
 
 fn known_hosts() -> Result<PathBuf, SwarmError> {
     if let Some(k) = std::env::var_os(KNOWN_HOSTS_ENV) {
         return Ok(PathBuf::from(k));
     }
-    home().map(|h| h.join(".ssh").join("known_hosts")).ok_or_else(|| SwarmError::SshFailed("no home directory for known_hosts".into()))
+    home()
+        .map(|h| h.join(".ssh").join("known_hosts"))
+        .ok_or_else(|| SwarmError::SshFailed("no home directory for known_hosts".into()))
 }
 
 /// The key to log in with and the known_hosts file that the host's key must be in.
@@ -130,8 +138,14 @@ impl SshLogin {
 const AGENT_ENV: &str = "SSH_AUTH_SOCK";
 
 /// Offers each key the agent holds; true when one was accepted.
-async fn authenticate_with_agent(session: &mut Session, user: &str, hash: Option<russh::keys::HashAlg>) -> Result<bool, String> {
-    let mut agent = russh::keys::agent::client::AgentClient::connect_env().await.map_err(|e| format!("the ssh-agent at ${AGENT_ENV}: {e}"))?;
+async fn authenticate_with_agent(
+    session: &mut Session,
+    user: &str,
+    hash: Option<russh::keys::HashAlg>,
+) -> Result<bool, String> {
+    let mut agent = russh::keys::agent::client::AgentClient::connect_env()
+        .await
+        .map_err(|e| format!("the ssh-agent at ${AGENT_ENV}: {e}"))?;
     let identities = agent.request_identities().await.map_err(|e| format!("listing the ssh-agent's keys: {e}"))?;
     for identity in identities {
         let russh::keys::agent::AgentIdentity::PublicKey { key, .. } = identity else { continue };
@@ -151,7 +165,8 @@ pub async fn connect(user: &str, host: &str, port: u16, login: &SshLogin) -> Res
     let endpoint = format!("ssh://{user}@{host}:{port}");
     let fail = |what: &str, e: &dyn std::fmt::Display| SwarmError::SshFailed(format!("{endpoint}: {what}: {e}"));
     let refusal = Arc::new(Mutex::new(None));
-    let verifier = Verifier { host: host.to_string(), port, known_hosts: login.known_hosts.clone(), refusal: refusal.clone() };
+    let verifier =
+        Verifier { host: host.to_string(), port, known_hosts: login.known_hosts.clone(), refusal: refusal.clone() };
     let config = Arc::new(client::Config { nodelay: true, ..Default::default() });
     let mut session = match client::connect(config, (host, port), verifier).await {
         Ok(s) => s,
@@ -172,7 +187,11 @@ pub async fn connect(user: &str, host: &str, port: u16, login: &SshLogin) -> Res
                 (Ok(true), _) => return Ok(session),
                 // The agent had no key the server accepts: ~/.ssh's, as ssh would.
                 (_, Ok(path)) => path,
-                (Ok(false), Err(_)) => return Err(SwarmError::SshFailed(format!("{endpoint}: the server accepted none of the ssh-agent's keys"))),
+                (Ok(false), Err(_)) => {
+                    return Err(SwarmError::SshFailed(format!(
+                        "{endpoint}: the server accepted none of the ssh-agent's keys"
+                    )))
+                }
                 (Err(e), Err(_)) => return Err(SwarmError::SshFailed(format!("{endpoint}: {e}"))),
             }
         }
@@ -224,15 +243,22 @@ pub async fn exec(session: &Session, command: &str) -> Result<ExecOutput, SwarmE
             _ => {}
         }
     }
-    Ok(ExecOutput { status, stdout: String::from_utf8_lossy(&stdout).into_owned(), stderr: String::from_utf8_lossy(&stderr).into_owned() })
+    Ok(ExecOutput {
+        status,
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    })
 }
 
 /// Opens the session and the local socket `<dir>/<hash>.sock`.
-pub async fn open(user: Option<&str>, host: &str, port: u16, login: Option<&SshLogin>, dir: &Path) -> Result<Tunnel, SwarmError> {
-    let user = user
-        .map(str::to_string)
-        .or_else(|| std::env::var("USER").ok())
-        .unwrap_or_else(|| "root".to_string());
+pub async fn open(
+    user: Option<&str>,
+    host: &str,
+    port: u16,
+    login: Option<&SshLogin>,
+    dir: &Path,
+) -> Result<Tunnel, SwarmError> {
+    let user = user.map(str::to_string).or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "root".to_string());
     let endpoint = format!("ssh://{user}@{host}:{port}");
     let login = match login {
         Some(l) => l.clone(),
@@ -244,7 +270,8 @@ pub async fn open(user: Option<&str>, host: &str, port: u16, login: Option<&SshL
     let digest = sha2::Sha256::digest(endpoint.as_bytes());
     let socket = dir.join(format!("{}.sock", hex::encode(&digest[..6])));
     let _ = std::fs::remove_file(&socket);
-    let listener = tokio::net::UnixListener::bind(&socket).map_err(SwarmError::io(format!("listening on {}", socket.display())))?;
+    let listener = tokio::net::UnixListener::bind(&socket)
+        .map_err(SwarmError::io(format!("listening on {}", socket.display())))?;
     let session = Arc::new(session);
     let accept = tokio::spawn(async move {
         loop {
