@@ -4,7 +4,9 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -16,7 +18,6 @@ use crate::controller::backoff::Backoff;
 use crate::controller::store::{stamp_of, Key, Store};
 use crate::controller::{self, Hint};
 use crate::manifest::{document, paths::Roots, scan};
-use crate::reconcile::context::lock;
 use crate::reconcile::{self, Context};
 use crate::runtime::digitalocean::cluster::DigitalOceanRuntime;
 use crate::runtime::local::LocalRuntime;
@@ -102,6 +103,7 @@ pub async fn run(cfg: Config, progress: Arc<dyn Fn(&str) + Send + Sync>) -> Resu
         store: Mutex::new(Store::default()),
         generations: Mutex::new(generations),
         events: Recorder::new(state.clone()),
+        status: Default::default(),
         local: LocalRuntime::new(state.root().to_path_buf(), progress.clone()),
         swarm: SwarmRuntime::new(state.root().to_path_buf(), progress),
         digitalocean: DigitalOceanRuntime::new(state.root().to_path_buf()),
@@ -159,8 +161,8 @@ pub async fn run(cfg: Config, progress: Arc<dyn Fn(&str) + Send + Sync>) -> Resu
 /// Re-reads one file into the reflector and hints the objects that changed.
 fn refresh(ctx: &Context, path: &Path) {
     // The echo of our own status write: nothing that is reconciled changed.
-    if std::fs::read(path).is_ok_and(|bytes| crate::reconcile::locate::is_own_write(path, &bytes)) {
-        lock(&ctx.store).touch(path);
+    if std::fs::read(path).is_ok_and(|bytes| ctx.status.is_own_write(path, &bytes)) {
+        ctx.store.lock().touch(path);
         return;
     }
     let parsed = if path.exists() { Some(document::read(path)) } else { None };
@@ -169,7 +171,7 @@ fn refresh(ctx: &Context, path: &Path) {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         ctx.events.warning("File", &name, e.reason(), e.to_string());
     }
-    let mut store = lock(&ctx.store);
+    let mut store = ctx.store.lock();
     let keys = store.update(path, parsed);
     for key in keys {
         let gone = matches!(&key, Key::Object(kind, name) if store.locations(*kind, name).is_empty());
@@ -196,7 +198,7 @@ fn relist(ctx: &Context, by_stamp: bool) {
             return;
         }
     };
-    let known = lock(&ctx.store).paths();
+    let known = ctx.store.lock().paths();
     let on_disk: std::collections::HashSet<&PathBuf> = listed.iter().collect();
     for path in &known {
         if !on_disk.contains(path) {
@@ -204,7 +206,7 @@ fn relist(ctx: &Context, by_stamp: bool) {
         }
     }
     for path in &listed {
-        let unchanged = by_stamp && lock(&ctx.store).stamp(path).is_some_and(|s| Some(s) == stamp_of(path));
+        let unchanged = by_stamp && ctx.store.lock().stamp(path).is_some_and(|s| Some(s) == stamp_of(path));
         if !unchanged {
             refresh(ctx, path);
         }
@@ -214,7 +216,7 @@ fn relist(ctx: &Context, by_stamp: bool) {
 /// What the operator created for objects whose files are gone (deleted while it was
 /// down) is cleaned up by reconciling those objects.
 async fn hint_orphans(ctx: &Context) {
-    let known: Vec<String> = lock(&ctx.generations).keys().cloned().collect();
+    let known: Vec<String> = ctx.generations.lock().keys().cloned().collect();
     for key in known {
         if let Some((kind, name)) = key.split_once('/') {
             if let Some(kind) = Kind::from_kind_field(kind) {
@@ -242,17 +244,17 @@ async fn hint_orphans(ctx: &Context) {
 }
 
 fn flush_generations(ctx: &Context) {
-    if let Err(e) = lock(&ctx.generations).flush() {
+    if let Err(e) = ctx.generations.lock().flush() {
         tracing::warn!(error = %e, "cannot persist generations");
     }
 }
 
 fn all_jobs_done(ctx: &Context) -> Option<Outcome> {
-    let names = lock(&ctx.store).names(Kind::SparkJob);
+    let names = ctx.store.lock().names(Kind::SparkJob);
     if names.is_empty() {
         return None;
     }
-    let phases = lock(&ctx.job_phases);
+    let phases = ctx.job_phases.lock();
     let mut succeeded = 0;
     let mut failed = 0;
     for n in &names {

@@ -88,6 +88,11 @@ impl Document {
         self.value.get("metadata")?.get("name")?.as_str()
     }
 
+    /// Whether this document declares the object `kind`/`name`.
+    pub fn is(&self, kind: crate::api::Kind, name: &str) -> bool {
+        self.kind() == Some(kind.as_str()) && self.name() == Some(name)
+    }
+
     pub fn status(&self) -> Option<&Value> {
         self.value.get("status")
     }

@@ -10,6 +10,7 @@ pub mod paths;
 pub(crate) mod render;
 pub mod scan;
 pub mod splice;
+pub mod status_write;
 mod tree;
 pub mod validate;
 pub mod write;
@@ -20,5 +21,6 @@ pub use document::{parse, read, Document, ManifestFile, ParseError, ParseErrorKi
 pub use paths::{confine_dst, resolve, PathError, Roots};
 pub use scan::list_files;
 pub use splice::{splice_status, SpliceError};
+pub use status_write::{StatusWrite, StatusWriter};
 pub use validate::{schema_for, validate, FieldError, Resource};
-pub use write::{update_status, write_if_unchanged, WriteError, WriteOutcome};
+pub use write::{write_if_unchanged, WriteError, WriteOutcome};

@@ -1,4 +1,4 @@
-//! Atomic compare-and-swap writes of a manifest, and the status write built on them.
+//! Atomic compare-and-swap writes of a manifest (the status writer is built on them).
 //!
 //! There is no lock shared with editors, so a user's save can land between the compare and
 //! the rename; the window is kept to a re-read just before the rename.
@@ -6,16 +6,11 @@
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-
-use super::document::{self, ParseError, ParseErrorKind};
-use super::splice::{splice_status, SpliceError};
+use super::document::ParseError;
+use super::splice::SpliceError;
 
 /// Temp files start with a dot and end with this, so the directory scanner skips them.
 pub const TEMP_SUFFIX: &str = ".sparkswarm-tmp";
-
-/// How many times a status write re-reads and redoes after the file changed under it.
-const MAX_ATTEMPTS: usize = 5;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteOutcome {
@@ -99,81 +94,9 @@ fn holds(path: &Path, expected: &str) -> Result<bool, WriteError> {
     }
 }
 
-/// Writes `status` into the first document of `path` with that kind and `metadata.name`.
-/// After `MAX_ATTEMPTS` conflicts in a row it returns `Conflict`, for the caller to retry later.
-pub fn update_status(path: &Path, kind: &str, name: &str, status: &Value) -> Result<WriteOutcome, WriteError> {
-    update_status_with(path, kind, name, status, |_| {})
-}
-
-/// `before_write(attempt)` runs between the read and the write: tests use it to play a
-/// user saving the file at the worst moment.
-fn update_status_with(
-    path: &Path,
-    kind: &str,
-    name: &str,
-    status: &Value,
-    mut before_write: impl FnMut(usize),
-) -> Result<WriteOutcome, WriteError> {
-    let not_found =
-        || WriteError::NotFound { path: path.to_path_buf(), kind: kind.to_string(), name: name.to_string() };
-    for attempt in 0..MAX_ATTEMPTS {
-        let file = match document::read(path) {
-            Ok(f) => f,
-            Err(_) if !path.exists() => return Err(not_found()),
-            Err(e) if e.kind == ParseErrorKind::Unreadable => {
-                return Err(WriteError::Io { path: path.to_path_buf(), source: io::Error::other(e.message) })
-            }
-            Err(e) => return Err(WriteError::Unparseable(e)),
-        };
-        let doc = file.docs.iter().find(|d| d.kind() == Some(kind) && d.name() == Some(name)).ok_or_else(not_found)?;
-        let new = splice_status(&file.text, doc.index, Some(status))
-            .map_err(|source| WriteError::Splice { path: path.to_path_buf(), source })?;
-        check_only_status_changed(path, &file, doc.index, &new, status)?;
-        before_write(attempt);
-        match write_if_unchanged(path, &file.text, &new)? {
-            WriteOutcome::Conflict => continue,
-            done => return Ok(done),
-        }
-    }
-    Ok(WriteOutcome::Conflict)
-}
-
-fn check_only_status_changed(
-    path: &Path,
-    before: &document::ManifestFile,
-    index: usize,
-    new: &str,
-    status: &Value,
-) -> Result<(), WriteError> {
-    let unsafe_ = |message: String| WriteError::Unsafe { path: path.to_path_buf(), message };
-    let after = document::parse(path, new).map_err(|e| unsafe_(format!("the edited text does not parse: {e}")))?;
-    if after.docs.len() != before.docs.len() {
-        return Err(unsafe_("the edit changes the number of documents".into()));
-    }
-    let strip = |v: &Value| {
-        let mut v = v.clone();
-        if let Some(m) = v.as_object_mut() {
-            m.remove("status");
-        }
-        v
-    };
-    for (a, b) in after.docs.iter().zip(&before.docs) {
-        let same = if a.index == index {
-            strip(&a.value) == strip(&b.value) && a.status() == Some(status)
-        } else {
-            a.value == b.value
-        };
-        if !same {
-            return Err(unsafe_(format!("the edit would change document {} beyond its status", a.index)));
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
     use std::fs;
 
     fn temp_names(dir: &Path) -> Vec<String> {
@@ -221,73 +144,5 @@ mod tests {
         let tmp = tempfile::Builder::new().prefix(".m.yaml.").suffix(TEMP_SUFFIX).tempfile_in(dir.path()).expect("tmp");
         let name = tmp.path().file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         assert!(!super::super::scan::is_manifest_name(&name), "{name}");
-    }
-
-    const JOB: &str = "# job\napiVersion: sparkswarm.io/v1alpha1\nkind: SparkJob\nmetadata:\n  name: a\nspec:\n  clusterRef: demo\n---\nkind: SparkJob\nmetadata: {name: b}\n";
-
-    #[test]
-    fn update_status_finds_the_document_and_splices() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let p = dir.path().join("m.yaml");
-        fs::write(&p, JOB).expect("write");
-        let s = json!({"phase": "Running"});
-        assert_eq!(update_status(&p, "SparkJob", "b", &s).expect("ok"), WriteOutcome::Written);
-        assert_eq!(fs::read_to_string(&p).expect("read"), format!("{JOB}status:\n  phase: Running\n"));
-        assert_eq!(update_status(&p, "SparkJob", "b", &s).expect("ok"), WriteOutcome::Unchanged);
-        assert!(matches!(update_status(&p, "SparkJob", "c", &s), Err(WriteError::NotFound { .. })));
-        assert!(matches!(update_status(&p, "SparkCluster", "a", &s), Err(WriteError::NotFound { .. })));
-        assert!(matches!(
-            update_status(&dir.path().join("x.yaml"), "SparkJob", "a", &s),
-            Err(WriteError::NotFound { .. })
-        ));
-    }
-
-    #[test]
-    fn update_status_never_writes_an_unparseable_file() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let p = dir.path().join("m.yaml");
-        let broken = "kind: SparkJob\nmetadata:\n  name: a\nspec: [\n";
-        fs::write(&p, broken).expect("write");
-        assert!(matches!(update_status(&p, "SparkJob", "a", &json!({"phase": "X"})), Err(WriteError::Unparseable(_))));
-        assert_eq!(fs::read_to_string(&p).expect("read"), broken);
-    }
-
-    #[test]
-    fn update_status_refuses_flow_documents() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let p = dir.path().join("m.yaml");
-        fs::write(&p, "{kind: SparkJob, metadata: {name: a}}\n").expect("write");
-        let e = update_status(&p, "SparkJob", "a", &json!({"phase": "X"})).expect_err("flow");
-        assert!(matches!(e, WriteError::Splice { source: SpliceError::NotBlockMapping { .. }, .. }), "{e}");
-    }
-
-    #[test]
-    fn a_user_edit_between_read_and_write_is_kept() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let p = dir.path().join("m.yaml");
-        fs::write(&p, JOB).expect("write");
-        let mut attempts = Vec::new();
-        let outcome = update_status_with(&p, "SparkJob", "a", &json!({"phase": "Running"}), |attempt| {
-            attempts.push(attempt);
-            if attempt < 2 {
-                let cur = fs::read_to_string(&p).expect("read");
-                fs::write(&p, cur.replace("# job\n", &format!("# job\n# user edit {attempt}\n"))).expect("write");
-            }
-        })
-        .expect("ok");
-        assert_eq!(outcome, WriteOutcome::Written);
-        assert_eq!(attempts, [0, 1, 2]);
-        let text = fs::read_to_string(&p).expect("read");
-        assert!(text.starts_with("# job\n# user edit 1\n# user edit 0\n"), "{text}");
-        assert!(text.contains("  clusterRef: demo\nstatus:\n  phase: Running\n---\n"), "{text}");
-
-        let gave_up = update_status_with(&p, "SparkJob", "a", &json!({"phase": "Failed"}), |attempt| {
-            let cur = fs::read_to_string(&p).expect("read");
-            fs::write(&p, format!("{cur}# again {attempt}\n")).expect("write");
-        })
-        .expect("ok");
-        assert_eq!(gave_up, WriteOutcome::Conflict);
-        assert!(!fs::read_to_string(&p).expect("read").contains("Failed"));
-        assert!(temp_names(dir.path()).is_empty());
     }
 }

@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use tokio::sync::mpsc;
 
@@ -11,6 +13,7 @@ use crate::api::job::JobPhase;
 use crate::controller::store::{Key, Store};
 use crate::controller::Hint;
 use crate::manifest::paths::Roots;
+use crate::manifest::status_write::StatusWriter;
 use crate::runtime::digitalocean::cluster::DigitalOceanRuntime;
 use crate::runtime::local::LocalRuntime;
 use crate::runtime::swarm::SwarmRuntime;
@@ -25,21 +28,14 @@ pub struct Context {
     pub store: Mutex<Store>,
     pub generations: Mutex<Generations>,
     pub events: Recorder,
+    /// The one writer of statuses into the user's files.
+    pub status: Arc<StatusWriter>,
     pub local: LocalRuntime,
     pub swarm: SwarmRuntime,
     pub digitalocean: DigitalOceanRuntime,
     pub hints: mpsc::UnboundedSender<Hint<Key>>,
     /// The phase each job's status shows, for metrics and `run --exit-when-done`.
     pub job_phases: Mutex<HashMap<String, JobPhase>>,
-}
-
-/// A poisoned lock only means another reconcile panicked mid-update of in-memory
-/// bookkeeping; the data is still the best we have, and the panic was already reported.
-pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(g) => g,
-        Err(poisoned) => poisoned.into_inner(),
-    }
 }
 
 impl Context {
@@ -51,7 +47,7 @@ impl Context {
     /// same lock, so concurrent reconciles can neither publish a stale count nor pay for a
     /// full recount each.
     pub fn set_job_phase(&self, name: &str, phase: Option<JobPhase>) {
-        let mut phases = lock(&self.job_phases);
+        let mut phases = self.job_phases.lock();
         let old = match phase {
             Some(p) => phases.insert(name.to_string(), p),
             None => phases.remove(name),

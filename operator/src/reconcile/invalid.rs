@@ -13,8 +13,9 @@ use crate::manifest::document;
 use crate::manifest::validate::{validate, FieldError};
 
 use super::context::Context;
-use super::locate::{write_status_async, StatusWrite};
+use super::locate::write_status;
 use super::ReconcileError;
+use crate::manifest::status_write::StatusWrite;
 
 /// Builds the status JSON of an invalid document from its previous status.
 pub fn invalid_status(previous: Option<&Value>, reason: &str, message: &str, generation: Option<u64>) -> Value {
@@ -70,15 +71,9 @@ pub async fn mark_invalid(
     generation: Option<u64>,
 ) -> Result<(), ReconcileError> {
     let status = invalid_status(previous, reason, message, generation);
-    let written = write_status_async(StatusWrite {
-        path: path.to_path_buf(),
-        kind,
-        name: name.map(str::to_string),
-        index,
-        status,
-        read: None,
-    })
-    .await?;
+    let object = kind.zip(name.map(str::to_string));
+    let write = StatusWrite { path: path.to_path_buf(), object, index, status, read: None };
+    let written = write_status(ctx, write).await?;
     if written {
         let (k, n) = match (kind, name) {
             (Some(k), Some(n)) => (k.as_str().to_string(), n.to_string()),

@@ -7,7 +7,6 @@ pub mod invalid;
 pub mod job;
 pub mod locate;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -27,8 +26,8 @@ pub const UNPARSEABLE_RETRY: std::time::Duration = std::time::Duration::from_sec
 pub enum ReconcileError {
     #[error("{0}")]
     Unparseable(ParseError),
-    #[error("cannot write the status of {path}: {message}")]
-    StatusNotWritable { path: PathBuf, message: String },
+    #[error("cannot write the status: {0}")]
+    StatusNotWritable(crate::manifest::write::WriteError),
     #[error("{0}")]
     Runtime(#[from] RuntimeError),
     #[error("state directory: {0}")]
@@ -41,7 +40,7 @@ impl ReconcileError {
     pub fn reason(&self) -> &'static str {
         match self {
             ReconcileError::Unparseable(_) => "InvalidYaml",
-            ReconcileError::StatusNotWritable { .. } => "StatusNotWritable",
+            ReconcileError::StatusNotWritable(_) => "StatusNotWritable",
             ReconcileError::Runtime(e) => e.reason(),
             ReconcileError::State(_) => "StateError",
             ReconcileError::Internal(_) => "InternalError",

@@ -2,10 +2,10 @@
 //! One JSON line per event in the state directory; a repeat of the previous event of an
 //! object appends the same event with a higher count, and readers keep the latest line.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
-use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -70,10 +70,7 @@ impl Recorder {
         let mut event =
             Event { type_, reason: reason.to_string(), message, count: 1, first_timestamp: now, last_timestamp: now };
         let path = self.state.events_file(kind, name);
-        let mut last = match self.last.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut last = self.last.lock();
         let key = (kind.to_string(), name.to_string());
         let previous = last.get(&key).cloned().or_else(|| read(&path).pop());
         if let Some(prev) = previous.filter(|p| p.same_as(&event)) {
@@ -97,9 +94,7 @@ impl Recorder {
 
     /// Forgets an object's events (it was deleted).
     pub fn forget(&self, kind: &str, name: &str) {
-        if let Ok(mut last) = self.last.lock() {
-            last.remove(&(kind.to_string(), name.to_string()));
-        }
+        self.last.lock().remove(&(kind.to_string(), name.to_string()));
         let _ = std::fs::remove_file(self.state.events_file(kind, name));
     }
 }

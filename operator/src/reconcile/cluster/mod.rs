@@ -11,10 +11,11 @@ use crate::manifest::validate::Resource;
 use crate::runtime::ClusterRuntime;
 use crate::state::StateDir;
 
-use super::context::{lock, Context};
+use super::context::Context;
 use super::job::wake_jobs_of;
-use super::locate::{dereference, write_status_async, Dereferenced, StatusWrite};
+use super::locate::{dereference, write_status, Dereferenced};
 use super::ReconcileError;
+use crate::manifest::status_write::StatusWrite;
 
 const KIND: &str = "SparkCluster";
 
@@ -29,7 +30,7 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
     };
     let key = StateDir::object_key(Kind::SparkCluster, name);
     let retain = cluster.spec.deletion_policy == DeletionPolicy::Retain;
-    lock(&ctx.generations).set_owner(&key, cluster.spec.provider.name(), retain);
+    ctx.generations.lock().set_owner(&key, cluster.spec.provider.name(), retain);
     let previous = cluster.status.clone();
 
     let (status, action) = match &cluster.spec.provider {
@@ -85,15 +86,14 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
 
     let phase = status.phase;
     let value = serde_json::to_value(&status).map_err(|e| ReconcileError::Internal(e.to_string()))?;
-    write_status_async(StatusWrite {
+    let write = StatusWrite {
         path: file.path.clone(),
-        kind: Some(Kind::SparkCluster),
-        name: Some(name.to_string()),
+        object: Some((Kind::SparkCluster, name.to_string())),
         index,
         status: value,
         read: Some(file),
-    })
-    .await?;
+    };
+    write_status(ctx, write).await?;
     if previous.as_ref().map(|p| p.phase) != Some(phase) {
         match phase {
             ClusterPhase::Ready => ctx.events.normal(
@@ -113,7 +113,7 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
 /// The file is gone: stop what the cluster runs, unless it was declared `Retain`.
 async fn cleanup(ctx: &Context, name: &str) -> Result<Action, ReconcileError> {
     let key = StateDir::object_key(Kind::SparkCluster, name);
-    let record = lock(&ctx.generations).get(&key).cloned();
+    let record = ctx.generations.lock().get(&key).cloned();
     let retain = record.as_ref().is_some_and(|r| r.retain);
     if retain {
         // The record stays, so that a restart does not mistake the cluster for an orphan.
@@ -133,7 +133,7 @@ async fn cleanup(ctx: &Context, name: &str) -> Result<Action, ReconcileError> {
             _ => ctx.local.delete(name).await?,
         }
         tracing::info!(cluster = name, "deleted: stopped its master and workers");
-        lock(&ctx.generations).remove(&key);
+        ctx.generations.lock().remove(&key);
     }
     ctx.events.forget(KIND, name);
     wake_jobs_of(ctx, name);

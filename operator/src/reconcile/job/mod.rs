@@ -17,10 +17,11 @@ use crate::state::ledger::{AttemptRecord, JobLedger};
 use crate::state::StateDir;
 
 use self::decide::{ClusterView, JobView, Step};
-use super::context::{lock, Context};
+use super::context::Context;
 use super::invalid::{describe_errors, mark_invalid};
-use super::locate::{dereference, locate, write_status_async, Dereferenced, Found, StatusWrite};
+use super::locate::{dereference, locate, write_status, Dereferenced, Found};
 use super::ReconcileError;
+use crate::manifest::status_write::StatusWrite;
 
 const KIND: &str = "SparkJob";
 
@@ -163,15 +164,14 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
     let status = decide::status(&view, previous.as_ref());
     let phase = status.phase;
     let value = serde_json::to_value(&status).map_err(|e| ReconcileError::Internal(e.to_string()))?;
-    write_status_async(StatusWrite {
+    let write = StatusWrite {
         path: file.path.clone(),
-        kind: Some(Kind::SparkJob),
-        name: Some(name.to_string()),
+        object: Some((Kind::SparkJob, name.to_string())),
         index,
         status: value,
         read: Some(file),
-    })
-    .await?;
+    };
+    write_status(ctx, write).await?;
     if previous.as_ref().map(|p| p.phase) != Some(phase) {
         tracing::info!(job = name, phase = phase.as_str(), "job phase");
     }
@@ -246,7 +246,7 @@ async fn cleanup(ctx: &Context, name: &str) -> Result<Action, ReconcileError> {
     if job_dir.exists() {
         tokio::fs::remove_dir_all(&job_dir).await.map_err(ReconcileError::State)?;
     }
-    lock(&ctx.generations).remove(&StateDir::object_key(Kind::SparkJob, name));
+    ctx.generations.lock().remove(&StateDir::object_key(Kind::SparkJob, name));
     ctx.events.forget(KIND, name);
     ctx.set_job_phase(name, None);
     Ok(Action::AwaitChange)
@@ -254,7 +254,7 @@ async fn cleanup(ctx: &Context, name: &str) -> Result<Action, ReconcileError> {
 
 /// Jobs waiting on a cluster are woken when it changes phase.
 pub fn wake_jobs_of(ctx: &Context, cluster: &str) {
-    let jobs = lock(&ctx.store).jobs_of(cluster);
+    let jobs = ctx.store.lock().jobs_of(cluster);
     for job in jobs {
         ctx.hint(Key::Object(Kind::SparkJob, job));
     }

@@ -65,9 +65,9 @@ pub enum Converged {
 pub struct DigitalOceanRuntime {
     state_dir: PathBuf,
     /// The login key each cluster registered, by cluster: (public key, DigitalOcean id).
-    registered: std::sync::Mutex<std::collections::HashMap<String, (String, u64)>>,
+    registered: parking_lot::Mutex<std::collections::HashMap<String, (String, u64)>>,
     /// The clusters whose firewall is known to exist (checked once per operator run).
-    firewalled: std::sync::Mutex<std::collections::HashSet<String>>,
+    firewalled: parking_lot::Mutex<std::collections::HashSet<String>>,
 }
 
 impl std::fmt::Debug for DigitalOceanRuntime {
@@ -151,11 +151,7 @@ impl DigitalOceanRuntime {
         }
         let (key, path) = keys.login_key()?;
         // Registered once per operator run (a pass every few seconds need not list keys).
-        let cached = self
-            .registered
-            .lock()
-            .ok()
-            .and_then(|m| m.get(name).filter(|(k, _)| *k == key.public_openssh).map(|(_, id)| *id));
+        let cached = self.registered.lock().get(name).filter(|(k, _)| *k == key.public_openssh).map(|(_, id)| *id);
         let id = match cached {
             Some(id) => id,
             None => {
@@ -173,9 +169,7 @@ impl DigitalOceanRuntime {
                             .id
                     }
                 };
-                if let Ok(mut m) = self.registered.lock() {
-                    m.insert(name.to_string(), (key.public_openssh.clone(), id));
-                }
+                self.registered.lock().insert(name.to_string(), (key.public_openssh.clone(), id));
                 id
             }
         };
@@ -306,11 +300,9 @@ impl DigitalOceanRuntime {
 
         // Once per operator run (and after a restart that may have come between `swarm
         // init` and the firewall): the firewall on the tag.
-        if !self.firewalled.lock().is_ok_and(|f| f.contains(name)) {
+        if !self.firewalled.lock().contains(name) {
             self.ensure_firewall(&client, name, spec, &target, (&manager.name, &manager_public, &login), notes).await?;
-            if let Ok(mut f) = self.firewalled.lock() {
-                f.insert(name.to_string());
-            }
+            self.firewalled.lock().insert(name.to_string());
         }
 
         let joined = |d: &Droplet| members.iter().any(|m| m.hostname == d.name);
@@ -497,12 +489,8 @@ impl DigitalOceanRuntime {
         };
         let client = Self::client(&record)?;
         let done = provider::destroy(&client, name).await?;
-        if let Ok(mut m) = self.registered.lock() {
-            m.remove(name);
-        }
-        if let Ok(mut f) = self.firewalled.lock() {
-            f.remove(name);
-        }
+        self.registered.lock().remove(name);
+        self.firewalled.lock().remove(name);
         swarm.abandon(name).await.map_err(|e| DoError::KeyStore(e.to_string()))?;
         let keys = KeyStore::new(&self.state_dir, name);
         match std::fs::remove_dir_all(keys.dir()) {

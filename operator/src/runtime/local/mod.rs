@@ -32,7 +32,7 @@ pub struct LocalRuntime {
     dist: tokio::sync::OnceCell<SparkDist>,
     /// One apply/delete per cluster at a time within this process (the controller already
     /// serialises per object; this covers callers that do not, like the CLI or tests).
-    cluster_locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    cluster_locks: parking_lot::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl std::fmt::Debug for LocalRuntime {
@@ -56,7 +56,7 @@ impl LocalRuntime {
             progress,
             spark_cache: None,
             dist: tokio::sync::OnceCell::new(),
-            cluster_locks: std::sync::Mutex::new(HashMap::new()),
+            cluster_locks: parking_lot::Mutex::new(HashMap::new()),
         }
     }
 
@@ -96,7 +96,7 @@ impl LocalRuntime {
     }
 
     fn cluster_lock(&self, name: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.cluster_locks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut locks = self.cluster_locks.lock();
         locks.entry(name.to_string()).or_default().clone()
     }
 }

@@ -111,7 +111,7 @@ pub struct SwarmRuntime {
     tunnels: tokio::sync::Mutex<HashMap<String, ssh::Tunnel>>,
     /// One image build at a time (both clusters of a test would otherwise build twice).
     build_lock: tokio::sync::Mutex<()>,
-    cluster_locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    cluster_locks: parking_lot::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl std::fmt::Debug for SwarmRuntime {
@@ -136,7 +136,7 @@ impl SwarmRuntime {
             clients: tokio::sync::Mutex::new(HashMap::new()),
             tunnels: tokio::sync::Mutex::new(HashMap::new()),
             build_lock: tokio::sync::Mutex::new(()),
-            cluster_locks: std::sync::Mutex::new(HashMap::new()),
+            cluster_locks: parking_lot::Mutex::new(HashMap::new()),
         }
     }
 
@@ -229,7 +229,7 @@ impl SwarmRuntime {
     }
 
     fn cluster_lock(&self, name: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.cluster_locks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut locks = self.cluster_locks.lock();
         locks.entry(name.to_string()).or_default().clone()
     }
 

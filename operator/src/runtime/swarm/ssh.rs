@@ -12,7 +12,9 @@
 //! [`connect`] and [`exec`] are also what the digitalocean runtime bootstraps droplets with.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use russh::client;
 use russh::keys::{check_known_hosts_path, load_secret_key, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
@@ -34,9 +36,7 @@ pub struct Verifier {
 
 impl Verifier {
     fn refuse(&self, why: String) -> Result<bool, russh::Error> {
-        if let Ok(mut r) = self.refusal.lock() {
-            *r = Some(why);
-        }
+        *self.refusal.lock() = Some(why);
         Ok(false)
     }
 }
@@ -171,7 +171,7 @@ pub async fn connect(user: &str, host: &str, port: u16, login: &SshLogin) -> Res
     let mut session = match client::connect(config, (host, port), verifier).await {
         Ok(s) => s,
         Err(e) => {
-            let refused = refusal.lock().ok().and_then(|r| r.clone());
+            let refused = refusal.lock().clone();
             return Err(match refused {
                 Some(why) => SwarmError::SshHostKeyNotTrusted(why),
                 None => fail("connecting", &e),

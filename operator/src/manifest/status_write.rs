@@ -1,0 +1,266 @@
+//! The one status writer: puts a status into one document of one file, compare-and-swap,
+//! and remembers what it wrote so that the watcher can recognise the echo of its own write.
+//!
+//! One writer per file inside the operator: two documents of one file reconciled at once
+//! must not race through the compare-and-rename window and drop each other's status. The
+//! user's edits are protected by the compare-and-swap in [`write_if_unchanged`]: a file that
+//! changed since it was read is read again and the status spliced anew.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use serde_json::Value;
+
+use super::document::{self, Document, ManifestFile, ParseErrorKind};
+use super::splice::splice_status;
+use super::write::{write_if_unchanged, WriteError, WriteOutcome};
+use crate::api::Kind;
+
+/// How many times a status write re-reads and redoes after the file changed under it.
+const MAX_ATTEMPTS: usize = 5;
+
+/// A status to write into one document of one file.
+pub struct StatusWrite {
+    pub path: PathBuf,
+    /// The object whose document gets the status; None: a document without a usable
+    /// identity (no kind or no name), found by `index` alone.
+    pub object: Option<(Kind, String)>,
+    /// Preferred document (several may share a kind and name: the duplicates).
+    pub index: usize,
+    pub status: Value,
+    /// The file as the caller just read it: the first compare-and-swap round starts from
+    /// it instead of reading and parsing the file once more.
+    pub read: Option<ManifestFile>,
+}
+
+impl StatusWrite {
+    pub fn object(path: &Path, kind: Kind, name: &str, index: usize, status: Value) -> Self {
+        StatusWrite { path: path.to_path_buf(), object: Some((kind, name.to_string())), index, status, read: None }
+    }
+
+    fn picks(&self, d: &Document) -> bool {
+        match &self.object {
+            Some((k, n)) => d.is(*k, n),
+            None => d.kind().and_then(Kind::from_kind_field).is_none() || d.name().is_none(),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct StatusWriter {
+    locks: Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>,
+    /// The content hash of the last status write per file. The watcher's event for that
+    /// write carries nothing new (a status never changes what is reconciled), so the
+    /// reflector can recognise it and skip parsing the file again.
+    own: Mutex<HashMap<PathBuf, u64>>,
+}
+
+impl StatusWriter {
+    /// Writes the status into its document, preferring the one at `index`. Returns whether
+    /// the file changed; `Conflict` only after the file kept changing under every attempt.
+    pub fn write(&self, w: StatusWrite) -> Result<WriteOutcome, WriteError> {
+        self.write_with(w, |_| {})
+    }
+
+    /// Runs a blocking status write off the async workers (it fsyncs).
+    pub async fn write_async(self: &Arc<Self>, w: StatusWrite) -> Result<WriteOutcome, WriteError> {
+        let me = self.clone();
+        let path = w.path.clone();
+        tokio::task::spawn_blocking(move || me.write(w))
+            .await
+            .map_err(|e| WriteError::Io { path, source: std::io::Error::other(e.to_string()) })?
+    }
+
+    /// `before_write(attempt)` runs between the read and the write: tests use it to play a
+    /// user saving the file at the worst moment.
+    fn write_with(&self, mut w: StatusWrite, mut before_write: impl FnMut(usize)) -> Result<WriteOutcome, WriteError> {
+        let path = w.path.clone();
+        let guard = self.locks.lock().entry(path.clone()).or_default().clone();
+        let _held = guard.lock();
+        let not_found = |w: &StatusWrite| WriteError::NotFound {
+            path: path.clone(),
+            kind: w.object.as_ref().map(|(k, _)| k.as_str().to_string()).unwrap_or_default(),
+            name: w.object.as_ref().map(|(_, n)| n.clone()).unwrap_or_default(),
+        };
+        let mut known = w.read.take();
+        for attempt in 0..MAX_ATTEMPTS {
+            let file = match known.take() {
+                Some(f) => f,
+                None => match document::read(&path) {
+                    Ok(f) => f,
+                    Err(_) if !path.exists() => return Err(not_found(&w)),
+                    Err(e) if e.kind == ParseErrorKind::Unreadable => {
+                        return Err(WriteError::Io { path: path.clone(), source: std::io::Error::other(e.message) })
+                    }
+                    Err(e) => return Err(WriteError::Unparseable(e)),
+                },
+            };
+            let doc = file
+                .docs
+                .iter()
+                .filter(|d| d.index == w.index)
+                .find(|d| w.picks(d))
+                .or_else(|| file.docs.iter().find(|d| w.picks(d)));
+            let Some(doc) = doc else { return Err(not_found(&w)) };
+            if doc.status() == Some(&w.status) {
+                return Ok(WriteOutcome::Unchanged);
+            }
+            let spliced = splice_status(&file.text, doc.index, Some(&w.status))
+                .map_err(|source| WriteError::Splice { path: path.clone(), source })?;
+            check_only_status_changed(&path, &file, doc.index, &spliced, &w.status)?;
+            before_write(attempt);
+            match write_if_unchanged(&path, &file.text, &spliced)? {
+                WriteOutcome::Written => {
+                    self.own.lock().insert(path.clone(), content_hash(spliced.as_bytes()));
+                    return Ok(WriteOutcome::Written);
+                }
+                WriteOutcome::Unchanged => return Ok(WriteOutcome::Unchanged),
+                WriteOutcome::Conflict => continue,
+            }
+        }
+        Ok(WriteOutcome::Conflict)
+    }
+
+    /// Whether `bytes` are exactly what this writer last wrote to `path`.
+    pub fn is_own_write(&self, path: &Path, bytes: &[u8]) -> bool {
+        self.own.lock().get(path).is_some_and(|h| *h == content_hash(bytes))
+    }
+}
+
+fn content_hash(bytes: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    h.finish()
+}
+
+/// A safety net that should never trip: the spliced text must differ from what was read
+/// only in the status of the one document.
+fn check_only_status_changed(
+    path: &Path,
+    before: &ManifestFile,
+    index: usize,
+    new: &str,
+    status: &Value,
+) -> Result<(), WriteError> {
+    let unsafe_ = |message: String| WriteError::Unsafe { path: path.to_path_buf(), message };
+    let after = document::parse(path, new).map_err(|e| unsafe_(format!("the edited text does not parse: {e}")))?;
+    if after.docs.len() != before.docs.len() {
+        return Err(unsafe_("the edit changes the number of documents".into()));
+    }
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        if let Some(m) = v.as_object_mut() {
+            m.remove("status");
+        }
+        v
+    };
+    for (a, b) in after.docs.iter().zip(&before.docs) {
+        let same = if a.index == index {
+            strip(&a.value) == strip(&b.value) && a.status() == Some(status)
+        } else {
+            a.value == b.value
+        };
+        if !same {
+            return Err(unsafe_(format!("the edit would change document {} beyond its status", a.index)));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::splice::SpliceError;
+    use crate::manifest::write::TEMP_SUFFIX;
+    use serde_json::json;
+    use std::fs;
+
+    fn temp_names(dir: &Path) -> Vec<String> {
+        fs::read_dir(dir)
+            .expect("read_dir")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(TEMP_SUFFIX))
+            .collect()
+    }
+
+    const JOB: &str = "# job\napiVersion: sparkswarm.io/v1alpha1\nkind: SparkJob\nmetadata:\n  name: a\nspec:\n  clusterRef: demo\n---\nkind: SparkJob\nmetadata: {name: b}\n";
+
+    fn job(p: &Path, name: &str, status: &Value) -> StatusWrite {
+        StatusWrite::object(p, Kind::SparkJob, name, 0, status.clone())
+    }
+
+    #[test]
+    fn finds_the_document_and_splices() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("m.yaml");
+        fs::write(&p, JOB).expect("write");
+        let w = StatusWriter::default();
+        let s = json!({"phase": "Running"});
+        assert_eq!(w.write(job(&p, "b", &s)).expect("ok"), WriteOutcome::Written);
+        let text = fs::read_to_string(&p).expect("read");
+        assert_eq!(text, format!("{JOB}status:\n  phase: Running\n"));
+        assert!(w.is_own_write(&p, text.as_bytes()));
+        assert_eq!(w.write(job(&p, "b", &s)).expect("ok"), WriteOutcome::Unchanged);
+        assert!(matches!(w.write(job(&p, "c", &s)), Err(WriteError::NotFound { .. })));
+        let cluster = StatusWrite::object(&p, Kind::SparkCluster, "a", 0, s.clone());
+        assert!(matches!(w.write(cluster), Err(WriteError::NotFound { .. })));
+        assert!(matches!(w.write(job(&dir.path().join("x.yaml"), "a", &s)), Err(WriteError::NotFound { .. })));
+    }
+
+    #[test]
+    fn never_writes_an_unparseable_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("m.yaml");
+        let broken = "kind: SparkJob\nmetadata:\n  name: a\nspec: [\n";
+        fs::write(&p, broken).expect("write");
+        let w = StatusWriter::default();
+        assert!(matches!(w.write(job(&p, "a", &json!({"phase": "X"}))), Err(WriteError::Unparseable(_))));
+        assert_eq!(fs::read_to_string(&p).expect("read"), broken);
+    }
+
+    #[test]
+    fn refuses_flow_documents() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("m.yaml");
+        fs::write(&p, "{kind: SparkJob, metadata: {name: a}}\n").expect("write");
+        let e = StatusWriter::default().write(job(&p, "a", &json!({"phase": "X"}))).expect_err("flow");
+        assert!(matches!(e, WriteError::Splice { source: SpliceError::NotBlockMapping { .. }, .. }), "{e}");
+    }
+
+    #[test]
+    fn a_user_edit_between_read_and_write_is_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("m.yaml");
+        fs::write(&p, JOB).expect("write");
+        let w = StatusWriter::default();
+        let mut attempts = Vec::new();
+        let outcome = w
+            .write_with(job(&p, "a", &json!({"phase": "Running"})), |attempt| {
+                attempts.push(attempt);
+                if attempt < 2 {
+                    let cur = fs::read_to_string(&p).expect("read");
+                    fs::write(&p, cur.replace("# job\n", &format!("# job\n# user edit {attempt}\n"))).expect("write");
+                }
+            })
+            .expect("ok");
+        assert_eq!(outcome, WriteOutcome::Written);
+        assert_eq!(attempts, [0, 1, 2]);
+        let text = fs::read_to_string(&p).expect("read");
+        assert!(text.starts_with("# job\n# user edit 1\n# user edit 0\n"), "{text}");
+        assert!(text.contains("  clusterRef: demo\nstatus:\n  phase: Running\n---\n"), "{text}");
+
+        let gave_up = w
+            .write_with(job(&p, "a", &json!({"phase": "Failed"})), |attempt| {
+                let cur = fs::read_to_string(&p).expect("read");
+                fs::write(&p, format!("{cur}# again {attempt}\n")).expect("write");
+            })
+            .expect("ok");
+        assert_eq!(gave_up, WriteOutcome::Conflict);
+        assert!(!fs::read_to_string(&p).expect("read").contains("Failed"));
+        assert!(temp_names(dir.path()).is_empty());
+    }
+}
