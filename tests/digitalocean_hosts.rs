@@ -440,7 +440,7 @@ async fn bootstrap_commands_report_exit_status_and_stderr_and_verify_the_host_ke
     let token = "SWMTKN-1-0000000000000000000000000000000000000000000000000-notatoken";
     let failed = node.run("docker swarm join", &bootstrap::join_worker(token, &address), Some(token)).await;
     match failed {
-        Err(e @ DoError::CommandFailed { .. }) => {
+        Err(e @ DoError::BootstrapFailed { .. }) => {
             let text = e.to_string();
             assert_eq!(e.reason(), "BootstrapFailed");
             assert!(
@@ -452,7 +452,7 @@ async fn bootstrap_commands_report_exit_status_and_stderr_and_verify_the_host_ke
         other => panic!("expected CommandFailed, got {other:?}"),
     }
     match node.run("a step", "echo progress; echo 'it broke' >&2; exit 3", None).await {
-        Err(DoError::CommandFailed { step, status, stderr, .. }) => {
+        Err(DoError::BootstrapFailed { step, status, stderr, .. }) => {
             assert_eq!((step.as_str(), status.as_str(), stderr.as_str()), ("a step", "exit status 3", "it broke"));
         }
         other => panic!("expected CommandFailed, got {other:?}"),

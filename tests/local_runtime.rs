@@ -96,7 +96,7 @@ async fn wait_cluster(
 ) -> ObservedCluster {
     let deadline = Instant::now() + timeout;
     loop {
-        let obs = ClusterRuntime::observe(rt, name).await.unwrap_or_else(|e| panic!("observe {name}: {e}"));
+        let obs = rt.observe_cluster(name).await.unwrap_or_else(|e| panic!("observe {name}: {e}"));
         if ok(&obs) {
             return obs;
         }
@@ -260,7 +260,7 @@ async fn cluster_and_jobs_on_real_spark() {
 
     // A restarted operator (a new runtime on the same state dir) adopts, starts nothing.
     let rt2 = LocalRuntime::new(state.clone(), progress()).with_spark_cache(spark_cache());
-    let adopted = ClusterRuntime::observe(&rt2, name).await.expect("observe");
+    let adopted = rt2.observe_cluster(name).await.expect("observe");
     assert_eq!(adopted.master_url.as_deref(), Some(master_url.as_str()));
     assert!(adopted.master_running && adopted.workers_running == 2);
     rt2.apply(&plan).await.expect("re-apply");
@@ -372,7 +372,7 @@ async fn cluster_and_jobs_on_real_spark() {
     assert!(rt.cluster_pids(name).is_empty());
     assert!(!dir.exists());
     assert!(rt.list().await.expect("list").is_empty());
-    assert!(!ClusterRuntime::observe(&rt, name).await.expect("observe").exists);
+    assert!(!rt.observe_cluster(name).await.expect("observe").exists);
     rt.delete(name).await.expect("delete is idempotent");
 }
 

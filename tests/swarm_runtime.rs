@@ -32,7 +32,7 @@ fn progress() -> Arc<dyn Fn(&str) + Send + Sync> {
 async fn wait_ready(rt: &SwarmRuntime, name: &str, workers: u32) {
     let deadline = Instant::now() + CLUSTER_UP;
     loop {
-        let seen = ClusterRuntime::observe(rt, name).await.expect("observe");
+        let seen = rt.observe_cluster(name).await.expect("observe");
         if seen.master_running && seen.workers_alive == workers && seen.workers_running == workers {
             return;
         }
@@ -139,7 +139,7 @@ async fn a_cluster_runs_jobs_with_big_inputs_and_failures_and_leaves_nothing() {
     rt.apply(&plan).await.expect("apply");
     wait_ready(&rt, &name, 2).await;
     eprintln!("cluster ready in {:?}", t.elapsed());
-    let seen = ClusterRuntime::observe(&rt, &name).await.expect("observe");
+    let seen = rt.observe_cluster(&name).await.expect("observe");
     assert_eq!(seen.applied.as_ref(), Some(&plan));
     assert_eq!(seen.spark_version.as_deref(), Some("4.0.1"));
     assert_eq!(ClusterRuntime::list(&rt).await.expect("list"), vec![name.clone()]);

@@ -5,9 +5,9 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use parking_lot::Mutex;
-use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -19,10 +19,7 @@ use crate::controller::store::{stamp_of, Key, Store};
 use crate::controller::{self, Hint};
 use crate::manifest::{document, paths::Roots, scan};
 use crate::reconcile::{self, Context};
-use crate::runtime::digitalocean::cluster::DigitalOceanRuntime;
-use crate::runtime::local::LocalRuntime;
-use crate::runtime::swarm::SwarmRuntime;
-use crate::runtime::ClusterRuntime;
+use crate::runtime::Runtimes;
 use crate::state::events::Recorder;
 use crate::state::generations::Generations;
 use crate::state::lock::{LockError, OperatorLock};
@@ -104,9 +101,7 @@ pub async fn run(cfg: Config, progress: Arc<dyn Fn(&str) + Send + Sync>) -> Resu
         generations: Mutex::new(generations),
         events: Recorder::new(state.clone()),
         status: Default::default(),
-        local: LocalRuntime::new(state.root().to_path_buf(), progress.clone()),
-        swarm: SwarmRuntime::new(state.root().to_path_buf(), progress),
-        digitalocean: DigitalOceanRuntime::new(state.root().to_path_buf()),
+        runtimes: Runtimes::new(state.root().to_path_buf(), progress),
         hints: hint_tx.clone(),
         job_phases: Mutex::new(Default::default()),
     });
@@ -123,6 +118,7 @@ pub async fn run(cfg: Config, progress: Arc<dyn Fn(&str) + Send + Sync>) -> Resu
         tokio::spawn(controller::run(
             hint_rx,
             move |key| reconcile::reconcile(ctx.clone(), key),
+            reconcile::error_policy,
             Backoff::default(),
             cfg.concurrency,
             shutdown.clone(),
@@ -224,14 +220,14 @@ async fn hint_orphans(ctx: &Context) {
             }
         }
     }
-    if let Ok(clusters) = ctx.local.list().await {
-        for name in clusters {
-            ctx.hint(Key::Object(Kind::SparkCluster, name));
-        }
-    }
-    if let Ok(clusters) = ctx.swarm.list().await {
-        for name in clusters {
-            ctx.hint(Key::Object(Kind::SparkCluster, name));
+    for (kind, rt) in ctx.runtimes.all_clusters() {
+        match rt.list().await {
+            Ok(clusters) => {
+                for name in clusters {
+                    ctx.hint(Key::Object(Kind::SparkCluster, name));
+                }
+            }
+            Err(e) => tracing::warn!(runtime = %kind, error = %e, "cannot list the runtime's clusters"),
         }
     }
     if let Ok(entries) = std::fs::read_dir(ctx.state.root().join("jobs")) {

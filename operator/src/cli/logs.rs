@@ -7,9 +7,7 @@ use std::time::Duration;
 
 use crate::api::Kind;
 use crate::runtime::attempt::AttemptDir;
-use crate::runtime::local::LocalRuntime;
-use crate::runtime::swarm::{is_swarm_attempt, SwarmRuntime};
-use crate::runtime::{AttemptState, JobRuntime};
+use crate::runtime::{AttemptState, Runtimes};
 use crate::state::ledger::JobLedger;
 
 use super::target::{find, load, parse_ref};
@@ -59,9 +57,8 @@ pub fn run(g: &Globals, args: LogsArgs) -> CliResult {
     }
     let rt = super::runtime()?;
     let quiet: Arc<dyn Fn(&str) + Send + Sync> = Arc::new(|_: &str| {});
-    let local = LocalRuntime::new(g.state.root().to_path_buf(), quiet.clone());
-    let swarm = SwarmRuntime::new(g.state.root().to_path_buf(), quiet);
-    let on_swarm = is_swarm_attempt(&dir);
+    let runtimes = Runtimes::new(g.state.root().to_path_buf(), quiet);
+    let runtime = runtimes.job(attempt.runtime);
     let seq = attempt.seq;
     let job_dir = g.state.job_dir(&name);
     let mut pos = text.len() as u64;
@@ -71,7 +68,7 @@ pub fn run(g: &Globals, args: LogsArgs) -> CliResult {
             .ok()
             .and_then(|l| l.attempts.into_iter().find(|a| a.seq == seq))
             .is_some_and(|a| a.ended.is_some());
-        let observed = if on_swarm { rt.block_on(swarm.observe(&dir)) } else { rt.block_on(local.observe(&dir)) };
+        let observed = rt.block_on(runtime.observe(&dir));
         let ended = recorded || !matches!(observed, Ok(Some(obs)) if obs.state == AttemptState::Running);
         file.seek(SeekFrom::Start(pos))?;
         let mut more = Vec::new();

@@ -1,6 +1,7 @@
 //! The runner: turns hints into reconciles. Invariants: one reconcile per key at a time (a
 //! hint for a running key is remembered and served right after), at most `concurrency`
-//! reconciles at once, and a panicking reconcile is contained and retried with backoff.
+//! reconciles at once, a failed reconcile is looked at again when `error_policy` says, and a
+//! panicking reconcile is contained and retried with backoff.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt::{Debug, Display};
@@ -41,9 +42,10 @@ enum Outcome<E> {
 
 /// Runs until `shutdown` is cancelled, then waits for the reconciles under way to finish
 /// (they may be in the middle of a file write) and returns.
-pub async fn run<K, R, Fut, E>(
+pub async fn run<K, R, Fut, E, P>(
     mut hints: mpsc::UnboundedReceiver<Hint<K>>,
     reconcile: R,
+    error_policy: P,
     backoff: Backoff,
     concurrency: usize,
     shutdown: CancellationToken,
@@ -52,6 +54,7 @@ pub async fn run<K, R, Fut, E>(
     R: Fn(K) -> Fut,
     Fut: Future<Output = Result<Action, E>> + Send + 'static,
     E: Display + Send + 'static,
+    P: Fn(&E, u32) -> Action,
 {
     let concurrency = concurrency.max(1);
     let mut scheduler: Scheduler<K> = Scheduler::default();
@@ -99,9 +102,15 @@ pub async fn run<K, R, Fut, E>(
                     Outcome::Done(Err(error)) => {
                         let n = failures.entry(key.clone()).or_insert(0);
                         *n += 1;
-                        let delay = backoff.delay(*n);
-                        tracing::warn!(key = ?key, failures = *n, retry_in = ?delay, "reconcile failed: {error}");
-                        scheduler.schedule(key.clone(), now + delay);
+                        match error_policy(&error, *n) {
+                            Action::Requeue(delay) => {
+                                tracing::warn!(key = ?key, failures = *n, retry_in = ?delay, "reconcile failed: {error}");
+                                scheduler.schedule(key.clone(), now + delay);
+                            }
+                            Action::AwaitChange => {
+                                tracing::warn!(key = ?key, "reconcile failed, waiting for a change: {error}");
+                            }
+                        }
                     }
                     Outcome::Panicked(message) => {
                         let n = failures.entry(key.clone()).or_insert(0);
@@ -179,6 +188,7 @@ mod tests {
                         Ok::<_, String>(Action::AwaitChange)
                     }
                 },
+                |_: &String, _| Action::AwaitChange,
                 Backoff::default(),
                 4,
                 shutdown.clone(),
@@ -212,6 +222,7 @@ mod tests {
         let shutdown = CancellationToken::new();
         let times = Arc::new(Mutex::new(Vec::new()));
         let start = Instant::now();
+        let backoff = Backoff { base: Duration::from_secs(1), max: Duration::from_secs(60) };
         let runner = {
             let times = times.clone();
             tokio::spawn(run(
@@ -228,7 +239,8 @@ mod tests {
                         }
                     }
                 },
-                Backoff { base: Duration::from_secs(1), max: Duration::from_secs(60) },
+                move |_: &String, n| Action::Requeue(backoff.delay(n)),
+                backoff,
                 1,
                 shutdown.clone(),
             ))
@@ -264,6 +276,7 @@ mod tests {
                         Ok::<_, String>(Action::AwaitChange)
                     }
                 },
+                |_: &String, _| Action::AwaitChange,
                 Backoff { base: Duration::from_millis(10), max: Duration::from_millis(20) },
                 1,
                 shutdown.clone(),

@@ -1,10 +1,14 @@
 //! The reflector: the last-known view of every manifest file, indexed by object. Events
-//! update it; reconciles use it only to find where an object lives and re-read the file.
+//! update it; reconciles use it to find where an object lives (and re-read the file), and a
+//! job reads its cluster from it as a typed value.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use std::sync::Arc;
+
+use crate::api::cluster::SparkCluster;
 use crate::api::Kind;
 use crate::manifest::document::{ManifestFile, ParseError};
 
@@ -31,6 +35,8 @@ pub struct DocSummary {
 #[derive(Debug, Clone)]
 struct FileView {
     docs: Vec<DocSummary>,
+    /// The clusters of this file, by document index, with the status last written.
+    clusters: Vec<(usize, Arc<SparkCluster>)>,
     error: Option<ParseError>,
     stamp: Option<(SystemTime, u64)>,
 }
@@ -59,6 +65,16 @@ pub fn summarize(file: &ManifestFile) -> Vec<DocSummary> {
         .collect()
 }
 
+/// The documents that are SparkClusters and deserialize as one (an invalid one is not
+/// typed: its jobs see it as not ready).
+fn typed_clusters(file: &ManifestFile) -> Vec<(usize, Arc<SparkCluster>)> {
+    file.docs
+        .iter()
+        .filter(|d| d.kind() == Some(Kind::SparkCluster.as_str()))
+        .filter_map(|d| serde_json::from_value::<SparkCluster>(d.value.clone()).ok().map(|c| (d.index, Arc::new(c))))
+        .collect()
+}
+
 pub fn stamp_of(path: &Path) -> Option<(SystemTime, u64)> {
     let md = std::fs::metadata(path).ok()?;
     Some((md.modified().ok()?, md.len()))
@@ -77,15 +93,20 @@ impl Store {
                 Vec::new()
             }
             Some(Err(error)) => {
-                let view =
-                    self.files.entry(path.to_path_buf()).or_insert(FileView { docs: vec![], error: None, stamp });
+                let view = self.files.entry(path.to_path_buf()).or_insert(FileView {
+                    docs: vec![],
+                    clusters: vec![],
+                    error: None,
+                    stamp,
+                });
                 view.error = Some(error);
                 view.stamp = stamp;
                 return Vec::new();
             }
             Some(Ok(file)) => {
                 let docs = summarize(&file);
-                self.files.insert(path.to_path_buf(), FileView { docs: docs.clone(), error: None, stamp });
+                let clusters = typed_clusters(&file);
+                self.files.insert(path.to_path_buf(), FileView { docs: docs.clone(), clusters, error: None, stamp });
                 docs
             }
         };
@@ -170,6 +191,24 @@ impl Store {
         let mut v: Vec<String> = self.index.keys().filter(|(k, _)| *k == kind).map(|(_, n)| n.clone()).collect();
         v.sort();
         v
+    }
+
+    /// The cluster as its winning document declares it, with the status last written.
+    pub fn cluster(&self, name: &str) -> Option<Arc<SparkCluster>> {
+        let (path, index) = self.locations(Kind::SparkCluster, name).into_iter().next()?;
+        let file = self.files.get(&path)?;
+        file.clusters.iter().find(|(i, _)| *i == index).map(|(_, c)| c.clone())
+    }
+
+    /// Records the status just written into a cluster's document (the echo of that write is
+    /// not parsed again).
+    pub fn set_cluster(&mut self, path: &Path, index: usize, cluster: Arc<SparkCluster>) {
+        if let Some(file) = self.files.get_mut(path) {
+            match file.clusters.iter_mut().find(|(i, _)| *i == index) {
+                Some(slot) => slot.1 = cluster,
+                None => file.clusters.push((index, cluster)),
+            }
+        }
     }
 
     /// Jobs that reference this cluster (by their winning document).

@@ -14,9 +14,7 @@ use crate::controller::store::{Key, Store};
 use crate::controller::Hint;
 use crate::manifest::paths::Roots;
 use crate::manifest::status_write::StatusWriter;
-use crate::runtime::digitalocean::cluster::DigitalOceanRuntime;
-use crate::runtime::local::LocalRuntime;
-use crate::runtime::swarm::SwarmRuntime;
+use crate::runtime::Runtimes;
 use crate::state::events::Recorder;
 use crate::state::generations::Generations;
 use crate::state::StateDir;
@@ -30,9 +28,7 @@ pub struct Context {
     pub events: Recorder,
     /// The one writer of statuses into the user's files.
     pub status: Arc<StatusWriter>,
-    pub local: LocalRuntime,
-    pub swarm: SwarmRuntime,
-    pub digitalocean: DigitalOceanRuntime,
+    pub runtimes: Runtimes,
     pub hints: mpsc::UnboundedSender<Hint<Key>>,
     /// The phase each job's status shows, for metrics and `run --exit-when-done`.
     pub job_phases: Mutex<HashMap<String, JobPhase>>,

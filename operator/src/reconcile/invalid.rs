@@ -93,7 +93,7 @@ pub async fn reconcile_document(ctx: &Context, path: &Path, index: usize) -> Res
     let file = match document::read(path) {
         Ok(f) => f,
         Err(_) if !path.exists() => return Ok(Action::AwaitChange),
-        Err(e) => return Err(ReconcileError::Unparseable(e)),
+        Err(e) => return Err(ReconcileError::InvalidYaml(e)),
     };
     let Some(doc) = file.docs.iter().find(|d| d.index == index) else { return Ok(Action::AwaitChange) };
     if doc.kind().and_then(Kind::from_kind_field).is_some() && doc.name().is_some() {

@@ -143,7 +143,7 @@ pub async fn write_status(ctx: &Context, w: StatusWrite) -> Result<bool, Reconci
     match ctx.status.write_async(w).await {
         Ok(outcome) => Ok(outcome == WriteOutcome::Written),
         Err(WriteError::NotFound { .. }) => Ok(false),
-        Err(WriteError::Unparseable(e)) => Err(ReconcileError::Unparseable(e)),
+        Err(WriteError::Unparseable(e)) => Err(ReconcileError::InvalidYaml(e)),
         Err(e) => Err(ReconcileError::StatusNotWritable(e)),
     }
 }

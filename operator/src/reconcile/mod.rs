@@ -8,9 +8,10 @@ pub mod job;
 pub mod locate;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::api::Kind;
+use crate::controller::backoff::Backoff;
 use crate::controller::store::Key;
 use crate::controller::Action;
 use crate::manifest::document::ParseError;
@@ -21,30 +22,44 @@ pub use context::Context;
 /// How often an object whose file does not parse is looked at again.
 pub const UNPARSEABLE_RETRY: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// Why a reconcile failed; the variant name is the event reason.
-#[derive(Debug, thiserror::Error)]
+/// Why a reconcile failed; the variant name is the event reason, except for runtime
+/// errors, whose own variant names are.
+#[derive(Debug, thiserror::Error, strum::IntoStaticStr)]
 pub enum ReconcileError {
     #[error("{0}")]
-    Unparseable(ParseError),
+    InvalidYaml(ParseError),
     #[error("cannot write the status: {0}")]
     StatusNotWritable(crate::manifest::write::WriteError),
-    #[error("{0}")]
+    #[error(transparent)]
     Runtime(#[from] RuntimeError),
     #[error("state directory: {0}")]
-    State(#[from] std::io::Error),
+    StateError(#[from] std::io::Error),
     #[error("internal error: {0}")]
-    Internal(String),
+    InternalError(String),
 }
 
 impl ReconcileError {
     pub fn reason(&self) -> &'static str {
         match self {
-            ReconcileError::Unparseable(_) => "InvalidYaml",
-            ReconcileError::StatusNotWritable(_) => "StatusNotWritable",
             ReconcileError::Runtime(e) => e.reason(),
-            ReconcileError::State(_) => "StateError",
-            ReconcileError::Internal(_) => "InternalError",
+            other => other.into(),
         }
+    }
+}
+
+/// How soon an object whose runtime failed in a way only the user can fix is looked at
+/// again. A change of its file wakes it at once; this catches fixes made outside the file
+/// (`docker swarm init`, an image built by hand).
+pub const NEEDS_USER_RECHECK: Duration = Duration::from_secs(60);
+
+/// What the controller does after a failed reconcile, decided from the error alone:
+/// what needs the user waits for a change, what may pass backs off.
+pub fn error_policy(error: &ReconcileError, failures: u32) -> Action {
+    let backoff = Backoff { base: Duration::from_secs(1), max: Duration::from_secs(10) };
+    match error {
+        ReconcileError::Runtime(e) if e.needs_user() => Action::Requeue(NEEDS_USER_RECHECK),
+        ReconcileError::InvalidYaml(_) => Action::Requeue(UNPARSEABLE_RETRY),
+        _ => Action::Requeue(backoff.delay(failures)),
     }
 }
 

@@ -1,17 +1,28 @@
 //! The runtimes: where clusters and jobs actually run. Each is I/O behind two small traits,
 //! so that the reconcilers above them stay pure decisions plus calls through these traits.
+//! [`registry::Runtimes`] is the one place that names them; everything else asks it for the
+//! [`ClusterRuntime`] or [`JobRuntime`] of a [`RuntimeKind`].
 
 pub mod attempt;
+pub mod converge;
 pub mod digitalocean;
+pub mod kind;
 pub mod local;
+pub mod registry;
 pub mod swarm;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 
+use crate::api::cluster::SparkClusterSpec;
+use crate::api::condition::Condition;
 use crate::api::quantity::Memory;
+
+pub use kind::RuntimeKind;
+pub use registry::Runtimes;
 
 /// What a cluster should look like, built (purely) from a SparkCluster's spec.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,6 +33,19 @@ pub struct ClusterPlan {
     pub worker_memory: Memory,
     pub master_port: Option<u16>,
     pub web_ui_port: Option<u16>,
+}
+
+impl ClusterPlan {
+    pub fn of(name: &str, spec: &SparkClusterSpec) -> Self {
+        ClusterPlan {
+            name: name.to_string(),
+            workers: spec.workers.replicas,
+            worker_cores: spec.workers.cores,
+            worker_memory: spec.workers.memory.clone(),
+            master_port: spec.master.port,
+            web_ui_port: spec.master.web_ui_port,
+        }
+    }
 }
 
 /// What a runtime sees of a cluster right now.
@@ -43,6 +67,49 @@ pub struct ObservedCluster {
     /// The plan the running cluster was started with, to detect spec changes.
     pub applied: Option<ClusterPlan>,
     pub nodes: Vec<crate::api::cluster::NodeStatus>,
+}
+
+/// Everything a runtime needs to bring one cluster to its declared state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterRequest {
+    /// The shape Spark runs with (what a change of restarts or scales).
+    pub plan: ClusterPlan,
+    /// The spec, every path in it resolved against the manifest and confined to the
+    /// allowed roots.
+    pub spec: SparkClusterSpec,
+    /// The manifest's directory (what relative paths in records resolve against).
+    pub base_dir: PathBuf,
+    /// The spec changed since the status was last written: runtimes that compare what runs
+    /// with a hash of its spec (images, registry) apply even when the plan is the same.
+    pub new_generation: bool,
+}
+
+/// Something a runtime did or ran into during a pass, for the reconciler to record as an
+/// event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Note {
+    pub warning: bool,
+    pub reason: &'static str,
+    pub message: String,
+}
+
+impl Note {
+    pub fn normal(reason: &'static str, message: impl Into<String>) -> Self {
+        Note { warning: false, reason, message: message.into() }
+    }
+    pub fn warning(reason: &'static str, message: impl Into<String>) -> Self {
+        Note { warning: true, reason, message: message.into() }
+    }
+}
+
+/// Where one pass of a cluster runtime left the cluster.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Converged {
+    pub seen: ObservedCluster,
+    /// Conditions only this runtime knows (SwarmReady, NodesReady, RegistryReady).
+    pub conditions: Vec<Condition>,
+    /// Not yet able to run Spark (droplets booting or joining), and why.
+    pub provisioning: Option<String>,
 }
 
 /// One attempt of a job, fully resolved: paths are absolute and confined, values are strings.
@@ -95,66 +162,91 @@ pub struct AttemptObservation {
     pub driver_log: PathBuf,
 }
 
-#[derive(Debug, thiserror::Error)]
+/// Why a runtime failed; the variant name is the event and condition reason, except for the
+/// wrapped runtime errors, whose own variant names are.
+#[derive(Debug, thiserror::Error, strum::IntoStaticStr)]
 pub enum RuntimeError {
     #[error("Spark is not available: {0}")]
     SparkUnavailable(String),
     #[error("{what}: {source}")]
-    Io {
+    IoError {
         what: String,
         #[source]
         source: std::io::Error,
     },
     #[error("{0}")]
-    Process(String),
+    ProcessError(String),
     #[error("{0}")]
     Unreachable(String),
-    /// From the swarm runtime; its own variant names the reason.
+    /// The spec asks for something this runtime cannot do.
     #[error("{0}")]
+    InvalidSpec(String),
+    #[error(transparent)]
     Swarm(Box<swarm::SwarmError>),
+    #[error(transparent)]
+    DigitalOcean(Box<digitalocean::DoError>),
 }
 
 impl RuntimeError {
     /// The CamelCase reason used for events and conditions.
     pub fn reason(&self) -> &'static str {
         match self {
-            RuntimeError::SparkUnavailable(_) => "SparkUnavailable",
-            RuntimeError::Io { .. } => "IoError",
-            RuntimeError::Process(_) => "ProcessError",
-            RuntimeError::Unreachable(_) => "Unreachable",
-            RuntimeError::Swarm(e) => e.reason(),
+            RuntimeError::Swarm(e) => e.as_ref().into(),
+            RuntimeError::DigitalOcean(e) => e.as_ref().into(),
+            other => other.into(),
+        }
+    }
+
+    /// Whether only a change by the user can fix it (another pass would fail the same way).
+    pub fn needs_user(&self) -> bool {
+        match self {
+            RuntimeError::InvalidSpec(_) => true,
+            RuntimeError::Swarm(e) => e.needs_user(),
+            RuntimeError::DigitalOcean(e) => e.needs_user(),
+            _ => false,
+        }
+    }
+
+    /// The condition besides `Ready` that this failure makes False (e.g. `SwarmReady`).
+    pub fn condition_type(&self) -> Option<&'static str> {
+        match self {
+            RuntimeError::Swarm(e) => e.condition_type(),
+            _ => None,
         }
     }
 
     pub fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> RuntimeError {
         let what = what.into();
-        move |source| RuntimeError::Io { what, source }
+        move |source| RuntimeError::IoError { what, source }
     }
 }
 
+/// What the runtimes' futures resolve to: boxed, so that the traits can be used as objects
+/// (the registry hands out `&dyn ClusterRuntime`).
+pub type RuntimeFuture<'a, T> = BoxFuture<'a, Result<T, RuntimeError>>;
+
 /// A place where Spark clusters run.
 pub trait ClusterRuntime: Send + Sync {
-    /// Reads the world: never changes anything.
-    fn observe(&self, name: &str) -> impl std::future::Future<Output = Result<ObservedCluster, RuntimeError>> + Send;
-    /// Moves the cluster toward the plan: starts what is missing or dead, stops extras,
-    /// restarts everything when the plan changed in a way that needs it. Idempotent.
-    fn apply(&self, plan: &ClusterPlan) -> impl std::future::Future<Output = Result<(), RuntimeError>> + Send;
+    /// The job runtime that runs the jobs of this runtime's clusters.
+    fn job_runtime(&self) -> RuntimeKind;
+    /// One pass towards the request: observe, apply what differs (start what is missing or
+    /// dead, stop extras, restart what runs from an older plan), observe again. Idempotent.
+    /// What the pass did goes into `notes`, also when it fails half-way.
+    fn converge<'a>(&'a self, req: &'a ClusterRequest, notes: &'a mut Vec<Note>) -> RuntimeFuture<'a, Converged>;
     /// Stops and removes everything of the cluster. Idempotent.
-    fn delete(&self, name: &str) -> impl std::future::Future<Output = Result<(), RuntimeError>> + Send;
+    fn delete<'a>(&'a self, name: &'a str) -> RuntimeFuture<'a, ()>;
     /// Names of every cluster this runtime has anything of (to clean up after deleted files).
-    fn list(&self) -> impl std::future::Future<Output = Result<Vec<String>, RuntimeError>> + Send;
+    fn list(&self) -> RuntimeFuture<'_, Vec<String>>;
+    /// Whether this runtime keeps a record of the cluster (to find an orphan's runtime).
+    fn holds(&self, name: &str) -> bool;
 }
 
 /// A place where Spark jobs run.
 pub trait JobRuntime: Send + Sync {
     /// Starts the attempt's driver. The caller has already persisted its record.
-    fn submit(&self, sub: &JobSubmission) -> impl std::future::Future<Output = Result<(), RuntimeError>> + Send;
+    fn submit<'a>(&'a self, sub: &'a JobSubmission) -> RuntimeFuture<'a, ()>;
     /// What became of an attempt; None when there is no trace of it at all.
-    fn observe(
-        &self,
-        attempt_dir: &std::path::Path,
-    ) -> impl std::future::Future<Output = Result<Option<AttemptObservation>, RuntimeError>> + Send;
+    fn observe<'a>(&'a self, attempt_dir: &'a Path) -> RuntimeFuture<'a, Option<AttemptObservation>>;
     /// Stops the attempt's driver (and with it its executors). Idempotent.
-    fn kill(&self, attempt_dir: &std::path::Path)
-        -> impl std::future::Future<Output = Result<(), RuntimeError>> + Send;
+    fn kill<'a>(&'a self, attempt_dir: &'a Path) -> RuntimeFuture<'a, ()>;
 }

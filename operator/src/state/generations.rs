@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{atomic, StateDir};
+use crate::runtime::RuntimeKind;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -18,9 +19,9 @@ pub struct Record {
     /// For clusters: `Retain` means deleting the file leaves the cluster running.
     #[serde(default)]
     pub retain: bool,
-    /// The runtime that holds what this object created (`local`, `swarm`, ...).
-    #[serde(default)]
-    pub provider: String,
+    /// For clusters: the runtime that holds what this object created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<RuntimeKind>,
 }
 
 #[derive(Debug)]
@@ -42,7 +43,7 @@ impl Generations {
         let now = Utc::now();
         let rec = self.records.entry(key.to_string()).or_insert_with(|| {
             self.dirty = true;
-            Record { hash: hash.to_string(), generation: 1, created: now, retain: false, provider: String::new() }
+            Record { hash: hash.to_string(), generation: 1, created: now, retain: false, runtime: None }
         });
         if rec.hash != hash {
             rec.hash = hash.to_string();
@@ -56,10 +57,10 @@ impl Generations {
         self.records.get(key)
     }
 
-    pub fn set_owner(&mut self, key: &str, provider: &str, retain: bool) {
+    pub fn set_owner(&mut self, key: &str, runtime: RuntimeKind, retain: bool) {
         if let Some(rec) = self.records.get_mut(key) {
-            if rec.provider != provider || rec.retain != retain {
-                rec.provider = provider.to_string();
+            if rec.runtime != Some(runtime) || rec.retain != retain {
+                rec.runtime = Some(runtime);
                 rec.retain = retain;
                 self.dirty = true;
             }

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::atomic;
+use crate::runtime::RuntimeKind;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -28,8 +29,40 @@ pub struct AttemptRecord {
     pub generation: u64,
     pub submission_id: String,
     pub submitted_at: DateTime<Utc>,
+    /// The job runtime the attempt was submitted to: the one that observes and stops it,
+    /// whatever its cluster's file says now.
+    #[serde(default)]
+    pub runtime: RuntimeKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended: Option<AttemptEnd>,
+}
+
+/// How an attempt ended; the variant name is the condition and event reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::Display)]
+pub enum EndReason {
+    /// The driver exited 0.
+    Completed,
+    /// The driver exited non-zero.
+    Error,
+    /// A record without a driver: the operator stopped between the record and the start.
+    Lost,
+    /// The runtime refused the submission.
+    SubmitFailed,
+    /// Stopped on purpose: the spec changed, the job was suspended, or it ran too long.
+    SpecChanged,
+    Suspended,
+    DeadlineExceeded,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// Real failures may be retried; a stop on purpose or a deadline ends the job.
+    pub fn retryable(self) -> bool {
+        matches!(self, EndReason::Error | EndReason::Lost | EndReason::SubmitFailed)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,8 +70,7 @@ pub struct AttemptRecord {
 pub struct AttemptEnd {
     pub at: DateTime<Utc>,
     pub exit_code: Option<i32>,
-    /// CamelCase, e.g. Completed, Error, DeadlineExceeded, SpecChanged, Suspended, Lost.
-    pub reason: String,
+    pub reason: EndReason,
     #[serde(default)]
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -55,7 +87,7 @@ pub struct AttemptEnd {
 
 impl AttemptEnd {
     pub fn succeeded(&self) -> bool {
-        self.exit_code == Some(0) && self.reason == "Completed"
+        self.exit_code == Some(0) && self.reason == EndReason::Completed
     }
 }
 

@@ -1,31 +1,11 @@
-//! What a SparkCluster needs and what its status says: pure functions of the spec and of
-//! what the runtime observed.
+//! What a SparkCluster's status says: pure functions of the plan, of what the runtime saw
+//! (or how it failed) and of the previous status.
 
 use std::time::Duration;
 
-use crate::api::cluster::{ClusterPhase, SparkClusterSpec, SparkClusterStatus, WorkerCounts};
+use crate::api::cluster::{ClusterPhase, SparkClusterStatus, WorkerCounts};
 use crate::api::condition::{set_condition, Condition, ConditionStatus};
-use crate::runtime::{ClusterPlan, ObservedCluster};
-
-pub fn plan(name: &str, spec: &SparkClusterSpec) -> ClusterPlan {
-    ClusterPlan {
-        name: name.to_string(),
-        workers: spec.workers.replicas,
-        worker_cores: spec.workers.cores,
-        worker_memory: spec.workers.memory.clone(),
-        master_port: spec.master.port,
-        web_ui_port: spec.master.web_ui_port,
-    }
-}
-
-/// Whether the runtime must act: something is missing, dead, extra or started from an
-/// older plan.
-pub fn needs_apply(plan: &ClusterPlan, seen: &ObservedCluster) -> bool {
-    !seen.master_running
-        || seen.workers_running != plan.workers
-        || seen.workers_failed > 0
-        || seen.applied.as_ref() != Some(plan)
-}
+use crate::runtime::{ClusterPlan, Converged, RuntimeError};
 
 /// How soon to look again: often while converging, calmly once Ready.
 pub fn requeue(phase: ClusterPhase) -> Duration {
@@ -35,23 +15,41 @@ pub fn requeue(phase: ClusterPhase) -> Duration {
     }
 }
 
+/// The conditions every runtime reports; the others are the runtime's own.
+const COMMON: [&str; 3] = ["Valid", "MasterReady", "Ready"];
+
+fn was_ready(previous: Option<&SparkClusterStatus>) -> bool {
+    previous.is_some_and(|p| matches!(p.phase, ClusterPhase::Ready | ClusterPhase::Degraded))
+}
+
+fn set(conditions: &mut Vec<Condition>, generation: u64, mut c: Condition) {
+    c.observed_generation = Some(generation);
+    set_condition(conditions, c);
+}
+
+/// The status after a pass of the runtime.
 pub fn status(
     plan: &ClusterPlan,
-    seen: &ObservedCluster,
+    converged: &Converged,
     generation: u64,
     previous: Option<&SparkClusterStatus>,
 ) -> SparkClusterStatus {
+    let seen = &converged.seen;
+    if let Some(message) = &converged.provisioning {
+        return provisioning(converged, message, generation, previous);
+    }
     let mut conditions = previous.map(|p| p.conditions.clone()).unwrap_or_default();
+    // A runtime condition no longer reported (a registry switched off) goes away.
+    conditions
+        .retain(|c| COMMON.contains(&c.type_.as_str()) || converged.conditions.iter().any(|n| n.type_ == c.type_));
     let mut cond = |type_: &str, status: ConditionStatus, reason: &str, message: String| {
-        let mut c = Condition::new(type_, status, reason, message);
-        c.observed_generation = Some(generation);
-        set_condition(&mut conditions, c);
+        set(&mut conditions, generation, Condition::new(type_, status, reason, message));
     };
     cond("Valid", ConditionStatus::True, "Valid", String::new());
 
     let desired = plan.workers;
     let alive = seen.workers_alive;
-    let was_ready = previous.is_some_and(|p| matches!(p.phase, ClusterPhase::Ready | ClusterPhase::Degraded));
+    let was_ready = was_ready(previous);
     let phase = if !seen.master_running {
         if was_ready {
             ClusterPhase::Degraded
@@ -80,6 +78,9 @@ pub fn status(
         }
         _ => cond("Ready", ConditionStatus::False, "Provisioning", workers_msg),
     }
+    for c in &converged.conditions {
+        set(&mut conditions, generation, c.clone());
+    }
 
     SparkClusterStatus {
         phase,
@@ -93,12 +94,76 @@ pub fn status(
     }
 }
 
+/// Not yet able to run Spark (droplets booting): a cluster that ran keeps its phase and what
+/// it showed (Spark on the nodes it has is unaffected); one that never ran is Provisioning.
+fn provisioning(
+    converged: &Converged,
+    message: &str,
+    generation: u64,
+    previous: Option<&SparkClusterStatus>,
+) -> SparkClusterStatus {
+    let mut status = base(generation, previous);
+    for c in &converged.conditions {
+        set(&mut status.conditions, generation, c.clone());
+    }
+    if !was_ready(previous) {
+        status.phase = ClusterPhase::Provisioning;
+        set(
+            &mut status.conditions,
+            generation,
+            Condition::new("Ready", ConditionStatus::False, "NodesProvisioning", message),
+        );
+    }
+    status.nodes = converged.seen.nodes.clone();
+    status
+}
+
+/// The status while the runtime fails: the reason names the problem. One that needs the
+/// user is Failed; a passing one leaves a running cluster Degraded.
+pub fn failed(e: &RuntimeError, generation: u64, previous: Option<&SparkClusterStatus>) -> SparkClusterStatus {
+    let mut status = base(generation, previous);
+    status.phase = match (e.needs_user(), status.phase) {
+        (true, _) => ClusterPhase::Failed,
+        (false, ClusterPhase::Ready | ClusterPhase::Degraded) => ClusterPhase::Degraded,
+        (false, _) => ClusterPhase::Provisioning,
+    };
+    if let Some(type_) = e.condition_type() {
+        set(
+            &mut status.conditions,
+            generation,
+            Condition::new(type_, ConditionStatus::False, e.reason(), e.to_string()),
+        );
+    }
+    set(&mut status.conditions, generation, Condition::new("Ready", ConditionStatus::False, e.reason(), e.to_string()));
+    status
+}
+
+/// The status of a cluster whose spec cannot be used as written (a path outside the allowed
+/// roots): Failed, with the problem in `Valid` and `Ready` alike, until the file changes.
+pub fn unusable(reason: &str, message: &str, generation: u64, previous: Option<&SparkClusterStatus>) -> SparkClusterStatus {
+    let mut status = base(generation, previous);
+    status.phase = ClusterPhase::Failed;
+    set(&mut status.conditions, generation, Condition::new("Valid", ConditionStatus::False, reason, message));
+    set(&mut status.conditions, generation, Condition::new("Ready", ConditionStatus::False, reason, message));
+    status
+}
+
+fn base(generation: u64, previous: Option<&SparkClusterStatus>) -> SparkClusterStatus {
+    let mut status = previous.cloned().unwrap_or_default();
+    status.observed_generation = Some(generation);
+    set(&mut status.conditions, generation, Condition::new("Valid", ConditionStatus::True, "Valid", ""));
+    status
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn seen(master: bool, running: u32, alive: u32, failed: u32, plan: &ClusterPlan) -> ObservedCluster {
-        ObservedCluster {
+    use crate::api::cluster::SparkClusterSpec;
+    use crate::runtime::ObservedCluster;
+
+    fn seen(master: bool, running: u32, alive: u32, failed: u32, plan: &ClusterPlan) -> Converged {
+        let seen = ObservedCluster {
             exists: true,
             master_running: master,
             master_url: Some("spark://127.0.0.1:7077".into()),
@@ -109,12 +174,13 @@ mod tests {
             spark_version: Some("4.0.1".into()),
             applied: Some(plan.clone()),
             nodes: vec![],
-        }
+        };
+        Converged { seen, ..Default::default() }
     }
 
     #[test]
     fn provisioning_then_ready_then_degraded_then_ready() {
-        let p = plan("demo", &SparkClusterSpec::default());
+        let p = ClusterPlan::of("demo", &SparkClusterSpec::default());
         assert_eq!(p.workers, 2);
         let s1 = status(&p, &seen(true, 2, 1, 0, &p), 1, None);
         assert_eq!(s1.phase, ClusterPhase::Provisioning);
@@ -130,13 +196,37 @@ mod tests {
     }
 
     #[test]
-    fn apply_is_needed_only_when_the_world_differs() {
-        let p = plan("demo", &SparkClusterSpec::default());
-        assert!(!needs_apply(&p, &seen(true, 2, 2, 0, &p)));
-        assert!(needs_apply(&p, &seen(false, 2, 0, 0, &p)));
-        assert!(needs_apply(&p, &seen(true, 1, 1, 0, &p)));
-        let mut bigger = p.clone();
-        bigger.workers = 3;
-        assert!(needs_apply(&bigger, &seen(true, 2, 2, 0, &p)), "a replicas change scales");
+    fn runtime_conditions_are_set_and_dropped_when_no_longer_reported() {
+        let p = ClusterPlan::of("demo", &SparkClusterSpec::default());
+        let mut c = seen(true, 2, 2, 0, &p);
+        c.conditions = vec![Condition::new("RegistryReady", ConditionStatus::True, "RegistryRunning", "up")];
+        let s1 = status(&p, &c, 1, None);
+        assert!(crate::api::condition::find(&s1.conditions, "RegistryReady").is_some());
+        c.conditions.clear();
+        let s2 = status(&p, &c, 2, Some(&s1));
+        assert!(crate::api::condition::find(&s2.conditions, "RegistryReady").is_none());
+    }
+
+    #[test]
+    fn a_failure_that_needs_the_user_fails_a_passing_one_degrades() {
+        let p = ClusterPlan::of("demo", &SparkClusterSpec::default());
+        let ready = status(&p, &seen(true, 2, 2, 0, &p), 1, None);
+        let bad = RuntimeError::InvalidSpec("no".into());
+        let s = failed(&bad, 1, Some(&ready));
+        assert_eq!(s.phase, ClusterPhase::Failed);
+        assert_eq!(crate::api::condition::find(&s.conditions, "Ready").map(|c| c.reason.as_str()), Some("InvalidSpec"));
+        let passing = RuntimeError::Unreachable("down".into());
+        assert_eq!(failed(&passing, 1, Some(&ready)).phase, ClusterPhase::Degraded);
+        assert_eq!(failed(&passing, 1, None).phase, ClusterPhase::Provisioning);
+        assert_eq!(s.master_url, ready.master_url, "what the cluster showed is kept");
+    }
+
+    #[test]
+    fn provisioning_keeps_a_running_cluster_s_phase() {
+        let p = ClusterPlan::of("demo", &SparkClusterSpec::default());
+        let ready = status(&p, &seen(true, 2, 2, 0, &p), 1, None);
+        let booting = Converged { provisioning: Some("1/2 droplets active".into()), ..Default::default() };
+        assert_eq!(status(&p, &booting, 2, Some(&ready)).phase, ClusterPhase::Ready);
+        assert_eq!(status(&p, &booting, 1, None).phase, ClusterPhase::Provisioning);
     }
 }

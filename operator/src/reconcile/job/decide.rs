@@ -6,18 +6,38 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::api::cluster::{ClusterPhase, SparkCluster};
 use crate::api::condition::{set_condition, Condition, ConditionStatus};
 use crate::api::job::{JobPhase, RestartPolicyType, SparkJobSpec, SparkJobStatus};
-use crate::runtime::{AttemptObservation, AttemptState};
-use crate::state::ledger::{AttemptEnd, AttemptRecord, JobLedger};
+use crate::runtime::{AttemptObservation, AttemptState, RuntimeKind};
+use crate::state::ledger::{AttemptEnd, AttemptRecord, EndReason, JobLedger};
 
 /// The referenced cluster, as the job sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClusterView {
     Missing,
-    NotReady { phase: String },
-    Unsupported { provider: String },
-    Ready { master_url: String },
+    NotReady {
+        phase: String,
+    },
+    /// `runtime`: the job runtime that runs this cluster's jobs.
+    Ready {
+        master_url: String,
+        runtime: RuntimeKind,
+    },
+}
+
+impl ClusterView {
+    /// The view of the cluster the store holds: Ready only with a master to submit to.
+    pub fn of(cluster: Option<&SparkCluster>, job_runtime: RuntimeKind) -> ClusterView {
+        let Some(c) = cluster else { return ClusterView::Missing };
+        match &c.status {
+            Some(s) if s.phase == ClusterPhase::Ready && s.master_url.is_some() => {
+                ClusterView::Ready { master_url: s.master_url.clone().unwrap_or_default(), runtime: job_runtime }
+            }
+            Some(s) => ClusterView::NotReady { phase: s.phase.as_str().to_string() },
+            None => ClusterView::NotReady { phase: ClusterPhase::Pending.as_str().to_string() },
+        }
+    }
 }
 
 pub struct JobView<'a> {
@@ -39,7 +59,7 @@ pub enum Step {
     /// The latest attempt ended: record how.
     RecordEnd(AttemptEnd),
     /// Stop the running attempt; its end is recorded with this reason.
-    Kill { reason: &'static str, message: String },
+    Kill { reason: EndReason, message: String },
     /// `ttlSecondsAfterFinished` passed: remove the attempts' logs and outputs.
     Expire,
 }
@@ -93,18 +113,18 @@ fn step_for_open_attempt(v: &JobView, open: &AttemptRecord) -> Step {
         AttemptState::Running => {
             if open.generation != v.generation {
                 return Step::Kill {
-                    reason: "SpecChanged",
+                    reason: EndReason::SpecChanged,
                     message: "the spec changed: stopping this attempt to run the new spec".into(),
                 };
             }
             if v.spec.suspend {
-                return Step::Kill { reason: "Suspended", message: "the job was suspended".into() };
+                return Step::Kill { reason: EndReason::Suspended, message: "the job was suspended".into() };
             }
             if let Some(deadline) = v.spec.active_deadline_seconds {
                 let start = first_submitted(v.ledger, v.generation).unwrap_or(open.submitted_at);
                 if v.now - start >= chrono::Duration::seconds(deadline as i64) {
                     return Step::Kill {
-                        reason: "DeadlineExceeded",
+                        reason: EndReason::DeadlineExceeded,
                         message: format!("the job ran longer than activeDeadlineSeconds ({deadline}s)"),
                     };
                 }
@@ -117,7 +137,7 @@ fn step_for_open_attempt(v: &JobView, open: &AttemptRecord) -> Step {
 fn submit_when_ready(v: &JobView, number: u32) -> Step {
     match v.cluster {
         ClusterView::Ready { .. } => Step::Submit { number },
-        ClusterView::Missing | ClusterView::Unsupported { .. } => Step::Wait(None),
+        ClusterView::Missing => Step::Wait(None),
         ClusterView::NotReady { .. } => Step::Wait(Some(POLL_CLUSTER_NOT_READY)),
     }
 }
@@ -140,7 +160,7 @@ fn finished_step(v: &JobView, end: &AttemptEnd) -> Step {
 fn retry_allowed(spec: &SparkJobSpec, attempts: u32, end: &AttemptEnd) -> bool {
     spec.restart_policy.type_ == RestartPolicyType::OnFailure
         && attempts <= spec.restart_policy.max_retries
-        && matches!(end.reason.as_str(), "Error" | "Lost" | "SubmitFailed")
+        && end.reason.retryable()
 }
 
 fn first_submitted(ledger: &JobLedger, generation: u64) -> Option<DateTime<Utc>> {
@@ -151,7 +171,7 @@ fn lost_end(now: DateTime<Utc>, live: Option<&AttemptObservation>) -> AttemptEnd
     AttemptEnd {
         at: now,
         exit_code: None,
-        reason: "Lost".into(),
+        reason: EndReason::Lost,
         message: "the driver was never started or vanished without an exit code (was the operator stopped during submission?)".into(),
         started: live.and_then(|l| l.started),
         spark_application_id: live.and_then(|l| l.spark_application_id.clone()),
@@ -166,7 +186,7 @@ fn exited_end(code: i32, live: &AttemptObservation, now: DateTime<Utc>) -> Attem
     AttemptEnd {
         at: live.finished.unwrap_or(now),
         exit_code: Some(code),
-        reason: if ok { "Completed" } else { "Error" }.into(),
+        reason: if ok { EndReason::Completed } else { EndReason::Error },
         message: if ok {
             String::new()
         } else {
@@ -181,11 +201,16 @@ fn exited_end(code: i32, live: &AttemptObservation, now: DateTime<Utc>) -> Attem
 }
 
 /// The end to record for an attempt stopped on purpose.
-pub fn killed_end(reason: &str, message: &str, live: Option<&AttemptObservation>, now: DateTime<Utc>) -> AttemptEnd {
+pub fn killed_end(
+    reason: EndReason,
+    message: &str,
+    live: Option<&AttemptObservation>,
+    now: DateTime<Utc>,
+) -> AttemptEnd {
     AttemptEnd {
         at: now,
         exit_code: None,
-        reason: reason.to_string(),
+        reason,
         message: message.to_string(),
         started: live.and_then(|l| l.started),
         spark_application_id: live.and_then(|l| l.spark_application_id.clone()),
@@ -256,13 +281,13 @@ pub fn status(v: &JobView, previous: Option<&SparkJobStatus>) -> SparkJobStatus 
                 st.outputs_dir = end.outputs_dir.clone();
                 st.results = end.results.clone();
                 cond("Submitted", ConditionStatus::True, "Submitted", &format!("attempt {} submitted", a.number));
-                cond("Running", ConditionStatus::False, &end.reason, "");
+                cond("Running", ConditionStatus::False, end.reason.as_str(), "");
                 let retrying = !end.succeeded() && retry_allowed(v.spec, attempts.len() as u32, end) && !v.spec.suspend;
                 if end.succeeded() {
                     st.phase = JobPhase::Succeeded;
                     st.completion_time = Some(end.at);
                     cond("Succeeded", ConditionStatus::True, "Completed", "");
-                } else if v.spec.suspend && end.reason == "Suspended" {
+                } else if v.spec.suspend && end.reason == EndReason::Suspended {
                     st.phase = JobPhase::Suspended;
                     st.message = Some(end.message.clone());
                     cond("Succeeded", ConditionStatus::Unknown, "Suspended", "");
@@ -271,7 +296,7 @@ pub fn status(v: &JobView, previous: Option<&SparkJobStatus>) -> SparkJobStatus 
                     let msg = format!(
                         "attempt {} failed: {}; retrying ({} of {})",
                         a.number,
-                        non_empty(&end.message, &end.reason),
+                        non_empty(&end.message, end.reason.as_str()),
                         attempts.len(),
                         v.spec.restart_policy.max_retries
                     );
@@ -280,9 +305,9 @@ pub fn status(v: &JobView, previous: Option<&SparkJobStatus>) -> SparkJobStatus 
                 } else {
                     st.phase = JobPhase::Failed;
                     st.completion_time = Some(end.at);
-                    let msg = non_empty(&end.message, &end.reason).to_string();
+                    let msg = non_empty(&end.message, end.reason.as_str()).to_string();
                     st.message = Some(msg.clone());
-                    cond("Succeeded", ConditionStatus::False, &end.reason, &msg);
+                    cond("Succeeded", ConditionStatus::False, end.reason.as_str(), &msg);
                 }
             }
         },
@@ -297,10 +322,6 @@ fn pending_reason(cluster: &ClusterView, name: &str) -> (&'static str, String) {
         ClusterView::NotReady { phase } => {
             ("ClusterNotReady", format!("SparkCluster {name:?} is {phase}, waiting for Ready"))
         }
-        ClusterView::Unsupported { provider } => (
-            "ProviderNotSupported",
-            format!("SparkCluster {name:?} uses the {provider} provider, which cannot run jobs in this build"),
-        ),
         ClusterView::Ready { .. } => ("Submitting", "submitting".into()),
     }
 }

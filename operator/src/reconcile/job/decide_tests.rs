@@ -20,16 +20,17 @@ fn record(number: u32, generation: u64, at: i64, ended: Option<AttemptEnd>) -> A
         generation,
         submission_id: format!("sub-{number}"),
         submitted_at: t(at),
+        runtime: Default::default(),
         ended,
     }
 }
 
-fn end(code: Option<i32>, reason: &str, at: i64) -> AttemptEnd {
+fn end(code: Option<i32>, reason: EndReason, at: i64) -> AttemptEnd {
     AttemptEnd {
         at: t(at),
         exit_code: code,
-        reason: reason.into(),
-        message: if reason == "Error" { "ValueError: boom".into() } else { String::new() },
+        reason,
+        message: if reason == EndReason::Error { "ValueError: boom".into() } else { String::new() },
         started: None,
         spark_application_id: Some("app-1".into()),
         web_ui_url: None,
@@ -53,7 +54,7 @@ fn live(state: AttemptState) -> AttemptObservation {
 }
 
 fn ready() -> ClusterView {
-    ClusterView::Ready { master_url: "spark://127.0.0.1:7077".into() }
+    ClusterView::Ready { master_url: "spark://127.0.0.1:7077".into(), runtime: RuntimeKind::Local }
 }
 
 fn view<'a>(
@@ -105,7 +106,7 @@ fn an_exit_is_recorded_then_the_job_succeeds_with_results() {
     let c = ready();
     let step = next_step(&view(&s, &l, Some(&obs), &c, 60));
     let Step::RecordEnd(e) = step else { panic!("{step:?}") };
-    assert_eq!(e.reason, "Completed");
+    assert_eq!(e.reason, EndReason::Completed);
     l.attempts[0].ended = Some(e);
     let v = view(&s, &l, None, &c, 61);
     assert_eq!(next_step(&v), Step::Wait(None));
@@ -119,7 +120,7 @@ fn an_exit_is_recorded_then_the_job_succeeds_with_results() {
 #[test]
 fn a_failure_carries_the_exception_and_is_not_retried_under_never() {
     let s = spec();
-    let l = JobLedger { attempts: vec![record(1, 1, 0, Some(end(Some(1), "Error", 30)))], expired: false };
+    let l = JobLedger { attempts: vec![record(1, 1, 0, Some(end(Some(1), EndReason::Error, 30)))], expired: false };
     let c = ready();
     let v = view(&s, &l, None, &c, 40);
     assert_eq!(next_step(&v), Step::Wait(None));
@@ -133,13 +134,13 @@ fn on_failure_retries_max_retries_times_after_the_backoff() {
     let mut s = spec();
     s.restart_policy = RestartPolicy { type_: RestartPolicyType::OnFailure, max_retries: 2, backoff_seconds: 10 };
     let c = ready();
-    let mut l = JobLedger { attempts: vec![record(1, 1, 0, Some(end(Some(1), "Error", 30)))], expired: false };
+    let mut l = JobLedger { attempts: vec![record(1, 1, 0, Some(end(Some(1), EndReason::Error, 30)))], expired: false };
     assert_eq!(next_step(&view(&s, &l, None, &c, 35)), Step::Wait(Some(Duration::from_secs(5))));
     assert_eq!(status(&view(&s, &l, None, &c, 35), None).phase, JobPhase::Pending);
     assert_eq!(next_step(&view(&s, &l, None, &c, 40)), Step::Submit { number: 2 });
-    l.attempts.push(record(2, 1, 40, Some(end(Some(1), "Error", 50))));
+    l.attempts.push(record(2, 1, 40, Some(end(Some(1), EndReason::Error, 50))));
     assert_eq!(next_step(&view(&s, &l, None, &c, 60)), Step::Submit { number: 3 });
-    l.attempts.push(record(3, 1, 60, Some(end(Some(1), "Error", 70))));
+    l.attempts.push(record(3, 1, 60, Some(end(Some(1), EndReason::Error, 70))));
     let v = view(&s, &l, None, &c, 100);
     assert_eq!(next_step(&v), Step::Wait(None));
     let st = status(&v, None);
@@ -155,8 +156,8 @@ fn a_spec_change_stops_the_running_attempt_and_starts_over() {
     let c = ready();
     let mut v = view(&s, &l, Some(&obs), &c, 5);
     v.generation = 2;
-    assert!(matches!(next_step(&v), Step::Kill { reason: "SpecChanged", .. }));
-    l.attempts[0].ended = Some(killed_end("SpecChanged", "", Some(&obs), t(6)));
+    assert!(matches!(next_step(&v), Step::Kill { reason: EndReason::SpecChanged, .. }));
+    l.attempts[0].ended = Some(killed_end(EndReason::SpecChanged, "", Some(&obs), t(6)));
     let mut v = view(&s, &l, None, &c, 7);
     v.generation = 2;
     assert_eq!(next_step(&v), Step::Submit { number: 1 });
@@ -171,8 +172,11 @@ fn the_deadline_stops_the_job_for_good() {
     let obs = live(AttemptState::Running);
     let c = ready();
     assert!(matches!(next_step(&view(&s, &l, Some(&obs), &c, 59)), Step::Wait(_)));
-    assert!(matches!(next_step(&view(&s, &l, Some(&obs), &c, 60)), Step::Kill { reason: "DeadlineExceeded", .. }));
-    l.attempts[0].ended = Some(killed_end("DeadlineExceeded", "too long", Some(&obs), t(60)));
+    assert!(matches!(
+        next_step(&view(&s, &l, Some(&obs), &c, 60)),
+        Step::Kill { reason: EndReason::DeadlineExceeded, .. }
+    ));
+    l.attempts[0].ended = Some(killed_end(EndReason::DeadlineExceeded, "too long", Some(&obs), t(60)));
     let v = view(&s, &l, None, &c, 61);
     assert_eq!(next_step(&v), Step::Wait(None));
     assert_eq!(status(&v, None).phase, JobPhase::Failed);
@@ -185,7 +189,7 @@ fn suspend_stops_and_holds() {
     let l = JobLedger { attempts: vec![record(1, 1, 0, None)], expired: false };
     let obs = live(AttemptState::Running);
     let c = ready();
-    assert!(matches!(next_step(&view(&s, &l, Some(&obs), &c, 5)), Step::Kill { reason: "Suspended", .. }));
+    assert!(matches!(next_step(&view(&s, &l, Some(&obs), &c, 5)), Step::Kill { reason: EndReason::Suspended, .. }));
     let empty = JobLedger::default();
     let v = view(&s, &empty, None, &c, 5);
     assert_eq!(next_step(&v), Step::Wait(None));
@@ -197,7 +201,8 @@ fn ttl_expires_once() {
     let mut s = spec();
     s.ttl_seconds_after_finished = Some(100);
     let c = ready();
-    let mut l = JobLedger { attempts: vec![record(1, 1, 0, Some(end(Some(0), "Completed", 10)))], expired: false };
+    let mut l =
+        JobLedger { attempts: vec![record(1, 1, 0, Some(end(Some(0), EndReason::Completed, 10)))], expired: false };
     assert_eq!(next_step(&view(&s, &l, None, &c, 50)), Step::Wait(Some(Duration::from_secs(60))));
     assert_eq!(next_step(&view(&s, &l, None, &c, 110)), Step::Expire);
     l.expired = true;
@@ -213,13 +218,13 @@ fn a_record_without_a_driver_is_lost_only_after_the_grace() {
     let c = ready();
     assert!(matches!(next_step(&view(&s, &l, None, &c, 5)), Step::Wait(Some(_))));
     let Step::RecordEnd(e) = next_step(&view(&s, &l, None, &c, 31)) else { panic!() };
-    assert_eq!(e.reason, "Lost");
+    assert_eq!(e.reason, EndReason::Lost);
 }
 
 #[test]
 fn same_view_gives_byte_identical_status() {
     let s = spec();
-    let l = JobLedger { attempts: vec![record(1, 1, 0, Some(end(Some(0), "Completed", 10)))], expired: false };
+    let l = JobLedger { attempts: vec![record(1, 1, 0, Some(end(Some(0), EndReason::Completed, 10)))], expired: false };
     let c = ready();
     let first = status(&view(&s, &l, None, &c, 20), None);
     let second = status(&view(&s, &l, None, &c, 99), Some(&first));

@@ -12,14 +12,15 @@ use crate::api::{Kind, SparkJobStatus};
 use crate::controller::store::Key;
 use crate::controller::Action;
 use crate::manifest::validate::Resource;
-use crate::runtime::{AttemptObservation, JobRuntime};
-use crate::state::ledger::{AttemptRecord, JobLedger};
+use crate::runtime::AttemptObservation;
+use crate::runtime::Runtimes;
+use crate::state::ledger::{AttemptRecord, EndReason, JobLedger};
 use crate::state::StateDir;
 
 use self::decide::{ClusterView, JobView, Step};
 use super::context::Context;
 use super::invalid::{describe_errors, mark_invalid};
-use super::locate::{dereference, locate, write_status, Dereferenced, Found};
+use super::locate::{dereference, write_status, Dereferenced, Found};
 use super::ReconcileError;
 use crate::manifest::status_write::StatusWrite;
 
@@ -54,7 +55,7 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
         }
     };
 
-    let (cluster, provider) = cluster_view(ctx, &job.spec.cluster_ref);
+    let cluster = cluster_view(ctx, &job.spec.cluster_ref);
     let job_dir = ctx.state.job_dir(name);
     let mut ledger = JobLedger::load(&job_dir)?;
     let previous: Option<SparkJobStatus> = job.status.clone();
@@ -72,7 +73,7 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
                 break;
             }
             Step::Submit { number } => {
-                let ClusterView::Ready { master_url } = &cluster else { break };
+                let ClusterView::Ready { master_url, runtime } = &cluster else { break };
                 let seq = ledger.next_seq();
                 let record = AttemptRecord {
                     number,
@@ -80,6 +81,7 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
                     generation,
                     submission_id: uuid::Uuid::new_v4().to_string(),
                     submitted_at: now,
+                    runtime: *runtime,
                     ended: None,
                 };
                 let sub = submission::build(
@@ -95,12 +97,7 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
                 ledger.attempts.push(record);
                 ledger.save(&job_dir)?;
                 let t = Instant::now();
-                // A digitalocean cluster is a swarm once Ready: its jobs run through the swarm runtime.
-                let submitted = if provider == "swarm" || provider == "digitalocean" {
-                    ctx.swarm.submit(&sub).await
-                } else {
-                    ctx.local.submit(&sub).await
-                };
+                let submitted = ctx.runtimes.job(*runtime).submit(&sub).await;
                 match submitted {
                     Ok(()) => {
                         crate::metrics::submitted(t.elapsed());
@@ -113,8 +110,12 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
                     }
                     Err(e) => {
                         if let Some(last) = ledger.latest_mut() {
-                            last.ended =
-                                Some(decide::killed_end("SubmitFailed", &e.to_string(), None, crate::api::now()));
+                            last.ended = Some(decide::killed_end(
+                                EndReason::SubmitFailed,
+                                &e.to_string(),
+                                None,
+                                crate::api::now(),
+                            ));
                         }
                         ledger.save(&job_dir)?;
                         ctx.events.warning(KIND, name, "SubmitFailed", e.to_string());
@@ -131,19 +132,19 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
                 if ok {
                     ctx.events.normal(KIND, name, "Completed", format!("attempt {number} succeeded"));
                 } else {
-                    ctx.events.warning(KIND, name, &reason, format!("attempt {number} failed: {message}"));
+                    ctx.events.warning(KIND, name, reason.as_str(), format!("attempt {number} failed: {message}"));
                 }
             }
             Step::Kill { reason, message } => {
                 if let Some(open) = ledger.latest() {
-                    kill_attempt(ctx, &ctx.state.attempt_dir(name, open.seq)).await?;
+                    kill_attempt(ctx, name, open).await?;
                 }
                 let end = decide::killed_end(reason, &message, live.as_ref(), crate::api::now());
                 if let Some(last) = ledger.latest_mut() {
                     last.ended = Some(end);
                 }
                 ledger.save(&job_dir)?;
-                ctx.events.normal(KIND, name, reason, message);
+                ctx.events.normal(KIND, name, reason.as_str(), message);
             }
             Step::Expire => {
                 let _ = tokio::fs::remove_dir_all(job_dir.join("attempts")).await;
@@ -163,7 +164,7 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
     let view = JobView { spec: &job.spec, generation, ledger: &ledger, live: live.as_ref(), cluster: &cluster, now };
     let status = decide::status(&view, previous.as_ref());
     let phase = status.phase;
-    let value = serde_json::to_value(&status).map_err(|e| ReconcileError::Internal(e.to_string()))?;
+    let value = serde_json::to_value(&status).map_err(|e| ReconcileError::InternalError(e.to_string()))?;
     let write = StatusWrite {
         path: file.path.clone(),
         object: Some((Kind::SparkJob, name.to_string())),
@@ -189,50 +190,27 @@ async fn observe_open(
 ) -> Result<Option<AttemptObservation>, ReconcileError> {
     match ledger.latest() {
         Some(open) if open.ended.is_none() => {
-            let dir = ctx.state.attempt_dir(name, open.seq);
             // The runtime that started the attempt observes it, whatever the cluster is now.
-            if crate::runtime::swarm::is_swarm_attempt(&dir) {
-                Ok(ctx.swarm.observe(&dir).await?)
-            } else {
-                Ok(ctx.local.observe(&dir).await?)
-            }
+            let dir = ctx.state.attempt_dir(name, open.seq);
+            Ok(ctx.runtimes.job(open.runtime).observe(&dir).await?)
         }
         _ => Ok(None),
     }
 }
 
-async fn kill_attempt(ctx: &Context, dir: &std::path::Path) -> Result<(), ReconcileError> {
-    if crate::runtime::swarm::is_swarm_attempt(dir) {
-        ctx.swarm.kill(dir).await?;
-    } else {
-        ctx.local.kill(dir).await?;
-    }
-    Ok(())
+async fn kill_attempt(ctx: &Context, name: &str, attempt: &AttemptRecord) -> Result<(), ReconcileError> {
+    let dir = ctx.state.attempt_dir(name, attempt.seq);
+    Ok(ctx.runtimes.job(attempt.runtime).kill(&dir).await?)
 }
 
-/// The cluster as its own status tells it (the cluster reconciler keeps that current),
-/// and its provider (empty when the cluster is not found).
-fn cluster_view(ctx: &Context, cluster: &str) -> (ClusterView, String) {
-    let Found::Present { file, index, .. } = locate(ctx, Kind::SparkCluster, cluster) else {
-        return (ClusterView::Missing, String::new());
-    };
-    let Some(doc) = Found::doc(&file, index) else { return (ClusterView::Missing, String::new()) };
-    let provider = doc
-        .value
-        .pointer("/spec/provider")
-        .and_then(|p| p.as_object())
-        .and_then(|m| m.keys().next().cloned())
-        .unwrap_or_else(|| "local".into());
-    if !matches!(provider.as_str(), "local" | "swarm" | "digitalocean") {
-        return (ClusterView::Unsupported { provider: provider.clone() }, provider);
-    }
-    let phase = doc.value.pointer("/status/phase").and_then(|p| p.as_str()).unwrap_or("Pending");
-    let master = doc.value.pointer("/status/masterUrl").and_then(|p| p.as_str());
-    let view = match (phase, master) {
-        ("Ready", Some(url)) => ClusterView::Ready { master_url: url.to_string() },
-        _ => ClusterView::NotReady { phase: phase.to_string() },
-    };
-    (view, provider)
+/// The cluster as the store holds it (the cluster reconciler keeps its status current).
+fn cluster_view(ctx: &Context, cluster: &str) -> ClusterView {
+    let typed = ctx.store.lock().cluster(cluster);
+    let job_runtime = typed
+        .as_deref()
+        .map(|c| ctx.runtimes.cluster(Runtimes::kind_of(&c.spec.provider)).job_runtime())
+        .unwrap_or_default();
+    ClusterView::of(typed.as_deref(), job_runtime)
 }
 
 /// The file is gone: stop a running attempt and forget the job.
@@ -240,11 +218,11 @@ async fn cleanup(ctx: &Context, name: &str) -> Result<Action, ReconcileError> {
     let job_dir = ctx.state.job_dir(name);
     let ledger = JobLedger::load(&job_dir)?;
     if let Some(open) = ledger.latest().filter(|a| a.ended.is_none()) {
-        kill_attempt(ctx, &ctx.state.attempt_dir(name, open.seq)).await?;
+        kill_attempt(ctx, name, open).await?;
         tracing::info!(job = name, "stopped the running attempt of a deleted job");
     }
     if job_dir.exists() {
-        tokio::fs::remove_dir_all(&job_dir).await.map_err(ReconcileError::State)?;
+        tokio::fs::remove_dir_all(&job_dir).await.map_err(ReconcileError::StateError)?;
     }
     ctx.generations.lock().remove(&StateDir::object_key(Kind::SparkJob, name));
     ctx.events.forget(KIND, name);

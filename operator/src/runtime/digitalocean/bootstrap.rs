@@ -107,7 +107,9 @@ impl Node {
                 Err(crate::runtime::swarm::SwarmError::SshHostKeyNotTrusted(m)) => {
                     return Err(DoError::HostKey(format!("{name}: {m}")))
                 }
-                Err(e) if tokio::time::Instant::now() >= deadline => return Err(DoError::Ssh(format!("{name}: {e}"))),
+                Err(e) if tokio::time::Instant::now() >= deadline => {
+                    return Err(DoError::SshFailed(format!("{name}: {e}")))
+                }
                 Err(e) => {
                     tracing::debug!(droplet = name, error = %e, "ssh not reachable yet");
                     tokio::time::sleep(std::time::Duration::from_millis(250)).await;
@@ -116,12 +118,13 @@ impl Node {
         }
     }
 
-    /// Runs a script; a non-zero exit becomes [`DoError::CommandFailed`] with the step's
+    /// Runs a script; a non-zero exit becomes [`DoError::BootstrapFailed`] with the step's
     /// name, the status and the end of stderr. `secret` (e.g. a join token) is blanked out
     /// of whatever is reported.
     pub async fn run(&self, step: &str, script: &str, secret: Option<&str>) -> Result<ExecOutput, DoError> {
-        let out =
-            ssh::exec(&self.session, script).await.map_err(|e| DoError::Ssh(format!("{}: {step}: {e}", self.name)))?;
+        let out = ssh::exec(&self.session, script)
+            .await
+            .map_err(|e| DoError::SshFailed(format!("{}: {step}: {e}", self.name)))?;
         if out.success() {
             return Ok(out);
         }
@@ -129,7 +132,7 @@ impl Node {
         if let Some(s) = secret.filter(|s| !s.is_empty()) {
             tail = tail.replace(s, "<redacted>");
         }
-        Err(DoError::CommandFailed {
+        Err(DoError::BootstrapFailed {
             node: self.name.clone(),
             step: step.to_string(),
             status: out.status.map_or_else(|| "no exit status (killed)".to_string(), |s| format!("exit status {s}")),

@@ -15,6 +15,7 @@
 //! 6. the hand-over: a swarm `ClusterTarget` to the manager over SSH.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use futures::future::join_all;
 use serde::{Deserialize, Serialize};
@@ -26,10 +27,15 @@ use super::keys::KeyStore;
 use super::provider::{self, cluster_tag, node_index, DropletTemplate};
 use super::token::Token;
 use super::types::{CreateSshKey, Droplet, SshKeyRef};
-use crate::api::cluster::{DigitalOceanProvider, NodeStatus, SecretRef, SparkClusterSpec};
+use crate::api::cluster::{DigitalOceanProvider, NodeStatus, Provider, SecretRef, SparkClusterSpec};
+use crate::api::condition::{Condition, ConditionStatus};
 use crate::runtime::local::fsutil;
 use crate::runtime::swarm::ssh::SshLogin;
 use crate::runtime::swarm::{nodes, ClusterTarget, SwarmRuntime};
+use crate::runtime::Note;
+use crate::runtime::{
+    ClusterRequest, ClusterRuntime, Converged, ObservedCluster, RuntimeError, RuntimeFuture, RuntimeKind,
+};
 
 /// Overrides the address the firewall lets SSH in from (default: the address the manager
 /// sees this operator's SSH connection come from).
@@ -45,17 +51,9 @@ pub struct Record {
     pub base_dir: PathBuf,
 }
 
-/// Something a pass did or ran into, for the reconciler to turn into an event.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Note {
-    pub warning: bool,
-    pub reason: &'static str,
-    pub message: String,
-}
-
-/// Where a pass left the cluster.
+/// Where a pass left the droplets.
 #[derive(Debug, Clone)]
-pub enum Converged {
+enum Droplets {
     /// Droplets being created, booting or joining: not yet a swarm to run Spark on.
     Provisioning { nodes: Vec<NodeStatus>, message: String },
     /// Every droplet is a ready swarm node: the swarm runtime takes over with `target`.
@@ -64,6 +62,8 @@ pub enum Converged {
 
 pub struct DigitalOceanRuntime {
     state_dir: PathBuf,
+    /// What runs Spark on the droplets once they are a swarm.
+    swarm: Arc<SwarmRuntime>,
     /// The login key each cluster registered, by cluster: (public key, DigitalOcean id).
     registered: parking_lot::Mutex<std::collections::HashMap<String, (String, u64)>>,
     /// The clusters whose firewall is known to exist (checked once per operator run).
@@ -91,9 +91,9 @@ fn inner_address(d: &Droplet) -> Option<String> {
 }
 
 impl DigitalOceanRuntime {
-    pub fn new(state_dir: PathBuf) -> Self {
+    pub fn new(state_dir: PathBuf, swarm: Arc<SwarmRuntime>) -> Self {
         let state_dir = std::path::absolute(&state_dir).unwrap_or(state_dir);
-        DigitalOceanRuntime { state_dir, registered: Default::default(), firewalled: Default::default() }
+        DigitalOceanRuntime { state_dir, swarm, registered: Default::default(), firewalled: Default::default() }
     }
 
     fn record_file(&self, name: &str) -> PathBuf {
@@ -142,11 +142,11 @@ impl DigitalOceanRuntime {
                 base.join(&k.private_key_file)
             };
             let key = russh::keys::load_secret_key(&path, None)
-                .map_err(|e| DoError::LoginKey(format!("sshKey.privateKeyFile {}: {e}", path.display())))?;
+                .map_err(|e| DoError::LoginKeyInvalid(format!("sshKey.privateKeyFile {}: {e}", path.display())))?;
             let public = key
                 .public_key()
                 .to_openssh()
-                .map_err(|e| DoError::LoginKey(format!("sshKey.privateKeyFile {}: {e}", path.display())))?;
+                .map_err(|e| DoError::LoginKeyInvalid(format!("sshKey.privateKeyFile {}: {e}", path.display())))?;
             return Ok((path, vec![public], Vec::new()));
         }
         let (key, path) = keys.login_key()?;
@@ -176,8 +176,8 @@ impl DigitalOceanRuntime {
         Ok((path, Vec::new(), vec![SshKeyRef::Id(id)]))
     }
 
-    /// One pass; see the module's documentation.
-    pub async fn converge(
+    /// One pass over the droplets; see the module's documentation.
+    async fn converge_droplets(
         &self,
         swarm: &SwarmRuntime,
         name: &str,
@@ -185,7 +185,7 @@ impl DigitalOceanRuntime {
         provider: &DigitalOceanProvider,
         base_dir: &Path,
         notes: &mut Vec<Note>,
-    ) -> Result<Converged, DoError> {
+    ) -> Result<Droplets, DoError> {
         let record = Record { token_from: provider.token_from.clone(), base_dir: base_dir.to_path_buf() };
         self.save_record(name, &record)?;
         let client = Self::client(&record)?;
@@ -247,7 +247,7 @@ impl DigitalOceanRuntime {
                 .collect();
             all.extend(nodes);
             all.sort_by_key(|n| node_index(name, &n.name));
-            return Ok(Converged::Provisioning {
+            return Ok(Droplets::Provisioning {
                 message: format!("creating {} droplet(s)", plan.create.len()),
                 nodes: all,
             });
@@ -257,7 +257,7 @@ impl DigitalOceanRuntime {
         let booted = kept.iter().filter(|d| d.is_active() && d.public_ipv4().is_some()).count();
         if booted < kept.len() {
             let nodes = kept.iter().map(|d| node_status(d, name, &d.status)).collect();
-            return Ok(Converged::Provisioning { nodes, message: format!("{booted}/{} droplets active", kept.len()) });
+            return Ok(Droplets::Provisioning { nodes, message: format!("{booted}/{} droplets active", kept.len()) });
         }
 
         let entries: Vec<(String, u16, String)> = kept
@@ -266,11 +266,14 @@ impl DigitalOceanRuntime {
             .collect();
         let login = SshLogin { key: Some(key_file), known_hosts: keys.write_known_hosts(&entries)? };
         let Some(manager) = kept.iter().find(|d| node_index(name, &d.name) == Some(1)) else {
-            return Err(DoError::Swarm(format!("no droplet {} among the cluster's", provider::droplet_name(name, 1))));
+            return Err(DoError::NodesInvalid(format!(
+                "no droplet {} among the cluster's",
+                provider::droplet_name(name, 1)
+            )));
         };
         let (manager_public, manager_inner) = match (manager.public_ipv4(), inner_address(manager)) {
             (Some(p), Some(i)) => (p.to_string(), i),
-            _ => return Err(DoError::Swarm(format!("{} has no address", manager.name))),
+            _ => return Err(DoError::NodesInvalid(format!("{} has no address", manager.name))),
         };
         let mut target = ClusterTarget::new(name, &Default::default(), spec.image.as_deref(), &spec.registry);
         target.endpoint = format!("ssh://{}@{manager_public}:{}", bootstrap::SSH_USER, bootstrap::SSH_PORT);
@@ -294,7 +297,7 @@ impl DigitalOceanRuntime {
                     reason: "SwarmInitialised",
                     message: format!("{} is the swarm manager at {manager_inner}", manager.name),
                 });
-                nodes::members(swarm, &target).await.map_err(|e| DoError::Swarm(e.to_string()))?
+                nodes::members(swarm, &target).await.map_err(DoError::swarm)?
             }
         };
 
@@ -308,7 +311,7 @@ impl DigitalOceanRuntime {
         let joined = |d: &Droplet| members.iter().any(|m| m.hostname == d.name);
         let pending: Vec<&&Droplet> = kept.iter().filter(|d| !joined(d)).collect();
         if !pending.is_empty() {
-            let token = nodes::worker_join_token(swarm, &target).await.map_err(|e| DoError::Swarm(e.to_string()))?;
+            let token = nodes::worker_join_token(swarm, &target).await.map_err(DoError::swarm)?;
             let join = |d: &Droplet| {
                 let (login, registry, token, manager_inner) =
                     (login.clone(), registry.clone(), token.clone(), manager_inner.clone());
@@ -342,11 +345,8 @@ impl DigitalOceanRuntime {
         }
 
         // Asked again only when nodes joined in this pass.
-        let members = if pending.is_empty() {
-            members
-        } else {
-            nodes::members(swarm, &target).await.map_err(|e| DoError::Swarm(e.to_string()))?
-        };
+        let members =
+            if pending.is_empty() { members } else { nodes::members(swarm, &target).await.map_err(DoError::swarm)? };
         let mut ready = 0;
         let statuses = kept
             .iter()
@@ -360,12 +360,12 @@ impl DigitalOceanRuntime {
             })
             .collect::<Vec<_>>();
         if ready < kept.len() {
-            return Ok(Converged::Provisioning {
+            return Ok(Droplets::Provisioning {
                 nodes: statuses,
                 message: format!("{ready}/{} swarm nodes ready", kept.len()),
             });
         }
-        Ok(Converged::Swarm { target: Box::new(target), nodes: statuses })
+        Ok(Droplets::Swarm { target: Box::new(target), nodes: statuses })
     }
 
     /// The cluster's cloud firewall, created once: SSH from this operator's address (as
@@ -393,7 +393,7 @@ impl DigitalOceanRuntime {
         };
         let text = text.trim();
         let address: std::net::IpAddr = text.parse().map_err(|_| {
-            DoError::Swarm(format!(
+            DoError::NodesInvalid(format!(
                 "cannot tell this operator's address for the firewall (got {text:?}); set {OPERATOR_ADDRESS_ENV}"
             ))
         })?;
@@ -482,7 +482,8 @@ impl DigitalOceanRuntime {
 
     /// Destroys everything of a cluster: droplets by tag, its firewall, the login key it
     /// registered, then what this machine kept (keys, the swarm runtime's record).
-    pub async fn destroy(&self, swarm: &SwarmRuntime, name: &str) -> Result<provider::Destroyed, DoError> {
+    async fn destroy(&self, name: &str) -> Result<provider::Destroyed, DoError> {
+        let swarm = &self.swarm;
         let Some(record) = self.record(name) else {
             swarm.abandon(name).await.map_err(|e| DoError::KeyStore(e.to_string()))?;
             return Ok(provider::Destroyed::default());
@@ -500,5 +501,77 @@ impl DigitalOceanRuntime {
         }
         fsutil::remove_file_opt(&self.record_file(name)).map_err(|e| DoError::KeyStore(e.to_string()))?;
         Ok(done)
+    }
+}
+
+impl ClusterRuntime for DigitalOceanRuntime {
+    fn job_runtime(&self) -> RuntimeKind {
+        RuntimeKind::Swarm
+    }
+
+    fn converge<'a>(&'a self, req: &'a ClusterRequest, notes: &'a mut Vec<Note>) -> RuntimeFuture<'a, Converged> {
+        Box::pin(async move {
+            let name = &req.plan.name;
+            let Provider::Digitalocean(provider) = &req.spec.provider else {
+                return Err(RuntimeError::InvalidSpec("not a digitalocean cluster".into()));
+            };
+            let droplets = self
+                .converge_droplets(&self.swarm, name, &req.spec, provider, &req.base_dir, notes)
+                .await
+                .map_err(|e| RuntimeError::DigitalOcean(Box::new(e)))?;
+            match droplets {
+                Droplets::Swarm { target, nodes } => {
+                    let mut converged = self.swarm.converge_target(&target, req, notes).await?;
+                    converged.seen.nodes = nodes;
+                    Ok(converged)
+                }
+                Droplets::Provisioning { nodes, message } => Ok(Converged {
+                    seen: ObservedCluster { exists: true, nodes, ..Default::default() },
+                    conditions: vec![Condition::new(
+                        "NodesReady",
+                        ConditionStatus::False,
+                        "NodesProvisioning",
+                        message.clone(),
+                    )],
+                    provisioning: Some(message),
+                }),
+            }
+        })
+    }
+
+    fn delete<'a>(&'a self, name: &'a str) -> RuntimeFuture<'a, ()> {
+        Box::pin(async move {
+            let done = self.destroy(name).await.map_err(|e| RuntimeError::DigitalOcean(Box::new(e)))?;
+            tracing::info!(
+                cluster = name,
+                droplets = done.droplets,
+                firewalls = done.firewalls,
+                ssh_keys = done.ssh_keys,
+                "destroyed the cluster's droplets"
+            );
+            Ok(())
+        })
+    }
+
+    fn list(&self) -> RuntimeFuture<'_, Vec<String>> {
+        Box::pin(async move {
+            let dir = self.state_dir.join("digitalocean");
+            let rd = match std::fs::read_dir(&dir) {
+                Ok(rd) => rd,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+                Err(e) => return Err(RuntimeError::io(format!("listing {}", dir.display()))(e)),
+            };
+            let mut names: Vec<String> = rd
+                .flatten()
+                .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".json")).map(str::to_string))
+                .filter(|n| crate::api::meta::check_name(n).is_ok())
+                .collect();
+            names.sort();
+            Ok(names)
+        })
+    }
+
+    fn holds(&self, name: &str) -> bool {
+        crate::api::meta::check_name(name).is_ok() && self.record(name).is_some()
     }
 }

@@ -26,7 +26,7 @@ impl fmt::Display for ApiFailure {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, strum::IntoStaticStr)]
 pub enum DoError {
     #[error("DigitalOcean token: {0}")]
     TokenMissing(String),
@@ -70,42 +70,41 @@ pub enum DoError {
     KeyStore(String),
     /// An SSH connection to a droplet failed (not a host key mismatch: that is `HostKey`).
     #[error("ssh: {0}")]
-    Ssh(String),
+    SshFailed(String),
     /// A bootstrap command on a droplet exited non-zero.
     #[error("{node}: {step} failed with {status}: {stderr}")]
-    CommandFailed { node: String, step: String, status: String, stderr: String },
+    BootstrapFailed { node: String, step: String, status: String, stderr: String },
     /// The login key named by the spec cannot be used.
     #[error("{0}")]
-    LoginKey(String),
+    LoginKeyInvalid(String),
     /// Talking to the droplets' swarm (through the manager's engine) failed.
+    #[error(transparent)]
+    SwarmFailed(Box<crate::runtime::swarm::SwarmError>),
+    /// The droplets are not what the cluster needs (no manager, no address).
     #[error("{0}")]
-    Swarm(String),
+    NodesInvalid(String),
 }
 
 impl DoError {
-    /// The CamelCase reason used for events and conditions.
+    /// The CamelCase reason used for events and conditions: the variant name.
     pub fn reason(&self) -> &'static str {
-        match self {
-            DoError::TokenMissing(_) => "TokenMissing",
-            DoError::TokenInvalid(_) => "TokenInvalid",
-            DoError::InvalidApiUrl(_) => "InvalidApiUrl",
-            DoError::TlsSetup(_) => "TlsSetup",
-            DoError::Transport { .. } => "Transport",
-            DoError::Unauthorized(_) => "Unauthorized",
-            DoError::NotFound(_) => "NotFound",
-            DoError::RateLimited(_) => "RateLimited",
-            DoError::ServerError(_) => "ServerError",
-            DoError::ApiError(_) => "ApiError",
-            DoError::UnexpectedResponse { .. } => "UnexpectedResponse",
-            DoError::ForeignPageLink { .. } => "ForeignPageLink",
-            DoError::Timeout(_) => "Timeout",
-            DoError::HostKey(_) => "HostKey",
-            DoError::KeyStore(_) => "KeyStore",
-            DoError::Ssh(_) => "SshFailed",
-            DoError::CommandFailed { .. } => "BootstrapFailed",
-            DoError::LoginKey(_) => "LoginKeyInvalid",
-            DoError::Swarm(_) => "SwarmFailed",
-        }
+        self.into()
+    }
+
+    /// Errors that another pass will not fix: the user has to change something.
+    pub fn needs_user(&self) -> bool {
+        matches!(
+            self,
+            DoError::TokenMissing(_)
+                | DoError::TokenInvalid(_)
+                | DoError::Unauthorized(_)
+                | DoError::InvalidApiUrl(_)
+                | DoError::LoginKeyInvalid(_)
+        )
+    }
+
+    pub(crate) fn swarm(e: crate::runtime::swarm::SwarmError) -> DoError {
+        DoError::SwarmFailed(Box::new(e))
     }
 
     /// The API's own failure, when DigitalOcean answered with an error.

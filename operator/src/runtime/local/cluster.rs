@@ -111,7 +111,7 @@ impl ClusterDir {
 
     fn write_record(&self, r: &ClusterRecord) -> Result<(), RuntimeError> {
         let json = serde_json::to_vec_pretty(r)
-            .map_err(|e| RuntimeError::Process(format!("serialising the cluster record: {e}")))?;
+            .map_err(|e| RuntimeError::ProcessError(format!("serialising the cluster record: {e}")))?;
         fsutil::write_atomic(&self.record(), &json)
     }
 
@@ -152,18 +152,10 @@ pub(crate) fn marker(state_dir: &Path, name: &str) -> Marker {
     }
 }
 
-/// Cluster names become directory names and JVM options: only DNS-1123-ish names pass
-/// (the API validates the same, this guards the file system).
+/// Cluster names become directory names and JVM options: only DNS-1123 labels pass (the
+/// API validates the same; this guards the file system).
 pub(crate) fn check_name(name: &str) -> Result<(), RuntimeError> {
-    let ok = !name.is_empty()
-        && name.len() <= 63
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !name.starts_with('-');
-    if ok {
-        Ok(())
-    } else {
-        Err(RuntimeError::Process(format!("invalid cluster name {name:?}")))
-    }
+    crate::api::meta::check_name(name).map_err(RuntimeError::InvalidSpec)
 }
 
 fn live_pid(pidfile: &Path, marker: &Marker) -> Option<i32> {
@@ -280,7 +272,7 @@ fn record_pid(pidfile: &Path, pid: i32) -> Result<(), RuntimeError> {
 pub(crate) fn spark_memory(m: &Memory) -> Result<String, RuntimeError> {
     match m.mebibytes() {
         Some(n) if n > 0 => Ok(format!("{n}m")),
-        _ => Err(RuntimeError::Process(format!("invalid memory size {:?}", m.0))),
+        _ => Err(RuntimeError::ProcessError(format!("invalid memory size {:?}", m.0))),
     }
 }
 
@@ -321,7 +313,7 @@ fn choose_ports(plan: &ClusterPlan, old: Option<&ClusterRecord>) -> Result<(u16,
     let mut web = pick(plan.web_ui_port, old.map(|o| o.bound_web_ui_port), fresh[1]);
     if web == master {
         if plan.web_ui_port.is_some() {
-            return Err(RuntimeError::Process(format!("the master port and web UI port are both {master}")));
+            return Err(RuntimeError::ProcessError(format!("the master port and web UI port are both {master}")));
         }
         web = if fresh[1] != master { fresh[1] } else { fresh[0] };
     }
@@ -390,7 +382,7 @@ pub(crate) async fn apply(rt: &LocalRuntime, plan: &ClusterPlan) -> Result<(), R
             let still_alive = || process::is_alive(pid);
             // Workers started before the master listens back off for 5-15 s before retrying.
             if let Err(e) = ports::wait_listening(port, MASTER_START_TIMEOUT, still_alive).await {
-                return Err(RuntimeError::Process(format!(
+                return Err(RuntimeError::ProcessError(format!(
                     "the Spark master did not come up ({e}); {}:\n{}",
                     dir.master_log().display(),
                     log_excerpt(&dir.master_log())
@@ -555,7 +547,7 @@ pub(crate) async fn list(rt: &LocalRuntime) -> Result<Vec<String>, RuntimeError>
     let rd = match std::fs::read_dir(&root) {
         Ok(rd) => rd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(RuntimeError::Io { what: format!("listing {}", root.display()), source: e }),
+        Err(e) => return Err(RuntimeError::IoError { what: format!("listing {}", root.display()), source: e }),
     };
     let mut names: Vec<String> = rd
         .flatten()

@@ -20,7 +20,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RuntimeError
     // Without the fsync a power loss after the rename could leave an empty file behind.
     tmp.as_file().sync_all().map_err(RuntimeError::io(format!("syncing {}", path.display())))?;
     tmp.persist(path)
-        .map_err(|e| RuntimeError::Io { what: format!("renaming into {}", path.display()), source: e.error })?;
+        .map_err(|e| RuntimeError::IoError { what: format!("renaming into {}", path.display()), source: e.error })?;
     Ok(())
 }
 
@@ -29,7 +29,7 @@ pub(crate) fn read_opt(path: &Path) -> Result<Option<String>, RuntimeError> {
     match std::fs::read_to_string(path) {
         Ok(s) => Ok(Some(s)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(RuntimeError::Io { what: format!("reading {}", path.display()), source: e }),
+        Err(e) => Err(RuntimeError::IoError { what: format!("reading {}", path.display()), source: e }),
     }
 }
 
@@ -71,7 +71,7 @@ pub(crate) fn remove_dir_all_opt(path: &Path) -> Result<(), RuntimeError> {
     match std::fs::remove_dir_all(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(RuntimeError::Io { what: format!("removing {}", path.display()), source: e }),
+        Err(e) => Err(RuntimeError::IoError { what: format!("removing {}", path.display()), source: e }),
     }
 }
 
@@ -79,7 +79,7 @@ pub(crate) fn remove_file_opt(path: &Path) -> Result<(), RuntimeError> {
     match std::fs::remove_file(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(RuntimeError::Io { what: format!("removing {}", path.display()), source: e }),
+        Err(e) => Err(RuntimeError::IoError { what: format!("removing {}", path.display()), source: e }),
     }
 }
 

@@ -104,7 +104,7 @@ fn confined(dst: &str) -> Result<PathBuf, RuntimeError> {
     if ok && p.components().any(|c| matches!(c, Component::Normal(_))) {
         Ok(p.to_path_buf())
     } else {
-        Err(RuntimeError::Process(format!(
+        Err(RuntimeError::ProcessError(format!(
             "file destination {dst:?} must be a relative path inside the working directory"
         )))
     }
@@ -129,7 +129,7 @@ fn submit_args(sub: &JobSubmission) -> Result<Vec<OsString>, RuntimeError> {
     push("--conf", "spark.driver.host=127.0.0.1".into());
     for (k, v) in &sub.spark_conf {
         if k.is_empty() || k.contains('=') || k.contains(char::is_whitespace) {
-            return Err(RuntimeError::Process(format!("invalid sparkConf key {k:?}")));
+            return Err(RuntimeError::ProcessError(format!("invalid sparkConf key {k:?}")));
         }
         push("--conf", format!("{k}={v}"));
     }
@@ -139,7 +139,7 @@ fn submit_args(sub: &JobSubmission) -> Result<Vec<OsString>, RuntimeError> {
         let mut joined = OsString::new();
         for (i, p) in sub.py_files.iter().enumerate() {
             if p.to_string_lossy().contains(',') {
-                return Err(RuntimeError::Process(format!("pyFiles path {} contains a comma", p.display())));
+                return Err(RuntimeError::ProcessError(format!("pyFiles path {} contains a comma", p.display())));
             }
             if i > 0 {
                 joined.push(",");

@@ -51,7 +51,7 @@ fn client() -> Result<reqwest::Client, RuntimeError> {
         .connect_timeout(Duration::from_secs(2))
         .timeout(Duration::from_secs(5))
         .build()
-        .map_err(|e| RuntimeError::Process(format!("building an HTTP client: {e}")))
+        .map_err(|e| RuntimeError::ProcessError(format!("building an HTTP client: {e}")))
 }
 
 fn base(web_ui_port: u16) -> String {

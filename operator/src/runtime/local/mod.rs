@@ -21,7 +21,8 @@ use std::sync::Arc;
 pub use spark_dist::{SparkDist, PYSPARK_VERSION};
 
 use super::{
-    AttemptObservation, ClusterPlan, ClusterRuntime, JobRuntime, JobSubmission, ObservedCluster, RuntimeError,
+    converge, AttemptObservation, ClusterPlan, ClusterRequest, ClusterRuntime, Converged, JobRuntime, JobSubmission,
+    Note, ObservedCluster, RuntimeError, RuntimeFuture, RuntimeKind,
 };
 
 pub struct LocalRuntime {
@@ -95,6 +96,16 @@ impl LocalRuntime {
         process::find_marked(&cluster::marker(&self.state_dir, name))
     }
 
+    /// What runs of a cluster (read only).
+    pub async fn observe_cluster(&self, name: &str) -> Result<ObservedCluster, RuntimeError> {
+        cluster::observe(self, name).await
+    }
+
+    /// Starts what is missing or dead, stops extras, restarts what runs from another plan.
+    pub async fn apply(&self, plan: &ClusterPlan) -> Result<(), RuntimeError> {
+        cluster::apply(self, plan).await
+    }
+
     fn cluster_lock(&self, name: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = self.cluster_locks.lock();
         locks.entry(name.to_string()).or_default().clone()
@@ -102,33 +113,42 @@ impl LocalRuntime {
 }
 
 impl ClusterRuntime for LocalRuntime {
-    async fn observe(&self, name: &str) -> Result<ObservedCluster, RuntimeError> {
-        cluster::observe(self, name).await
+    fn job_runtime(&self) -> RuntimeKind {
+        RuntimeKind::Local
     }
 
-    async fn apply(&self, plan: &ClusterPlan) -> Result<(), RuntimeError> {
-        cluster::apply(self, plan).await
+    fn converge<'a>(&'a self, req: &'a ClusterRequest, notes: &'a mut Vec<Note>) -> RuntimeFuture<'a, Converged> {
+        Box::pin(async move {
+            let observe = || async { Ok((self.observe_cluster(&req.plan.name).await?, ())) };
+            let apply = || self.apply(&req.plan);
+            let (converged, ()) = converge::pass(&req.plan, |_| false, "here", notes, observe, apply).await?;
+            Ok(converged)
+        })
     }
 
-    async fn delete(&self, name: &str) -> Result<(), RuntimeError> {
-        cluster::delete(self, name).await
+    fn delete<'a>(&'a self, name: &'a str) -> RuntimeFuture<'a, ()> {
+        Box::pin(cluster::delete(self, name))
     }
 
-    async fn list(&self) -> Result<Vec<String>, RuntimeError> {
-        cluster::list(self).await
+    fn list(&self) -> RuntimeFuture<'_, Vec<String>> {
+        Box::pin(cluster::list(self))
+    }
+
+    fn holds(&self, name: &str) -> bool {
+        crate::api::meta::check_name(name).is_ok() && self.cluster_dir(name).exists()
     }
 }
 
 impl JobRuntime for LocalRuntime {
-    async fn submit(&self, sub: &JobSubmission) -> Result<(), RuntimeError> {
-        job::submit(self, sub).await
+    fn submit<'a>(&'a self, sub: &'a JobSubmission) -> RuntimeFuture<'a, ()> {
+        Box::pin(job::submit(self, sub))
     }
 
-    async fn observe(&self, attempt_dir: &Path) -> Result<Option<AttemptObservation>, RuntimeError> {
-        job::observe(attempt_dir).await
+    fn observe<'a>(&'a self, attempt_dir: &'a Path) -> RuntimeFuture<'a, Option<AttemptObservation>> {
+        Box::pin(job::observe(attempt_dir))
     }
 
-    async fn kill(&self, attempt_dir: &Path) -> Result<(), RuntimeError> {
-        job::kill(attempt_dir).await
+    fn kill<'a>(&'a self, attempt_dir: &'a Path) -> RuntimeFuture<'a, ()> {
+        Box::pin(job::kill(attempt_dir))
     }
 }

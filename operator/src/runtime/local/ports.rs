@@ -41,7 +41,9 @@ pub(crate) async fn wait_listening(
             return Ok(());
         }
         if !still_alive() {
-            return Err(RuntimeError::Process(format!("the process that should listen on 127.0.0.1:{port} exited")));
+            return Err(RuntimeError::ProcessError(format!(
+                "the process that should listen on 127.0.0.1:{port} exited"
+            )));
         }
         if tokio::time::Instant::now() >= deadline {
             return Err(RuntimeError::Unreachable(format!(
@@ -72,6 +74,6 @@ mod tests {
         assert!(wait_listening(port, Duration::from_secs(5), || true).await.is_ok());
         drop(l);
         let r = wait_listening(port, Duration::from_secs(5), || false).await;
-        assert!(matches!(r, Err(RuntimeError::Process(_))));
+        assert!(matches!(r, Err(RuntimeError::ProcessError(_))));
     }
 }

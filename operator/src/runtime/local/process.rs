@@ -69,7 +69,7 @@ pub(crate) fn spawn_detached(s: Spawn<'_>) -> Result<i32, RuntimeError> {
     let pid = child
         .id()
         .and_then(|p| i32::try_from(p).ok())
-        .ok_or_else(|| RuntimeError::Process(format!("{} exited before its pid was read", s.program.display())))?;
+        .ok_or_else(|| RuntimeError::ProcessError(format!("{} exited before its pid was read", s.program.display())))?;
     let name = s.program.display().to_string();
     tokio::spawn(async move {
         match child.wait().await {
@@ -189,7 +189,7 @@ pub(crate) async fn stop_group(pgid: i32, marker: &Marker, grace: Duration) -> R
     if wait_group_empty(pgid, Duration::from_secs(10)).await {
         Ok(())
     } else {
-        Err(RuntimeError::Process(format!("process group {pgid} survived SIGKILL")))
+        Err(RuntimeError::ProcessError(format!("process group {pgid} survived SIGKILL")))
     }
 }
 
@@ -208,7 +208,7 @@ pub(crate) async fn kill_marked(marker: &Marker) -> Result<(), RuntimeError> {
             return Ok(());
         }
         if tokio::time::Instant::now() >= deadline {
-            return Err(RuntimeError::Process(format!("processes {left:?} survived SIGKILL")));
+            return Err(RuntimeError::ProcessError(format!("processes {left:?} survived SIGKILL")));
         }
         for pid in left {
             match nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL) {

@@ -168,8 +168,11 @@ async fn venv_dist(cache: &Path, progress: &(dyn Fn(&str) + Sync)) -> Result<Spa
         nix::fcntl::Flock::lock(lock_file, nix::fcntl::FlockArg::LockExclusive).map_err(|(_, errno)| errno)
     })
     .await
-    .map_err(|e| RuntimeError::Process(format!("waiting for the install lock: {e}")))?
-    .map_err(|errno| RuntimeError::Io { what: format!("locking {}", lock_path.display()), source: errno.into() })?;
+    .map_err(|e| RuntimeError::ProcessError(format!("waiting for the install lock: {e}")))?
+    .map_err(|errno| RuntimeError::IoError {
+        what: format!("locking {}", lock_path.display()),
+        source: errno.into(),
+    })?;
     // Someone else may have finished while we waited for the lock.
     if let Some(d) = installed(&venv) {
         return Ok(d);
@@ -288,7 +291,7 @@ async fn run_streaming(
         .spawn()
         .map_err(|e| RuntimeError::SparkUnavailable(format!("{what}: cannot run {}: {e}", program.display())))?;
     let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
-        return Err(RuntimeError::Process(format!("{what}: no output pipes")));
+        return Err(RuntimeError::ProcessError(format!("{what}: no output pipes")));
     };
     // pip reports progress on stdout and problems on stderr: stderr is only kept for the error.
     let stderr_tail = tokio::spawn(async move {

@@ -34,9 +34,10 @@ use super::connect::Endpoint;
 use super::error::{is_conflict, is_not_found, SwarmError};
 use super::{image, labels, ClusterTarget, SwarmRuntime, REGISTRY_IMAGE};
 use crate::api::cluster::NodeStatus;
+use crate::api::condition::{Condition, ConditionStatus};
 use crate::api::quantity::Memory;
 use crate::runtime::local::master_api;
-use crate::runtime::{ClusterPlan, ObservedCluster, RuntimeError};
+use crate::runtime::{ClusterPlan, ObservedCluster};
 
 pub const DEFAULT_MASTER_PORT: u16 = 7077;
 pub const DEFAULT_WEB_UI_PORT: u16 = 8080;
@@ -61,6 +62,28 @@ pub struct SwarmDetail {
     pub nodes_ready: u32,
     /// None: no registry wanted.
     pub registry: Option<RegistryState>,
+}
+
+/// The conditions only a swarm has, from what was observed.
+pub fn conditions(detail: &SwarmDetail) -> Vec<Condition> {
+    let mut out =
+        vec![Condition::new("SwarmReady", ConditionStatus::True, "SwarmManager", "the engine is a swarm manager")];
+    let nodes = format!("{}/{} nodes ready", detail.nodes_ready, detail.nodes_total);
+    out.push(if detail.nodes_total > 0 && detail.nodes_ready == detail.nodes_total {
+        Condition::new("NodesReady", ConditionStatus::True, "AllNodesReady", nodes)
+    } else {
+        Condition::new("NodesReady", ConditionStatus::False, "NodesNotReady", nodes)
+    });
+    match &detail.registry {
+        Some(r) if r.running => {
+            out.push(Condition::new("RegistryReady", ConditionStatus::True, "RegistryRunning", r.message.clone()))
+        }
+        Some(r) => {
+            out.push(Condition::new("RegistryReady", ConditionStatus::False, "RegistryStarting", r.message.clone()))
+        }
+        None => {}
+    }
+    out
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -102,21 +125,18 @@ impl PlanLabel {
     }
 }
 
-/// Names become service names (at most 63 characters with our prefixes and suffixes).
-pub(crate) fn check_name(name: &str) -> Result<(), RuntimeError> {
-    let ok = !name.is_empty()
-        && name.len() <= 30
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !name.starts_with('-')
-        && !name.ends_with('-');
-    if ok {
-        Ok(())
-    } else {
-        Err(SwarmError::InvalidSpec(format!(
-            "invalid swarm cluster name {name:?}: at most 30 lowercase letters, digits and '-' (Docker service names are limited to 63)"
-        ))
-        .into())
+/// The longest cluster name on a swarm: names become service names, which Docker limits to
+/// 63 characters with our prefixes and suffixes.
+pub const MAX_SWARM_NAME: usize = 30;
+
+pub(crate) fn check_name(name: &str) -> Result<(), SwarmError> {
+    crate::api::meta::check_name(name).map_err(SwarmError::InvalidSpec)?;
+    if name.len() > MAX_SWARM_NAME {
+        return Err(SwarmError::InvalidSpec(format!(
+            "swarm cluster name {name:?} is longer than {MAX_SWARM_NAME} characters (Docker service names are limited to 63)"
+        )));
     }
+    Ok(())
 }
 
 pub fn master_url(name: &str, plan_port: Option<u16>) -> String {
@@ -348,7 +368,7 @@ pub(crate) async fn tasks_of(docker: &Docker, service: &str) -> Result<Vec<Task>
     match docker.list_tasks(Some(opts)).await {
         Ok(t) => Ok(t),
         Err(e) if is_not_found(&e) => Ok(vec![]),
-        Err(e) => Err(SwarmError::DockerApi { what: format!("listing the tasks of {service}"), source: e }),
+        Err(e) => Err(SwarmError::DockerApiError { what: format!("listing the tasks of {service}"), source: e }),
     }
 }
 
@@ -378,7 +398,7 @@ fn task_problem(tasks: &[Task]) -> Option<String> {
 }
 
 pub(crate) async fn observe(rt: &SwarmRuntime, name: &str) -> Result<(ObservedCluster, SwarmDetail), SwarmError> {
-    check_name(name).map_err(|e| SwarmError::InvalidSpec(e.to_string()))?;
+    check_name(name)?;
     let Some(target) = rt.target(name) else { return Ok((ObservedCluster::default(), SwarmDetail::default())) };
     let ep = target.endpoint()?;
     let docker = rt.client(&target).await?;
@@ -499,9 +519,10 @@ async fn ensure_network(docker: &Docker, name: &str, owner: &str) -> Result<(), 
             "a network named {} exists but was not created by this operator",
             labels::network(name)
         ))),
-        Err(e) => {
-            Err(SwarmError::DockerApi { what: format!("creating the network {}", labels::network(name)), source: e })
-        }
+        Err(e) => Err(SwarmError::DockerApiError {
+            what: format!("creating the network {}", labels::network(name)),
+            source: e,
+        }),
     }
 }
 
@@ -530,7 +551,7 @@ async fn ensure_service(docker: &Docker, spec: ServiceSpec) -> Result<bool, Swar
             tracing::info!(service = %name, "service created");
             Ok(true)
         }
-        Err(e) => Err(SwarmError::DockerApi { what: format!("inspecting the service {name}"), source: e }),
+        Err(e) => Err(SwarmError::DockerApiError { what: format!("inspecting the service {name}"), source: e }),
     }
 }
 
@@ -576,7 +597,7 @@ async fn ensure_registry(
 }
 
 pub(crate) async fn apply(rt: &SwarmRuntime, plan: &ClusterPlan) -> Result<(), SwarmError> {
-    check_name(&plan.name).map_err(|e| SwarmError::InvalidSpec(e.to_string()))?;
+    check_name(&plan.name)?;
     mib(&plan.worker_memory)?;
     let target = rt.target(&plan.name).ok_or_else(|| SwarmError::UnknownCluster(plan.name.clone()))?;
     let ep = target.endpoint()?;
@@ -597,7 +618,7 @@ pub(crate) async fn apply(rt: &SwarmRuntime, plan: &ClusterPlan) -> Result<(), S
 /// Removes every service, container, network, volume and config labelled for the cluster
 /// (and owned by this operator); nothing else.
 pub(crate) async fn delete(rt: &SwarmRuntime, name: &str) -> Result<(), SwarmError> {
-    check_name(name).map_err(|e| SwarmError::InvalidSpec(e.to_string()))?;
+    check_name(name)?;
     let Some(target) = rt.target(name) else { return Ok(()) };
     let docker = rt.client(&target).await?;
     let owner = rt.owner().to_string();
@@ -607,7 +628,7 @@ pub(crate) async fn delete(rt: &SwarmRuntime, name: &str) -> Result<(), SwarmErr
         match docker.delete_service(&id).await {
             Ok(()) => {}
             Err(e) if is_not_found(&e) => {}
-            Err(e) => return Err(SwarmError::DockerApi { what: format!("removing the service {id}"), source: e }),
+            Err(e) => return Err(SwarmError::DockerApiError { what: format!("removing the service {id}"), source: e }),
         }
     }
     // Containers outlive their service briefly (and a finished job's may stay): remove
@@ -675,7 +696,7 @@ pub(crate) async fn delete(rt: &SwarmRuntime, name: &str) -> Result<(), SwarmErr
         if let Some(id) = c.id {
             if let Err(e) = docker.delete_config(&id).await {
                 if !is_not_found(&e) {
-                    return Err(SwarmError::DockerApi { what: format!("removing the config {id}"), source: e });
+                    return Err(SwarmError::DockerApiError { what: format!("removing the config {id}"), source: e });
                 }
             }
         }

@@ -1,7 +1,7 @@
 //! What can go wrong talking to a Docker engine. The variant names are the event and
 //! condition reasons.
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, strum::IntoStaticStr)]
 pub enum SwarmError {
     /// The endpoint string cannot be used.
     #[error("invalid endpoint {endpoint:?}: {message}")]
@@ -29,7 +29,7 @@ pub enum SwarmError {
     RegistryPushFailed(String),
     /// A Docker API call failed.
     #[error("{what}: {source}")]
-    DockerApi {
+    DockerApiError {
         what: String,
         #[source]
         source: bollard::errors::Error,
@@ -37,47 +37,61 @@ pub enum SwarmError {
     #[error("{0}")]
     InvalidSpec(String),
     #[error("{what}: {source}")]
-    Io {
+    IoError {
         what: String,
         #[source]
         source: std::io::Error,
     },
     /// Reading or writing the state directory failed.
     #[error("{0}")]
-    StateDir(String),
+    StateError(String),
     /// The cluster of a job is not known to this runtime (its file never reached it).
     #[error("no swarm cluster named {0:?} is known to this operator")]
     UnknownCluster(String),
 }
 
 impl SwarmError {
+    /// The CamelCase reason used for events and conditions: the variant name.
     pub fn reason(&self) -> &'static str {
-        match self {
-            SwarmError::InvalidEndpoint { .. } => "InvalidEndpoint",
-            SwarmError::SshFailed(_) => "SshFailed",
-            SwarmError::SshHostKeyNotTrusted(_) => "SshHostKeyNotTrusted",
-            SwarmError::EngineUnreachable { .. } => "EngineUnreachable",
-            SwarmError::NotSwarmManager { .. } => "NotSwarmManager",
-            SwarmError::SwarmInitFailed(_) => "SwarmInitFailed",
-            SwarmError::ImageMissing(_) => "ImageMissing",
-            SwarmError::ImageBuildFailed(_) => "ImageBuildFailed",
-            SwarmError::RegistryPushFailed(_) => "RegistryPushFailed",
-            SwarmError::DockerApi { .. } => "DockerApiError",
-            SwarmError::InvalidSpec(_) => "InvalidSpec",
-            SwarmError::Io { .. } => "IoError",
-            SwarmError::UnknownCluster(_) => "UnknownCluster",
-            SwarmError::StateDir(_) => "StateError",
-        }
+        self.into()
+    }
+
+    /// Configuration problems need the user; the others may pass (an engine restarting).
+    pub fn needs_user(&self) -> bool {
+        matches!(
+            self,
+            SwarmError::NotSwarmManager { .. }
+                | SwarmError::InvalidEndpoint { .. }
+                | SwarmError::SshHostKeyNotTrusted(_)
+                | SwarmError::ImageMissing(_)
+                | SwarmError::ImageBuildFailed(_)
+                | SwarmError::InvalidSpec(_)
+                | SwarmError::SwarmInitFailed(_)
+        )
+    }
+
+    /// Failures of the engine or the swarm itself also make `SwarmReady` False.
+    pub fn condition_type(&self) -> Option<&'static str> {
+        let swarm = matches!(
+            self,
+            SwarmError::NotSwarmManager { .. }
+                | SwarmError::EngineUnreachable { .. }
+                | SwarmError::InvalidEndpoint { .. }
+                | SwarmError::SshFailed(_)
+                | SwarmError::SshHostKeyNotTrusted(_)
+                | SwarmError::SwarmInitFailed(_)
+        );
+        swarm.then_some("SwarmReady")
     }
 
     pub fn api(what: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> SwarmError {
         let what = what.into();
-        move |source| SwarmError::DockerApi { what, source }
+        move |source| SwarmError::DockerApiError { what, source }
     }
 
     pub fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> SwarmError {
         let what = what.into();
-        move |source| SwarmError::Io { what, source }
+        move |source| SwarmError::IoError { what, source }
     }
 }
 

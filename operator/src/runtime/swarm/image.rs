@@ -36,7 +36,7 @@ pub async fn exists(docker: &Docker, image: &str) -> Result<bool, SwarmError> {
     match docker.inspect_image(image).await {
         Ok(_) => Ok(true),
         Err(e) if is_not_found(&e) => Ok(false),
-        Err(e) => Err(SwarmError::DockerApi { what: format!("inspecting image {image}"), source: e }),
+        Err(e) => Err(SwarmError::DockerApiError { what: format!("inspecting image {image}"), source: e }),
     }
 }
 

@@ -102,7 +102,7 @@ impl Files {
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), SwarmError> {
-    fsutil::write_atomic(path, bytes).map_err(|e| SwarmError::StateDir(e.to_string()))
+    fsutil::write_atomic(path, bytes).map_err(|e| SwarmError::StateError(e.to_string()))
 }
 
 /// A destination inside the working directory: relative, without `..`.
@@ -258,7 +258,7 @@ fn write_tar(path: &Path, entries: &[(PathBuf, PathBuf)]) -> Result<(), SwarmErr
     }
     let w = b.into_inner().map_err(SwarmError::io("finishing the upload tar"))?;
     w.into_inner()
-        .map_err(|e| SwarmError::Io { what: "flushing the upload tar".into(), source: e.into_error() })?
+        .map_err(|e| SwarmError::IoError { what: "flushing the upload tar".into(), source: e.into_error() })?
         .sync_all()
         .map_err(SwarmError::io("syncing the upload tar"))
 }
@@ -313,7 +313,7 @@ async fn helper(
                 .map(|r| r.id)
                 .map_err(SwarmError::api("creating the files helper container"))
         }
-        Err(e) => Err(SwarmError::DockerApi { what: "creating the files helper container".into(), source: e }),
+        Err(e) => Err(SwarmError::DockerApiError { what: "creating the files helper container".into(), source: e }),
     }
 }
 
@@ -472,7 +472,9 @@ async fn fetch_logs(docker: &Docker, service: &str, to: &Path) -> Result<(), Swa
                 }
             }
             Err(e) if is_not_found(&e) => return Ok(()),
-            Err(e) => return Err(SwarmError::DockerApi { what: format!("reading the logs of {service}"), source: e }),
+            Err(e) => {
+                return Err(SwarmError::DockerApiError { what: format!("reading the logs of {service}"), source: e })
+            }
         }
     }
     let cut = buf.len() > LOG_MAX_BYTES;

@@ -31,9 +31,10 @@ pub use error::SwarmError;
 
 use super::local::fsutil;
 use super::{
-    AttemptObservation, ClusterPlan, ClusterRuntime, JobRuntime, JobSubmission, ObservedCluster, RuntimeError,
+    converge, AttemptObservation, ClusterPlan, ClusterRequest, ClusterRuntime, Converged, JobRuntime, JobSubmission,
+    Note, ObservedCluster, RuntimeError, RuntimeFuture, RuntimeKind,
 };
-use crate::api::cluster::{RegistrySpec, SwarmProvider, TlsSpec};
+use crate::api::cluster::{Provider, RegistrySpec, SwarmProvider, TlsSpec};
 
 /// The image a cluster runs when its spec names none: what `images/spark` builds.
 pub const DEFAULT_IMAGE: &str = "sparkswarm/spark:4.0.1";
@@ -171,7 +172,7 @@ impl SwarmRuntime {
         let dir = self.targets_dir();
         std::fs::create_dir_all(&dir).map_err(RuntimeError::io(format!("creating {}", dir.display())))?;
         let json = serde_json::to_vec_pretty(target)
-            .map_err(|e| RuntimeError::Process(format!("serialising the cluster target: {e}")))?;
+            .map_err(|e| RuntimeError::ProcessError(format!("serialising the cluster target: {e}")))?;
         fsutil::write_atomic(&self.target_file(&target.name), &json)
     }
 
@@ -237,7 +238,7 @@ impl SwarmRuntime {
         (self.progress)(line);
     }
 
-    /// Like [`ClusterRuntime::observe`], with what only a swarm knows (nodes, registry).
+    /// What runs of a cluster, with what only a swarm knows (nodes, registry).
     pub async fn observe_detail(&self, name: &str) -> Result<(ObservedCluster, cluster::SwarmDetail), RuntimeError> {
         Ok(cluster::observe(self, name).await?)
     }
@@ -249,58 +250,99 @@ impl From<SwarmError> for RuntimeError {
     }
 }
 
-impl ClusterRuntime for SwarmRuntime {
-    async fn observe(&self, name: &str) -> Result<ObservedCluster, RuntimeError> {
+impl SwarmRuntime {
+    /// What runs of a cluster (read only).
+    pub async fn observe_cluster(&self, name: &str) -> Result<ObservedCluster, RuntimeError> {
         Ok(cluster::observe(self, name).await?.0)
     }
 
-    async fn apply(&self, plan: &ClusterPlan) -> Result<(), RuntimeError> {
+    /// Creates or updates the cluster's services to the plan.
+    pub async fn apply(&self, plan: &ClusterPlan) -> Result<(), RuntimeError> {
         let lock = self.cluster_lock(&plan.name);
         let _guard = lock.lock().await;
         Ok(cluster::apply(self, plan).await?)
     }
 
-    async fn delete(&self, name: &str) -> Result<(), RuntimeError> {
-        let lock = self.cluster_lock(name);
+    /// One pass on the engine `target` reaches: also what a digitalocean cluster is handed
+    /// over to once its droplets are a swarm.
+    pub async fn converge_target(
+        &self,
+        target: &ClusterTarget,
+        req: &ClusterRequest,
+        notes: &mut Vec<Note>,
+    ) -> Result<Converged, RuntimeError> {
+        self.configure(target)?;
+        let plan = &req.plan;
+        let lock = self.cluster_lock(&plan.name);
         let _guard = lock.lock().await;
-        cluster::delete(self, name).await?;
-        self.forget(name)
+        let observe = || async { Ok(cluster::observe(self, &plan.name).await?) };
+        // Not a manager yet (`init`), or a new generation that may change what the plan does
+        // not hold (image, registry): apply, and the runtime updates only the services whose
+        // spec hash differs.
+        let must_apply = |d: &cluster::SwarmDetail| req.new_generation || !d.manager;
+        let apply = || async { Ok(cluster::apply(self, plan).await?) };
+        let (mut converged, detail) = converge::pass(plan, must_apply, "on the swarm", notes, observe, apply).await?;
+        converged.conditions = cluster::conditions(&detail);
+        Ok(converged)
+    }
+}
+
+impl ClusterRuntime for SwarmRuntime {
+    fn job_runtime(&self) -> RuntimeKind {
+        RuntimeKind::Swarm
     }
 
-    async fn list(&self) -> Result<Vec<String>, RuntimeError> {
-        let rd = match std::fs::read_dir(self.targets_dir()) {
-            Ok(rd) => rd,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => {
-                return Err(RuntimeError::Io { what: format!("listing {}", self.targets_dir().display()), source: e })
-            }
-        };
-        let mut names: Vec<String> = rd
-            .flatten()
-            .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".json")).map(str::to_string))
-            .filter(|n| cluster::check_name(n).is_ok())
-            .collect();
-        names.sort();
-        Ok(names)
+    fn converge<'a>(&'a self, req: &'a ClusterRequest, notes: &'a mut Vec<Note>) -> RuntimeFuture<'a, Converged> {
+        Box::pin(async move {
+            let Provider::Swarm(provider) = &req.spec.provider else {
+                return Err(SwarmError::InvalidSpec("not a swarm cluster".into()).into());
+            };
+            let target = ClusterTarget::new(&req.plan.name, provider, req.spec.image.as_deref(), &req.spec.registry);
+            self.converge_target(&target, req, notes).await
+        })
+    }
+
+    fn delete<'a>(&'a self, name: &'a str) -> RuntimeFuture<'a, ()> {
+        Box::pin(async move {
+            let lock = self.cluster_lock(name);
+            let _guard = lock.lock().await;
+            cluster::delete(self, name).await?;
+            self.forget(name)
+        })
+    }
+
+    fn list(&self) -> RuntimeFuture<'_, Vec<String>> {
+        Box::pin(async move {
+            let rd = match std::fs::read_dir(self.targets_dir()) {
+                Ok(rd) => rd,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+                Err(e) => return Err(RuntimeError::io(format!("listing {}", self.targets_dir().display()))(e)),
+            };
+            let mut names: Vec<String> = rd
+                .flatten()
+                .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".json")).map(str::to_string))
+                .filter(|n| cluster::check_name(n).is_ok())
+                .collect();
+            names.sort();
+            Ok(names)
+        })
+    }
+
+    fn holds(&self, name: &str) -> bool {
+        cluster::check_name(name).is_ok() && self.target(name).is_some()
     }
 }
 
 impl JobRuntime for SwarmRuntime {
-    async fn submit(&self, sub: &JobSubmission) -> Result<(), RuntimeError> {
-        Ok(job::submit(self, sub).await?)
+    fn submit<'a>(&'a self, sub: &'a JobSubmission) -> RuntimeFuture<'a, ()> {
+        Box::pin(async move { Ok(job::submit(self, sub).await?) })
     }
 
-    async fn observe(&self, attempt_dir: &Path) -> Result<Option<AttemptObservation>, RuntimeError> {
-        Ok(job::observe(self, attempt_dir).await?)
+    fn observe<'a>(&'a self, attempt_dir: &'a Path) -> RuntimeFuture<'a, Option<AttemptObservation>> {
+        Box::pin(async move { Ok(job::observe(self, attempt_dir).await?) })
     }
 
-    async fn kill(&self, attempt_dir: &Path) -> Result<(), RuntimeError> {
-        Ok(job::kill(self, attempt_dir).await?)
+    fn kill<'a>(&'a self, attempt_dir: &'a Path) -> RuntimeFuture<'a, ()> {
+        Box::pin(async move { Ok(job::kill(self, attempt_dir).await?) })
     }
-}
-
-/// Whether an attempt directory belongs to a swarm job (the job reconciler picks the
-/// runtime that observes and kills it by this, whatever its cluster's file says now).
-pub fn is_swarm_attempt(attempt_dir: &Path) -> bool {
-    job::record_path(attempt_dir).exists()
 }
