@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::document::{self, ManifestFile, ParseError, ParseErrorKind};
+use super::document::{self, Document, ManifestFile, ParseError, ParseErrorKind};
 use super::scan;
 use super::validate::{validate, FieldError, Resource};
 use crate::api::Kind;
@@ -88,17 +88,7 @@ impl Catalog {
                 if let (Some(k), Some(n)) = (kind, &name) {
                     match winners.get(&(k, n.clone())) {
                         Some((wpath, wline)) => {
-                            result = Err(vec![FieldError {
-                                path: file.path.clone(),
-                                line: doc.line_of("/metadata/name"),
-                                field: "metadata.name".into(),
-                                message: format!(
-                                    "{} {n:?} is already defined at {}:{wline}; this document is ignored",
-                                    k.as_str(),
-                                    wpath.display()
-                                ),
-                                reason: "DuplicateName".into(),
-                            }]);
+                            result = Err(vec![duplicate(&file.path, doc, k, n, wpath, *wline)]);
                         }
                         None => {
                             // The first one wins even while invalid, so that a typo in it
@@ -135,6 +125,22 @@ impl Catalog {
     /// Documents whose kind is missing or unknown.
     pub fn unknown_kind(&self) -> impl Iterator<Item = &Entry> {
         self.entries.iter().filter(|e| e.kind.is_none())
+    }
+}
+
+/// The first document by path order owns a kind and name; this is what every later one
+/// says, in `validate` and in its status alike.
+pub fn duplicate(path: &Path, doc: &Document, kind: Kind, name: &str, winner: &Path, winner_line: usize) -> FieldError {
+    FieldError {
+        path: path.to_path_buf(),
+        line: doc.line_of("/metadata/name"),
+        field: "metadata.name".into(),
+        message: format!(
+            "{} {name:?} is already defined at {}:{winner_line}; this document is ignored",
+            kind.as_str(),
+            winner.display()
+        ),
+        reason: "DuplicateName".into(),
     }
 }
 

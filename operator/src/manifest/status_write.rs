@@ -174,18 +174,9 @@ fn check_only_status_changed(
 mod tests {
     use super::*;
     use crate::manifest::splice::SpliceError;
-    use crate::manifest::write::TEMP_SUFFIX;
+    use crate::manifest::write::tests::temp_names;
     use serde_json::json;
     use std::fs;
-
-    fn temp_names(dir: &Path) -> Vec<String> {
-        fs::read_dir(dir)
-            .expect("read_dir")
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(TEMP_SUFFIX))
-            .collect()
-    }
 
     const JOB: &str = "# job\napiVersion: sparkswarm.io/v1alpha1\nkind: SparkJob\nmetadata:\n  name: a\nspec:\n  clusterRef: demo\n---\nkind: SparkJob\nmetadata: {name: b}\n";
 

@@ -95,11 +95,11 @@ fn holds(path: &Path, expected: &str) -> Result<bool, WriteError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::fs;
 
-    fn temp_names(dir: &Path) -> Vec<String> {
+    pub(crate) fn temp_names(dir: &Path) -> Vec<String> {
         fs::read_dir(dir)
             .expect("read_dir")
             .filter_map(|e| e.ok())

@@ -13,7 +13,7 @@ use crate::manifest::document;
 use crate::manifest::validate::{validate, FieldError};
 
 use super::context::Context;
-use super::locate::write_status;
+use super::update_status::write_status;
 use super::ReconcileError;
 use crate::manifest::status_write::StatusWrite;
 
@@ -59,6 +59,9 @@ pub fn describe_errors(errors: &[FieldError]) -> (String, String) {
 }
 
 /// Writes `Valid=False` into an object's document and records the event.
+// Where (path, kind, name, index) and what (previous, reason, message, generation): a
+// struct for either would only be built to be taken apart here.
+#[allow(clippy::too_many_arguments)]
 pub async fn mark_invalid(
     ctx: &Context,
     path: &Path,
@@ -107,4 +110,25 @@ pub async fn reconcile_document(ctx: &Context, path: &Path, index: usize) -> Res
     let (reason, message) = describe_errors(&errors);
     mark_invalid(ctx, path, None, None, index, doc.status(), &reason, &message, None).await?;
     Ok(Action::AwaitChange)
+}
+
+/// A spec that cannot be used as written: `Valid=False` with every error's line and field.
+/// An invalid job can never run: for `run --exit-when-done` it has failed.
+#[allow(clippy::too_many_arguments)] // as mark_invalid
+pub async fn mark_spec_invalid(
+    ctx: &Context,
+    path: &Path,
+    kind: Kind,
+    name: &str,
+    index: usize,
+    previous: Option<&Value>,
+    generation: u64,
+    errors: &[FieldError],
+) -> Result<(), ReconcileError> {
+    let (reason, message) = describe_errors(errors);
+    mark_invalid(ctx, path, Some(kind), Some(name), index, previous, &reason, &message, Some(generation)).await?;
+    if kind == Kind::SparkJob {
+        ctx.set_job_phase(name, Some(crate::api::job::JobPhase::Failed));
+    }
+    Ok(())
 }

@@ -3,9 +3,10 @@
 
 pub mod cluster;
 pub mod context;
+pub mod dereference;
 pub mod invalid;
 pub mod job;
-pub mod locate;
+pub mod update_status;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -81,3 +82,6 @@ pub async fn reconcile(ctx: Arc<Context>, key: Key) -> Result<Action, ReconcileE
     }
     result
 }
+
+#[cfg(test)]
+mod tests;

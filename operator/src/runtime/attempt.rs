@@ -3,6 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::api::job::Results;
+
+/// `results.json` above this is ignored (it is lifted into the status).
+const RESULTS_MAX_BYTES: u64 = 1024 * 1024;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttemptDir {
     /// Absolute, so that markers and records compare it verbatim however it was given.
@@ -37,5 +42,41 @@ impl AttemptDir {
     /// Written by `kill` before anything else, so that a start racing it does not run.
     pub fn cancelled(&self) -> PathBuf {
         self.dir.join("cancelled")
+    }
+
+    /// The driver's exit code: None while it runs; a garbled file (the launchers rename a
+    /// complete one into place) counts as a failure.
+    pub fn read_exitcode(&self) -> Option<i32> {
+        let text = std::fs::read_to_string(self.exitcode()).ok()?;
+        Some(text.trim().parse().unwrap_or(-1))
+    }
+
+    /// The flat JSON object the app wrote to `$SPARKSWARM_OUTPUT_DIR/results.json`, once
+    /// collected; anything else is ignored with a warning.
+    pub fn read_results(&self) -> Results {
+        let path = self.outputs().join("results.json");
+        let Ok(meta) = std::fs::metadata(&path) else { return Results::new() };
+        if meta.len() > RESULTS_MAX_BYTES {
+            tracing::warn!(path = %path.display(), bytes = meta.len(), "results.json is too big; ignored");
+            return Results::new();
+        }
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "results.json is unreadable; ignored");
+                return Results::new();
+            }
+        };
+        match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(serde_json::Value::Object(map)) => map,
+            Ok(_) => {
+                tracing::warn!(path = %path.display(), "results.json is not a JSON object; ignored");
+                Results::new()
+            }
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "results.json is not valid JSON; ignored");
+                Results::new()
+            }
+        }
     }
 }

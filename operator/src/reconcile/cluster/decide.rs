@@ -140,7 +140,12 @@ pub fn failed(e: &RuntimeError, generation: u64, previous: Option<&SparkClusterS
 
 /// The status of a cluster whose spec cannot be used as written (a path outside the allowed
 /// roots): Failed, with the problem in `Valid` and `Ready` alike, until the file changes.
-pub fn unusable(reason: &str, message: &str, generation: u64, previous: Option<&SparkClusterStatus>) -> SparkClusterStatus {
+pub fn unusable(
+    reason: &str,
+    message: &str,
+    generation: u64,
+    previous: Option<&SparkClusterStatus>,
+) -> SparkClusterStatus {
     let mut status = base(generation, previous);
     status.phase = ClusterPhase::Failed;
     set(&mut status.conditions, generation, Condition::new("Valid", ConditionStatus::False, reason, message));

@@ -17,9 +17,10 @@ use crate::runtime::{Note, Runtimes};
 use crate::state::StateDir;
 
 use super::context::Context;
+use super::dereference::{dereference, Dereferenced, Found};
 use super::invalid::describe_errors;
 use super::job::wake_jobs_of;
-use super::locate::{dereference, write_status, Dereferenced, Found};
+use super::update_status::write_status;
 use super::ReconcileError;
 
 const KIND: &str = "SparkCluster";

@@ -19,8 +19,9 @@ use crate::state::StateDir;
 
 use self::decide::{ClusterView, JobView, Step};
 use super::context::Context;
-use super::invalid::{describe_errors, mark_invalid};
-use super::locate::{dereference, write_status, Dereferenced, Found};
+use super::dereference::{dereference, Dereferenced, Found};
+use super::invalid::mark_spec_invalid;
+use super::update_status::write_status;
 use super::ReconcileError;
 use crate::manifest::status_write::StatusWrite;
 
@@ -37,20 +38,7 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
     let resolved = match submission::resolve(&ctx.roots, &file.path, doc, &job.spec) {
         Ok(r) => r,
         Err(errors) => {
-            let (reason, message) = describe_errors(&errors);
-            mark_invalid(
-                ctx,
-                &file.path,
-                Some(Kind::SparkJob),
-                Some(name),
-                index,
-                doc.status(),
-                &reason,
-                &message,
-                Some(generation),
-            )
-            .await?;
-            ctx.set_job_phase(name, Some(crate::api::job::JobPhase::Failed));
+            mark_spec_invalid(ctx, &file.path, Kind::SparkJob, name, index, doc.status(), generation, &errors).await?;
             return Ok(Action::AwaitChange);
         }
     };
@@ -123,7 +111,7 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
                 }
             }
             Step::RecordEnd(end) => {
-                let (ok, reason, message) = (end.succeeded(), end.reason.clone(), end.message.clone());
+                let (ok, reason, message) = (end.succeeded(), end.reason, end.message.clone());
                 let number = ledger.latest().map(|a| a.number).unwrap_or(0);
                 if let Some(last) = ledger.latest_mut() {
                     last.ended = Some(end);

@@ -11,17 +11,10 @@ use chrono::{DateTime, Utc};
 
 use crate::runtime::RuntimeError;
 
-/// Writes `bytes` to `path` via a temp file in the same directory and a rename.
+/// Writes `bytes` to `path` so that a restarted operator sees the old or the new content,
+/// never half of it (the state directory's one atomic write).
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RuntimeError> {
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .map_err(RuntimeError::io(format!("creating a temp file in {}", dir.display())))?;
-    std::io::Write::write_all(&mut tmp, bytes).map_err(RuntimeError::io(format!("writing {}", path.display())))?;
-    // Without the fsync a power loss after the rename could leave an empty file behind.
-    tmp.as_file().sync_all().map_err(RuntimeError::io(format!("syncing {}", path.display())))?;
-    tmp.persist(path)
-        .map_err(|e| RuntimeError::IoError { what: format!("renaming into {}", path.display()), source: e.error })?;
-    Ok(())
+    crate::state::atomic::write(path, bytes).map_err(RuntimeError::io(format!("writing {}", path.display())))
 }
 
 /// The file's content, or None when it does not exist (any other error is reported).

@@ -20,7 +20,7 @@
 //!    submission in flight: the wrapper writes its pid within milliseconds); later `Lost`.
 
 use std::ffi::{OsStr, OsString};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -28,6 +28,7 @@ use chrono::{DateTime, Utc};
 use super::process::{self, Marker, Spawn};
 use super::{cluster::spark_memory, driver_log, fsutil, LocalRuntime};
 use crate::api::job::Results;
+use crate::manifest::paths::confine_dst;
 use crate::runtime::attempt::AttemptDir;
 use crate::runtime::{AttemptObservation, AttemptState, JobSubmission, RuntimeError};
 
@@ -39,7 +40,6 @@ const KILL_GRACE: Duration = Duration::from_secs(10);
 const WRAPPER_NAME: &str = "sparkswarm-driver";
 /// An exit code of our own for a driver killed after the grace (128 + SIGKILL).
 const KILLED_EXIT_CODE: i32 = 137;
-const RESULTS_MAX_BYTES: u64 = 1024 * 1024;
 
 /// Every user value (paths, arguments, confs) reaches spark-submit as a positional
 /// parameter through "$@": none of it is ever parsed by the shell. The trap makes the
@@ -87,26 +87,6 @@ impl AttemptFiles {
             env_key: "SPARKSWARM_ATTEMPT_DIR".into(),
             env_value: dir,
         }
-    }
-
-    /// None when absent; a garbled file (never written by the wrapper, which renames a
-    /// complete one into place) counts as a failure.
-    fn read_exitcode(&self) -> Option<i32> {
-        let text = fsutil::read_opt(&self.exitcode()).ok().flatten()?;
-        Some(text.trim().parse().unwrap_or(-1))
-    }
-}
-
-/// A destination inside the working directory: relative, without `..`.
-fn confined(dst: &str) -> Result<PathBuf, RuntimeError> {
-    let p = Path::new(dst);
-    let ok = !dst.is_empty() && p.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
-    if ok && p.components().any(|c| matches!(c, Component::Normal(_))) {
-        Ok(p.to_path_buf())
-    } else {
-        Err(RuntimeError::ProcessError(format!(
-            "file destination {dst:?} must be a relative path inside the working directory"
-        )))
     }
 }
 
@@ -166,7 +146,11 @@ pub(crate) async fn submit(rt: &LocalRuntime, sub: &JobSubmission) -> Result<(),
         return fsutil::write_atomic(&f.exitcode(), b"143\n");
     }
     let args = submit_args(sub)?;
-    let destinations: Vec<PathBuf> = sub.files.iter().map(|(_, dst)| confined(dst)).collect::<Result<_, _>>()?;
+    let destinations: Vec<PathBuf> = sub
+        .files
+        .iter()
+        .map(|(_, dst)| confine_dst(dst).map_err(|e| RuntimeError::InvalidSpec(e.to_string())))
+        .collect::<Result<_, _>>()?;
     let dist = rt.spark().await?.clone();
 
     for d in [f.dir.clone(), f.work(), f.outputs()] {
@@ -226,32 +210,6 @@ fn later(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<
     }
 }
 
-fn read_results(path: &Path) -> Results {
-    let Ok(meta) = std::fs::metadata(path) else { return Results::new() };
-    if meta.len() > RESULTS_MAX_BYTES {
-        tracing::warn!(path = %path.display(), bytes = meta.len(), "results.json is too big; ignored");
-        return Results::new();
-    }
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) => {
-            tracing::warn!(path = %path.display(), error = %e, "results.json is unreadable; ignored");
-            return Results::new();
-        }
-    };
-    match serde_json::from_str::<serde_json::Value>(&text) {
-        Ok(serde_json::Value::Object(map)) => map,
-        Ok(_) => {
-            tracing::warn!(path = %path.display(), "results.json is not a JSON object; ignored");
-            Results::new()
-        }
-        Err(e) => {
-            tracing::warn!(path = %path.display(), error = %e, "results.json is not valid JSON; ignored");
-            Results::new()
-        }
-    }
-}
-
 pub(crate) async fn observe(attempt_dir: &Path) -> Result<Option<AttemptObservation>, RuntimeError> {
     let f = AttemptFiles::new(attempt_dir);
     if !f.dir.is_dir() {
@@ -291,7 +249,7 @@ pub(crate) async fn observe(attempt_dir: &Path) -> Result<Option<AttemptObservat
         _ => None,
     };
     let results = match state {
-        AttemptState::Exited(_) => read_results(&f.outputs().join("results.json")),
+        AttemptState::Exited(_) => f.read_results(),
         _ => Results::new(),
     };
     Ok(Some(AttemptObservation {
@@ -366,16 +324,6 @@ mod tests {
         let mut bad = s.clone();
         bad.spark_conf.insert("a=b".into(), "c".into());
         assert!(submit_args(&bad).is_err());
-    }
-
-    #[test]
-    fn destinations_stay_inside() {
-        assert!(confined("data/x.csv").is_ok());
-        assert!(confined("x.csv").is_ok());
-        assert!(confined("../x").is_err());
-        assert!(confined("/etc/passwd").is_err());
-        assert!(confined("").is_err());
-        assert!(confined(".").is_err());
     }
 
     #[tokio::test]

@@ -21,7 +21,7 @@
 //!   `cancelled` (written by kill: a submission that sees it does not start the driver).
 
 use std::collections::HashMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bollard::models::{
@@ -44,6 +44,7 @@ use super::cluster::tasks_of;
 use super::error::{is_not_found, SwarmError};
 use super::{labels, ClusterTarget, SwarmRuntime};
 use crate::api::job::Results;
+use crate::manifest::paths::confine_dst;
 use crate::runtime::attempt::AttemptDir;
 use crate::runtime::local::{driver_log, fsutil};
 use crate::runtime::{AttemptObservation, AttemptState, JobSubmission};
@@ -54,7 +55,6 @@ const JOB_ROOT: &str = "/job";
 const LOST_AFTER: Duration = Duration::from_secs(60);
 /// Our exit code for a driver stopped by kill (128 + SIGTERM).
 const KILLED_EXIT_CODE: i32 = 143;
-const RESULTS_MAX_BYTES: u64 = 1024 * 1024;
 /// A driver log bigger than this is cut to its end (the part that explains a failure).
 const LOG_MAX_BYTES: usize = 64 * 1024 * 1024;
 
@@ -95,27 +95,10 @@ impl Files {
         let text = fsutil::read_opt(&record_path(&self.dir)).ok().flatten()?;
         serde_json::from_str(&text).ok()
     }
-    fn read_exitcode(&self) -> Option<i32> {
-        let text = fsutil::read_opt(&self.exitcode()).ok().flatten()?;
-        Some(text.trim().parse().unwrap_or(-1))
-    }
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), SwarmError> {
     fsutil::write_atomic(path, bytes).map_err(|e| SwarmError::StateError(e.to_string()))
-}
-
-/// A destination inside the working directory: relative, without `..`.
-fn confined(dst: &str) -> Result<PathBuf, SwarmError> {
-    let p = Path::new(dst);
-    let ok = !dst.is_empty() && p.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
-    if ok && p.components().any(|c| matches!(c, Component::Normal(_))) {
-        Ok(p.components().filter(|c| matches!(c, Component::Normal(_))).collect())
-    } else {
-        Err(SwarmError::InvalidSpec(format!(
-            "file destination {dst:?} must be a relative path inside the working directory"
-        )))
-    }
 }
 
 fn base_name(p: &Path) -> Result<String, SwarmError> {
@@ -139,7 +122,10 @@ fn layout(sub: &JobSubmission) -> Result<Vec<(PathBuf, PathBuf)>, SwarmError> {
         entries.push((p.clone(), Path::new("app/py").join(name)));
     }
     for (src, dst) in &sub.files {
-        entries.push((src.clone(), Path::new("work").join(confined(dst)?)));
+        entries.push((
+            src.clone(),
+            Path::new("work").join(confine_dst(dst).map_err(|e| SwarmError::InvalidSpec(e.to_string()))?),
+        ));
     }
     Ok(entries)
 }
@@ -577,21 +563,6 @@ async fn cleanup(rt: &SwarmRuntime, docker: &Docker, record: &JobRecord) {
     }
 }
 
-fn read_results(path: &Path) -> Results {
-    let Ok(meta) = std::fs::metadata(path) else { return Results::new() };
-    if meta.len() > RESULTS_MAX_BYTES {
-        tracing::warn!(path = %path.display(), bytes = meta.len(), "results.json is too big; ignored");
-        return Results::new();
-    }
-    match std::fs::read_to_string(path).ok().and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok()) {
-        Some(serde_json::Value::Object(m)) => m,
-        _ => {
-            tracing::warn!(path = %path.display(), "results.json is not a JSON object; ignored");
-            Results::new()
-        }
-    }
-}
-
 fn observation(f: &Files, state: AttemptState) -> AttemptObservation {
     let ended = matches!(state, AttemptState::Exited(_) | AttemptState::Lost);
     let failed = !matches!(state, AttemptState::Exited(0) | AttemptState::Running);
@@ -603,7 +574,7 @@ fn observation(f: &Files, state: AttemptState) -> AttemptObservation {
         .map(|d| d.with_timezone(&Utc));
     let finished = if ended { fsutil::mtime(&f.exitcode()) } else { None };
     let results = match state {
-        AttemptState::Exited(_) => read_results(&f.outputs().join("results.json")),
+        AttemptState::Exited(_) => f.read_results(),
         _ => Results::new(),
     };
     let error_line = if failed {

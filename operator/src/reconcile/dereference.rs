@@ -1,19 +1,18 @@
 //! Dereference: find an object's document on disk (the truth, not the reflector's
-//! memory), and write a status back to exactly that document.
+//! memory), validate it and count its generation.
 
 use std::path::PathBuf;
 
 use crate::api::Kind;
 use crate::manifest::document::{self, Document, ManifestFile, ParseError};
-use crate::manifest::status_write::StatusWrite;
-use crate::manifest::write::{WriteError, WriteOutcome};
 
 use crate::controller::Action;
+use crate::manifest::catalog::duplicate;
 use crate::manifest::validate::{validate, Resource};
 use crate::state::StateDir;
 
 use super::context::Context;
-use super::invalid::{describe_errors, mark_invalid};
+use super::invalid::{describe_errors, mark_invalid, mark_spec_invalid};
 use super::ReconcileError;
 
 pub enum Found {
@@ -73,6 +72,8 @@ pub fn locate(ctx: &Context, kind: Kind, name: &str) -> Found {
 }
 
 /// Where a reconcile starts from: the object's document, validated, with its generation.
+// One value per reconcile, moved once: boxing the large variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Dereferenced {
     /// No file holds the object: undo what it created.
     Gone,
@@ -104,46 +105,18 @@ pub async fn dereference(ctx: &Context, kind: Kind, name: &str) -> Result<Derefe
     let key = StateDir::object_key(kind, name);
     let generation = ctx.generations.lock().observe(&key, &doc.generation_hash()).generation;
     for (path, i) in &losers {
-        let msg = format!(
-            "{kind} {name:?} is already defined in {} (line {}); this one is ignored",
-            file.path.display(),
-            doc.start_line
-        );
-        mark_invalid(ctx, path, Some(kind), Some(name), *i, None, "DuplicateName", &msg, None).await?;
+        let Ok(loser_file) = document::read(path) else { continue };
+        let Some(loser) = loser_file.docs.iter().find(|d| d.index == *i) else { continue };
+        let winner_line = doc.line_of("/metadata/name");
+        let (reason, msg) = describe_errors(&[duplicate(path, loser, kind, name, &file.path, winner_line)]);
+        mark_invalid(ctx, path, Some(kind), Some(name), *i, None, &reason, &msg, None).await?;
     }
     match validate(&file.path, doc) {
         Ok(resource) if resource.kind() == kind => Ok(Dereferenced::Valid { file, index, generation, resource }),
         Ok(_) => Ok(Dereferenced::Done(Action::AwaitChange)),
         Err(errors) => {
-            let (reason, message) = describe_errors(&errors);
-            mark_invalid(
-                ctx,
-                &file.path,
-                Some(kind),
-                Some(name),
-                index,
-                doc.status(),
-                &reason,
-                &message,
-                Some(generation),
-            )
-            .await?;
-            if kind == Kind::SparkJob {
-                // An invalid job can never run: for `run --exit-when-done` it has failed.
-                ctx.set_job_phase(name, Some(crate::api::job::JobPhase::Failed));
-            }
+            mark_spec_invalid(ctx, &file.path, kind, name, index, doc.status(), generation, &errors).await?;
             Ok(Dereferenced::Done(Action::AwaitChange))
         }
-    }
-}
-
-/// Writes a status through the operator's one status writer. A document that moved away
-/// meanwhile is no error: the reconcile it moved to writes its status.
-pub async fn write_status(ctx: &Context, w: StatusWrite) -> Result<bool, ReconcileError> {
-    match ctx.status.write_async(w).await {
-        Ok(outcome) => Ok(outcome == WriteOutcome::Written),
-        Err(WriteError::NotFound { .. }) => Ok(false),
-        Err(WriteError::Unparseable(e)) => Err(ReconcileError::InvalidYaml(e)),
-        Err(e) => Err(ReconcileError::StatusNotWritable(e)),
     }
 }
