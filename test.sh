@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
-# All tests: unit, property, end-to-end on a real Spark, and the schema freshness check.
+# All tests: unit, property, end-to-end on a real Spark, Docker Swarm and the DigitalOcean
+# stand-in, and the schema freshness check. On a fresh machine it first installs what they
+# need (scripts/setup.sh: Debian packages, nextest, data sets, the images built offline);
+# SPARKSWARM_SKIP_SETUP=1 skips that on a machine known to have it all.
 set -euo pipefail
 cd "$(dirname "$0")"
 export SPARKSWARM_SPARK_CACHE="${SPARKSWARM_SPARK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sparkswarm/spark}"
-python3 apps/prepare_data.py --out apps/data >/dev/null
+if [ "${SPARKSWARM_SKIP_SETUP:-0}" != 1 ]; then
+  scripts/setup.sh
+fi
+printf '\n==> gates: cargo fmt --check, cargo clippy -D warnings\n'
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+printf '\n==> running the tests\n'
 cargo nextest run --workspace --locked --no-fail-fast "$@"

@@ -65,16 +65,6 @@ impl Default for Provider {
     }
 }
 
-impl Provider {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Provider::Local(_) => "local",
-            Provider::Swarm(_) => "swarm",
-            Provider::Digitalocean(_) => "digitalocean",
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct LocalProvider {}

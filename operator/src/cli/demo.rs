@@ -8,8 +8,8 @@ use std::sync::Arc;
 use crate::api::Kind;
 use crate::manager::{self, Config, Outcome};
 use crate::manifest::catalog::Catalog;
-use crate::runtime::local::LocalRuntime;
-use crate::runtime::ClusterRuntime;
+use crate::manifest::validate::Resource;
+use crate::runtime::Runtimes;
 use crate::state::generations::Generations;
 use crate::telemetry::{self, LogFormat};
 
@@ -60,10 +60,10 @@ pub fn run(g: &Globals, args: DemoArgs) -> CliResult {
     if !args.keep_cluster {
         // A showcase should not leave JVMs behind; the files still declare the cluster, so
         // the next `sparkswarm run` or demo starts it again.
-        let local = LocalRuntime::new(g.state.root().to_path_buf(), progress);
+        let runtimes = Runtimes::new(g.state.root().to_path_buf(), progress);
         for e in catalog.iter_kind(Kind::SparkCluster) {
-            if let Some(name) = &e.name {
-                rt.block_on(local.delete(name))?;
+            if let (Some(name), Ok(Resource::Cluster(c))) = (&e.name, &e.result) {
+                rt.block_on(runtimes.cluster(Runtimes::kind_of(&c.spec.provider)).delete(name))?;
                 eprintln!("==> stopped cluster {name} (use --keep-cluster to leave it running)");
             }
         }

@@ -28,8 +28,7 @@ pub fn run(g: &Globals, args: RerunArgs) -> CliResult {
     let stamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     for _ in 0..5 {
         let file = document::read(&entry.path)?;
-        let Some(doc) = file.docs.iter().find(|d| d.kind() == Some(kind.as_str()) && d.name() == Some(name.as_str()))
-        else {
+        let Some(doc) = file.docs.iter().find(|d| d.is(kind, &name)) else {
             return Err(super::target::not_found(kind, &name));
         };
         let text = set_annotation(&file.text, doc.index, RERUN_ANNOTATION, &stamp)?;
