@@ -8,12 +8,14 @@ pub mod kind;
 pub mod meta;
 pub mod quantity;
 pub mod redact;
+pub mod runtime_kind;
 
 pub use cluster::{SparkCluster, SparkClusterSpec, SparkClusterStatus};
 pub use condition::{Condition, ConditionStatus};
 pub use job::{SparkJob, SparkJobSpec, SparkJobStatus};
 pub use kind::{ApiVersion, Kind};
 pub use meta::ObjectMeta;
+pub use runtime_kind::RuntimeKind;
 
 /// The `apiVersion` every resource carries.
 pub const API_VERSION: &str = "sparkswarm.io/v1alpha1";

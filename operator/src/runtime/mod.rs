@@ -6,7 +6,6 @@
 pub mod attempt;
 pub mod converge;
 pub mod digitalocean;
-pub mod kind;
 pub mod local;
 pub mod registry;
 pub mod swarm;
@@ -21,7 +20,9 @@ use crate::api::cluster::SparkClusterSpec;
 use crate::api::condition::Condition;
 use crate::api::quantity::Memory;
 
-pub use kind::RuntimeKind;
+/// Defined with the API types, so that the state records can hold it without importing the
+/// runtimes.
+pub use crate::api::RuntimeKind;
 pub use registry::Runtimes;
 
 /// What a cluster should look like, built (purely) from a SparkCluster's spec.
