@@ -16,3 +16,33 @@ pub struct ObjectMeta {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
 }
+
+/// The longest DNS-1123 label.
+pub const MAX_NAME_LEN: usize = 63;
+
+/// Whether `name` is a DNS-1123 label: the rule of `metadata.name`, and the one thing that
+/// makes a name safe to use as a single path component (no `/`, no `..`, no NUL).
+pub fn is_dns1123_label(name: &str) -> bool {
+    let b = name.as_bytes();
+    let inner = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    !b.is_empty()
+        && b.len() <= MAX_NAME_LEN
+        && b.first().is_some_and(inner)
+        && b.last().is_some_and(inner)
+        && b.iter().all(|c| inner(c) || *c == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns1123_labels() {
+        for ok in ["a", "demo", "linear-regression", "a1-b2", "0", &"x".repeat(63)] {
+            assert!(is_dns1123_label(ok), "{ok}");
+        }
+        for no in ["", "-a", "a-", "A", "a_b", "a.b", "..", "../x", "/tmp/x", "a\0", "é", &"x".repeat(64)] {
+            assert!(!is_dns1123_label(no), "{no}");
+        }
+    }
+}

@@ -6,6 +6,8 @@
 pub mod annotate;
 pub mod catalog;
 pub mod document;
+pub mod lease;
+pub mod open;
 pub mod paths;
 pub(crate) mod render;
 pub mod scan;
