@@ -317,6 +317,13 @@ mod tests {
         assert_eq!(replace(&p, "a: 1\n", "a: 2\n").expect("ok"), Replace::Busy);
         drop(writer);
         assert_eq!(replace(&p, "a: 1\n", "a: 2\n").expect("ok"), Replace::Written);
+        for i in 2..50 {
+            assert_eq!(
+                replace(&p, &format!("a: {i}\n"), &format!("a: {}\n", i + 1)).expect("ok"),
+                Replace::Written,
+                "{i}"
+            );
+        }
         assert!(temp_names(dir.path()).is_empty());
     }
 
