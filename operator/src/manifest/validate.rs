@@ -306,7 +306,8 @@ fn check_inline_secrets(instance: &Map<String, Value>, report: &mut Report<'_>) 
         None => {}
         Some(Value::Object(r)) => {
             let inline = r.keys().any(|k| k != "env" && k != "file")
-                || matches!(r.get("env"), Some(Value::String(e)) if looks_like_token(e));
+                || matches!(r.get("env"), Some(Value::String(e)) if looks_like_token(e))
+                || matches!(r.get("file"), Some(Value::String(f)) if looks_like_token(f));
             if inline {
                 report.push(&pointer, "InlineSecret", INLINE_TOKEN);
                 skip.insert(pointer);
@@ -320,10 +321,7 @@ fn check_inline_secrets(instance: &Map<String, Value>, report: &mut Report<'_>) 
     skip
 }
 
-/// A DigitalOcean token pasted where the name of its environment variable belongs.
-fn looks_like_token(env_name: &str) -> bool {
-    env_name.starts_with("dop_v1_") || (env_name.len() >= 40 && env_name.chars().all(|c| c.is_ascii_hexdigit()))
-}
+use crate::api::redact::looks_like_token;
 
 fn is_under(pointer: &str, skip: &BTreeSet<String>) -> bool {
     skip.iter().any(|s| pointer == s || pointer.starts_with(&format!("{s}/")))
