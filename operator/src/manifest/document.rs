@@ -32,6 +32,10 @@ pub struct Document {
     pub value: Value,
     /// JSON pointer to 1-based (line, column) of each key (for a mapping entry) or node.
     positions: HashMap<String, (usize, usize)>,
+    /// Integers too large for any integer field, by JSON pointer, as written. They are
+    /// strings in `value` (serde's YAML cannot hold them), so that validation can name the
+    /// field and its range instead of the whole file failing to parse.
+    big_integers: HashMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +115,11 @@ impl Document {
     /// came through a merge key `<<` are not).
     pub fn position_of(&self, pointer: &str) -> Option<(usize, usize)> {
         self.positions.get(pointer).copied()
+    }
+
+    /// The integer written at `pointer` if it is beyond what 64 bits hold.
+    pub fn big_integer(&self, pointer: &str) -> Option<&str> {
+        self.big_integers.get(pointer).map(String::as_str)
     }
 
     /// The line of the node at `pointer`, else of its nearest ancestor in the source.
@@ -282,16 +291,95 @@ pub fn parse(path: &Path, text: &str) -> Result<ManifestFile, ParseError> {
                 format!("invalid YAML: {}", strip_location(&e.to_string())),
             )
         };
-        let mut yaml: serde_yaml::Value = serde_yaml::from_str(slice).map_err(yaml_error)?;
+        let mut big_integers = HashMap::new();
+        let mut big_ranges = Vec::new();
+        find_big_integers(&t.root, &mut String::new(), &mut big_integers, &mut big_ranges);
+        let patched = quote_ranges(text, t.slice.0 + (t.slice.1 - t.slice.0 - slice.len()), slice, &big_ranges);
+        let mut yaml: serde_yaml::Value = serde_yaml::from_str(&patched).map_err(yaml_error)?;
         yaml.apply_merge().map_err(yaml_error)?;
         let value = to_json(yaml).map_err(|message| {
             ParseError::new(path, t.root.start.line, t.root.start.col + 1, ParseErrorKind::InvalidYaml, message)
         })?;
         let mut positions = HashMap::new();
         record_positions(&t.root, &mut String::new(), (t.root.start.line, t.root.start.col + 1), &mut positions);
-        docs.push(Document { index: docs.len(), start_line: t.root.start.line, value, positions });
+        docs.push(Document { index: docs.len(), start_line: t.root.start.line, value, positions, big_integers });
     }
     Ok(ManifestFile { path: path.to_path_buf(), text: text.to_string(), docs })
+}
+
+/// Plain scalars that YAML reads as integers but no 64-bit integer holds.
+fn find_big_integers(
+    node: &Node,
+    pointer: &mut String,
+    out: &mut HashMap<String, String>,
+    ranges: &mut Vec<(usize, usize)>,
+) {
+    let len = pointer.len();
+    match &node.kind {
+        NodeKind::Mapping { entries, .. } => {
+            for (k, v) in entries {
+                let Some(key) = k.scalar() else { continue };
+                pointer.push('/');
+                pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                find_big_integers(v, pointer, out, ranges);
+                pointer.truncate(len);
+            }
+        }
+        NodeKind::Sequence { items, .. } => {
+            for (i, item) in items.iter().enumerate() {
+                let _ = write!(pointer, "/{i}");
+                find_big_integers(item, pointer, out, ranges);
+                pointer.truncate(len);
+            }
+        }
+        NodeKind::Scalar { value, style } if *style == saphyr_parser::ScalarStyle::Plain && !node.decorated => {
+            if is_big_integer(value) {
+                if let Some(end) = node.content_end {
+                    out.insert(pointer.clone(), value.clone());
+                    ranges.push((node.start.byte, end));
+                }
+            }
+        }
+        NodeKind::Scalar { .. } | NodeKind::Alias => {}
+    }
+}
+
+fn is_big_integer(s: &str) -> bool {
+    let negative = s.starts_with('-');
+    let body = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let (digits, radix) = match (body.strip_prefix("0x"), body.strip_prefix("0o")) {
+        (Some(h), _) => (h, 16),
+        (_, Some(o)) => (o, 8),
+        _ => (body, 10),
+    };
+    let fits = if negative {
+        i64::from_str_radix(&format!("-{digits}"), radix).is_ok()
+    } else {
+        u64::from_str_radix(digits, radix).is_ok()
+    };
+    !digits.is_empty() && digits.chars().all(|c| c.is_digit(radix)) && !fits
+}
+
+/// `slice` (which starts at byte `at` of `text`) with the byte ranges (of `text`) quoted.
+fn quote_ranges(text: &str, at: usize, slice: &str, ranges: &[(usize, usize)]) -> String {
+    if ranges.is_empty() {
+        return slice.to_string();
+    }
+    let mut out = String::with_capacity(slice.len() + 2 * ranges.len());
+    let mut from = 0;
+    let mut sorted = ranges.to_vec();
+    sorted.sort_unstable();
+    for (a, b) in sorted {
+        let (Some(a), Some(b)) = (a.checked_sub(at), b.checked_sub(at)) else { continue };
+        let (Some(before), Some(inner)) = (slice.get(from..a), text.get(a + at..b + at)) else { continue };
+        out.push_str(before);
+        out.push('\'');
+        out.push_str(inner);
+        out.push('\'');
+        from = b;
+    }
+    out.push_str(slice.get(from..).unwrap_or(""));
+    out
 }
 
 /// serde_yaml appends " at line L column C" relative to the slice; the caller reports the
