@@ -11,6 +11,7 @@ pub mod open;
 pub mod paths;
 pub(crate) mod render;
 pub mod scan;
+pub mod spec_paths;
 pub mod splice;
 pub mod status_write;
 mod tree;

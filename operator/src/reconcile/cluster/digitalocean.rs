@@ -11,7 +11,7 @@ use crate::api::cluster::{
 };
 use crate::api::condition::ConditionStatus;
 use crate::controller::Action;
-use crate::manifest::paths::resolve;
+use crate::manifest::paths::resolve_file;
 use crate::runtime::digitalocean::cluster::Converged;
 use crate::runtime::digitalocean::DoError;
 
@@ -94,12 +94,12 @@ fn manifest_dir(manifest: &Path) -> &Path {
 fn confine(ctx: &Context, manifest: &Path, provider: &DigitalOceanProvider) -> Result<DigitalOceanProvider, DoError> {
     let mut confined = provider.clone();
     if let SecretRef::File(f) = &provider.token_from {
-        let path = resolve(manifest, &f.to_string_lossy(), &ctx.roots)
+        let path = resolve_file(manifest, &f.to_string_lossy(), &ctx.roots)
             .map_err(|e| DoError::TokenMissing(format!("spec.provider.digitalocean.tokenFrom.file: {e}")))?;
         confined.token_from = SecretRef::File(path);
     }
     if let Some(key) = &provider.ssh_key {
-        let path = resolve(manifest, &key.private_key_file.to_string_lossy(), &ctx.roots)
+        let path = resolve_file(manifest, &key.private_key_file.to_string_lossy(), &ctx.roots)
             .map_err(|e| DoError::LoginKey(format!("spec.provider.digitalocean.sshKey.privateKeyFile: {e}")))?;
         confined.ssh_key = Some(SshKeySpec { private_key_file: path });
     }

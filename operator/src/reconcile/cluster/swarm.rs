@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::api::cluster::{ClusterPhase, SparkCluster, SparkClusterStatus, SwarmProvider, TlsSpec};
 use crate::api::condition::{set_condition, Condition, ConditionStatus};
 use crate::controller::Action;
-use crate::manifest::paths::resolve;
+use crate::manifest::paths::resolve_file;
 use crate::runtime::swarm::cluster::SwarmDetail;
 use crate::runtime::swarm::{ClusterTarget, SwarmError};
 use crate::runtime::{ClusterRuntime, ObservedCluster, RuntimeError};
@@ -48,7 +48,7 @@ pub async fn reconcile(
 /// roots like every path of a spec.
 fn confine_tls(ctx: &Context, manifest: &Path, tls: &TlsSpec) -> Result<TlsSpec, SwarmError> {
     let one = |field: &str, p: &Path| {
-        resolve(manifest, &p.to_string_lossy(), &ctx.roots)
+        resolve_file(manifest, &p.to_string_lossy(), &ctx.roots)
             .map_err(|e| SwarmError::InvalidSpec(format!("spec.provider.swarm.tls.{field}: {e}")))
     };
     Ok(TlsSpec {
