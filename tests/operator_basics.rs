@@ -56,7 +56,7 @@ fn corpus() -> Vec<(&'static str, Vec<u8>, Expect)> {
         ("inline-token.yaml", format!("apiVersion: sparkswarm.io/v1alpha1\nkind: SparkCluster\nmetadata:\n  name: leaky\nspec:\n  provider:\n    digitalocean:\n      token: {SECRET}\n      region: nyc3\n").into_bytes(), Expect::Invalid { reason: "InlineSecret", field: "spec.provider.digitalocean" }),
         ("dup-a.yaml", job("twin", ok_spec), Expect::Invalid { reason: "__pending__", field: "" }),
         ("dup-b.yaml", job("twin", ok_spec), Expect::Invalid { reason: "DuplicateName", field: "" }),
-        ("alias-bomb.yaml", b"a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\ng: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]\nh: [*g, *g, *g, *g, *g, *g, *g, *g, *g]\n".to_vec(), Expect::Unparseable("repetition limit")),
+        ("alias-bomb.yaml", b"a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\ng: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]\nh: [*g, *g, *g, *g, *g, *g, *g, *g, *g]\n".to_vec(), Expect::Unparseable("aliases expand the file")),
     ]
 }
 
@@ -384,11 +384,20 @@ fn provider_files_outside_the_allowed_roots_fail_the_cluster_with_the_field() {
             || (p.phase(file) == "Failed").then_some(()),
             || format!("{}\n{}", p.read(file), op.log()),
         );
-        let ready = p
+        // Checked before anything is provisioned, as `validate` checks it: Valid=False.
+        let valid = p
             .field(file, "/status/conditions")
-            .and_then(|c| c.as_array().and_then(|a| a.iter().find(|c| c["type"] == "Ready").cloned()))
-            .expect("a Ready condition");
-        let message = ready["message"].as_str().unwrap_or("");
-        assert!(message.contains(field) && message.contains("outside the allowed roots"), "{file}: {ready}");
+            .and_then(|c| c.as_array().and_then(|a| a.iter().find(|c| c["type"] == "Valid").cloned()))
+            .expect("a Valid condition");
+        assert_eq!(
+            (valid["status"].as_str(), valid["reason"].as_str()),
+            (Some("False"), Some("PathNotAllowed")),
+            "{file}"
+        );
+        let message = valid["message"].as_str().unwrap_or("");
+        assert!(message.contains(field) && message.contains("outside the allowed roots"), "{file}: {valid}");
+        let out = p.cli(&["validate", &format!("manifests/{file}")]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(!out.status.success() && text.contains(field), "validate names {field}: {text}");
     }
 }

@@ -81,7 +81,7 @@ pub async fn run(cfg: Config, progress: Arc<dyn Fn(&str) + Send + Sync>) -> Resu
         return Err(ManagerError::Manifests(manifests, std::io::Error::other("not a directory")));
     }
     let state = StateDir::create(&cfg.state_dir).map_err(|e| ManagerError::State(cfg.state_dir.clone(), e))?;
-    let _lock = OperatorLock::acquire(&state.lock_file())?;
+    let _lock = OperatorLock::acquire(&manifests, &state.lock_file())?;
     let roots = Roots::for_manifests(&manifests, &cfg.allow_roots)
         .map_err(|e| ManagerError::Manifests(manifests.clone(), e))?;
     let generations = Generations::load(&state).map_err(|e| ManagerError::State(state.root().to_path_buf(), e))?;
@@ -157,7 +157,7 @@ pub async fn run(cfg: Config, progress: Arc<dyn Fn(&str) + Send + Sync>) -> Resu
 /// Re-reads one file into the reflector and hints the objects that changed.
 fn refresh(ctx: &Context, path: &Path) {
     // The echo of our own status write: nothing that is reconciled changed.
-    if std::fs::read(path).is_ok_and(|bytes| ctx.status.is_own_write(path, &bytes)) {
+    if document::read_bytes(path).is_ok_and(|bytes| ctx.status.is_own_write(path, &bytes)) {
         ctx.store.lock().touch(path);
         return;
     }

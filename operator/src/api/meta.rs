@@ -20,19 +20,40 @@ pub struct ObjectMeta {
 /// The longest DNS-1123 label.
 pub const MAX_NAME_LEN: usize = 63;
 
-/// Whether `name` is a DNS-1123 label: what every object name must be, and what makes a
-/// name safe to build paths, service names and process markers from.
+/// Whether `name` is a DNS-1123 label, as a `Result` naming the rule.
 pub fn check_name(name: &str) -> Result<(), String> {
-    let ok = !name.is_empty()
-        && name.len() <= MAX_NAME_LEN
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !name.starts_with('-')
-        && !name.ends_with('-');
-    if ok {
+    if is_dns1123_label(name) {
         Ok(())
     } else {
         Err(format!(
             "invalid name {name:?}: a DNS-1123 label (at most {MAX_NAME_LEN} lowercase letters, digits and '-', starting and ending with a letter or digit)"
         ))
+    }
+}
+
+/// Whether `name` is a DNS-1123 label: the rule of `metadata.name`, and the one thing that
+/// makes a name safe to use as a single path component (no `/`, no `..`, no NUL).
+pub fn is_dns1123_label(name: &str) -> bool {
+    let b = name.as_bytes();
+    let inner = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    !b.is_empty()
+        && b.len() <= MAX_NAME_LEN
+        && b.first().is_some_and(inner)
+        && b.last().is_some_and(inner)
+        && b.iter().all(|c| inner(c) || *c == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns1123_labels() {
+        for ok in ["a", "demo", "linear-regression", "a1-b2", "0", &"x".repeat(63)] {
+            assert!(is_dns1123_label(ok), "{ok}");
+        }
+        for no in ["", "-a", "a-", "A", "a_b", "a.b", "..", "../x", "/tmp/x", "a\0", "é", &"x".repeat(64)] {
+            assert!(!is_dns1123_label(no), "{no}");
+        }
     }
 }

@@ -10,6 +10,12 @@ fn secret_key(key: &str) -> bool {
     k != "tokenfrom" && (k.contains("token") || k.contains("secret") || k.contains("password"))
 }
 
+/// A DigitalOcean token pasted where the name of its environment variable (or a file
+/// path) belongs.
+pub fn looks_like_token(s: &str) -> bool {
+    s.starts_with("dop_v1_") || (s.len() >= 40 && s.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
 /// Replaces every secret-looking value under `spec.provider` (recursively) in place.
 pub fn redact(doc: &mut Value) {
     if let Some(provider) = doc.pointer_mut("/spec/provider") {
@@ -21,11 +27,11 @@ fn walk(v: &mut Value) {
     match v {
         Value::Object(m) => {
             for (k, child) in m.iter_mut() {
-                if secret_key(k) && !child.is_object() {
+                if secret_key(k) {
+                    // Whatever shape it has (`token: {value: ...}`), it is the secret.
                     *child = Value::String(REDACTED.into());
-                } else if k == "tokenFrom" && !child.is_object() {
-                    // `tokenFrom: dop_v1_...` is an inline token in the wrong place.
-                    *child = Value::String(REDACTED.into());
+                } else if k == "tokenFrom" {
+                    redact_reference(child);
                 } else {
                     walk(child);
                 }
@@ -33,6 +39,23 @@ fn walk(v: &mut Value) {
         }
         Value::Array(items) => items.iter_mut().for_each(walk),
         _ => {}
+    }
+}
+
+/// A `tokenFrom` keeps what a reference is (`env: NAME`, `file: PATH`); anything else in it,
+/// or a reference that is a token itself, is an inline token.
+fn redact_reference(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            for (k, child) in m.iter_mut() {
+                let reference = (k == "env" || k == "file") && child.as_str().is_some_and(|s| !looks_like_token(s));
+                if !reference {
+                    *child = Value::String(REDACTED.into());
+                }
+            }
+        }
+        // `tokenFrom: dop_v1_...` is an inline token in the wrong place.
+        other => *other = Value::String(REDACTED.into()),
     }
 }
 
@@ -54,5 +77,28 @@ mod tests {
         let mut inline = serde_json::json!({"spec": {"provider": {"digitalocean": {"tokenFrom": "dop_v1_y"}}}});
         redact(&mut inline);
         assert_eq!(inline["spec"]["provider"]["digitalocean"]["tokenFrom"], "<redacted>");
+    }
+
+    #[test]
+    fn every_inline_form_is_replaced() {
+        let t = "dop_v1_0123456789abcdef0123456789abcdef";
+        for provider in [
+            serde_json::json!({"tokenFrom": {"env": "X", "value": t}}),
+            serde_json::json!({"tokenFrom": {"env": t}}),
+            serde_json::json!({"tokenFrom": {"file": t}}),
+            serde_json::json!({"token": {"value": t}}),
+            serde_json::json!({"token": [t]}),
+            serde_json::json!({"apiToken": {"nested": {"deeper": t}}}),
+            serde_json::json!({"tokenFrom": [t]}),
+            serde_json::json!({"extra": [{"secretKey": t}]}),
+        ] {
+            let mut v = serde_json::json!({"spec": {"provider": {"digitalocean": provider.clone()}}});
+            redact(&mut v);
+            assert!(!v.to_string().contains("0123456789"), "{provider} -> {v}");
+        }
+        let mut keep =
+            serde_json::json!({"spec": {"provider": {"digitalocean": {"tokenFrom": {"file": "../do-token"}}}}});
+        redact(&mut keep);
+        assert_eq!(keep["spec"]["provider"]["digitalocean"]["tokenFrom"]["file"], "../do-token");
     }
 }

@@ -79,7 +79,6 @@ fn check_paths(
     resource: &Resource,
     files: &[document::ManifestFile],
 ) -> Vec<String> {
-    let Resource::Job(job) = resource else { return vec![] };
     let Ok(roots) = Roots::for_manifests(&g.manifests, &args.allow_roots)
         .or_else(|_| Roots::for_manifests(e.path.parent().unwrap_or(std::path::Path::new(".")), &args.allow_roots))
     else {
@@ -90,8 +89,9 @@ fn check_paths(
     else {
         return vec![];
     };
-    match crate::reconcile::job::submission::resolve(&roots, &e.path, doc, &job.spec) {
-        Ok(_) => vec![],
-        Err(errs) => errs.iter().map(|x| x.to_string()).collect(),
-    }
+    let errors = match resource {
+        Resource::Job(job) => crate::reconcile::job::submission::resolve(&roots, &e.path, doc, &job.spec).err(),
+        Resource::Cluster(c) => Some(crate::manifest::spec_paths::check_cluster_paths(&roots, &e.path, doc, &c.spec)),
+    };
+    errors.unwrap_or_default().iter().map(|x| x.to_string()).collect()
 }

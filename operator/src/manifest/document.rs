@@ -2,12 +2,13 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::open;
+use super::paths::Roots;
 use super::tree::{self, Node, NodeKind, TreeErrorKind};
 
 /// Manifests are small; anything bigger is a mistake (a data file dropped in the directory)
@@ -31,6 +32,10 @@ pub struct Document {
     pub value: Value,
     /// JSON pointer to 1-based (line, column) of each key (for a mapping entry) or node.
     positions: HashMap<String, (usize, usize)>,
+    /// Integers too large for any integer field, by JSON pointer, as written. They are
+    /// strings in `value` (serde's YAML cannot hold them), so that validation can name the
+    /// field and its range instead of the whole file failing to parse.
+    big_integers: HashMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +46,12 @@ pub enum ParseErrorKind {
     BinaryFile,
     InvalidUtf8,
     Unreadable,
+    /// A FIFO, a device, a directory, a socket: never opened for reading.
+    NotRegularFile,
+    /// A symlink resolving outside the allowed roots: neither read nor written.
+    OutsideRoots,
+    /// Too many documents, or aliases that would expand beyond what a manifest needs.
+    TooComplex,
 }
 
 impl ParseErrorKind {
@@ -52,6 +63,9 @@ impl ParseErrorKind {
             ParseErrorKind::BinaryFile => "BinaryFile",
             ParseErrorKind::InvalidUtf8 => "InvalidUtf8",
             ParseErrorKind::Unreadable => "Unreadable",
+            ParseErrorKind::NotRegularFile => "NotRegularFile",
+            ParseErrorKind::OutsideRoots => "OutsideRoots",
+            ParseErrorKind::TooComplex => "TooComplex",
         }
     }
 }
@@ -101,6 +115,11 @@ impl Document {
     /// came through a merge key `<<` are not).
     pub fn position_of(&self, pointer: &str) -> Option<(usize, usize)> {
         self.positions.get(pointer).copied()
+    }
+
+    /// The integer written at `pointer` if it is beyond what 64 bits hold.
+    pub fn big_integer(&self, pointer: &str) -> Option<&str> {
+        self.big_integers.get(pointer).map(String::as_str)
     }
 
     /// The line of the node at `pointer`, else of its nearest ancestor in the source.
@@ -165,15 +184,49 @@ fn write_canonical(v: &Value, out: &mut String) {
     }
 }
 
-/// Reads and parses a manifest file, refusing what cannot be a manifest.
+/// Reads and parses a manifest file, refusing what cannot be a manifest. A symlink may
+/// resolve only inside the project (the parent of the file's directory); callers that know
+/// the operator's allowed roots use [`read_within`].
 pub fn read(path: &Path) -> Result<ManifestFile, ParseError> {
-    let unreadable = |e: std::io::Error| {
-        ParseError::new(path, 1, 1, ParseErrorKind::Unreadable, format!("cannot read the file: {e}"))
+    let roots = open::default_roots(path)
+        .map_err(|e| ParseError::new(path, 1, 1, ParseErrorKind::Unreadable, format!("cannot read the file: {e}")))?;
+    read_within(path, &roots)
+}
+
+/// Reads and parses a manifest file that must be (or link to) a regular file inside `roots`.
+pub fn read_within(path: &Path, roots: &Roots) -> Result<ManifestFile, ParseError> {
+    let bytes = read_bytes_within(path, roots)?;
+    parse_bytes(path, bytes)
+}
+
+/// The raw bytes of a manifest, refused and bounded as [`read`] does, without parsing them:
+/// enough to tell whether the file holds what the operator itself last wrote.
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>, ParseError> {
+    let roots = open::default_roots(path)
+        .map_err(|e| ParseError::new(path, 1, 1, ParseErrorKind::Unreadable, format!("cannot read the file: {e}")))?;
+    read_bytes_within(path, &roots)
+}
+
+fn read_bytes_within(path: &Path, roots: &Roots) -> Result<Vec<u8>, ParseError> {
+    open::read_bytes(path, roots, MAX_FILE_SIZE).map_err(|e| open_error(path, e))
+}
+
+pub(crate) fn open_error(path: &Path, e: open::OpenError) -> ParseError {
+    let kind = match &e {
+        open::OpenError::NotFound | open::OpenError::Io(_) => ParseErrorKind::Unreadable,
+        open::OpenError::NotRegular(_) => ParseErrorKind::NotRegularFile,
+        open::OpenError::OutsideRoots { .. } => ParseErrorKind::OutsideRoots,
+        open::OpenError::TooLarge { .. } => ParseErrorKind::FileTooLarge,
     };
-    let file = std::fs::File::open(path).map_err(unreadable)?;
-    let mut bytes = Vec::new();
-    // `take` rather than trusting the metadata: the file may grow while being read.
-    file.take(MAX_FILE_SIZE + 1).read_to_end(&mut bytes).map_err(unreadable)?;
+    let message = match e {
+        open::OpenError::NotFound => "cannot read the file: no such file".to_string(),
+        other => other.to_string(),
+    };
+    ParseError::new(path, 1, 1, kind, message)
+}
+
+/// Parses the bytes of `path`: not binary, UTF-8, then YAML.
+pub fn parse_bytes(path: &Path, bytes: Vec<u8>) -> Result<ManifestFile, ParseError> {
     if bytes.len() as u64 > MAX_FILE_SIZE {
         return Err(ParseError::new(
             path,
@@ -215,8 +268,13 @@ pub fn parse(path: &Path, text: &str) -> Result<ManifestFile, ParseError> {
         let kind = match e.kind {
             TreeErrorKind::DuplicateKey => ParseErrorKind::DuplicateKey,
             TreeErrorKind::Syntax | TreeErrorKind::TooDeep => ParseErrorKind::InvalidYaml,
+            TreeErrorKind::TooManyDocuments | TreeErrorKind::AliasExpansion => ParseErrorKind::TooComplex,
         };
-        ParseError::new(path, e.line, e.column, kind, format!("invalid YAML: {}", e.message))
+        let message = match kind {
+            ParseErrorKind::TooComplex => e.message,
+            _ => format!("invalid YAML: {}", e.message),
+        };
+        ParseError::new(path, e.line, e.column, kind, message)
     })?;
     let mut docs = Vec::new();
     for t in trees.iter().filter(|t| !t.root.is_nothing()) {
@@ -233,16 +291,95 @@ pub fn parse(path: &Path, text: &str) -> Result<ManifestFile, ParseError> {
                 format!("invalid YAML: {}", strip_location(&e.to_string())),
             )
         };
-        let mut yaml: serde_yaml::Value = serde_yaml::from_str(slice).map_err(yaml_error)?;
+        let mut big_integers = HashMap::new();
+        let mut big_ranges = Vec::new();
+        find_big_integers(&t.root, &mut String::new(), &mut big_integers, &mut big_ranges);
+        let patched = quote_ranges(text, t.slice.0 + (t.slice.1 - t.slice.0 - slice.len()), slice, &big_ranges);
+        let mut yaml: serde_yaml::Value = serde_yaml::from_str(&patched).map_err(yaml_error)?;
         yaml.apply_merge().map_err(yaml_error)?;
         let value = to_json(yaml).map_err(|message| {
             ParseError::new(path, t.root.start.line, t.root.start.col + 1, ParseErrorKind::InvalidYaml, message)
         })?;
         let mut positions = HashMap::new();
         record_positions(&t.root, &mut String::new(), (t.root.start.line, t.root.start.col + 1), &mut positions);
-        docs.push(Document { index: docs.len(), start_line: t.root.start.line, value, positions });
+        docs.push(Document { index: docs.len(), start_line: t.root.start.line, value, positions, big_integers });
     }
     Ok(ManifestFile { path: path.to_path_buf(), text: text.to_string(), docs })
+}
+
+/// Plain scalars that YAML reads as integers but no 64-bit integer holds.
+fn find_big_integers(
+    node: &Node,
+    pointer: &mut String,
+    out: &mut HashMap<String, String>,
+    ranges: &mut Vec<(usize, usize)>,
+) {
+    let len = pointer.len();
+    match &node.kind {
+        NodeKind::Mapping { entries, .. } => {
+            for (k, v) in entries {
+                let Some(key) = k.scalar() else { continue };
+                pointer.push('/');
+                pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                find_big_integers(v, pointer, out, ranges);
+                pointer.truncate(len);
+            }
+        }
+        NodeKind::Sequence { items, .. } => {
+            for (i, item) in items.iter().enumerate() {
+                let _ = write!(pointer, "/{i}");
+                find_big_integers(item, pointer, out, ranges);
+                pointer.truncate(len);
+            }
+        }
+        NodeKind::Scalar { value, style } if *style == saphyr_parser::ScalarStyle::Plain && !node.decorated => {
+            if is_big_integer(value) {
+                if let Some(end) = node.content_end {
+                    out.insert(pointer.clone(), value.clone());
+                    ranges.push((node.start.byte, end));
+                }
+            }
+        }
+        NodeKind::Scalar { .. } | NodeKind::Alias => {}
+    }
+}
+
+fn is_big_integer(s: &str) -> bool {
+    let negative = s.starts_with('-');
+    let body = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let (digits, radix) = match (body.strip_prefix("0x"), body.strip_prefix("0o")) {
+        (Some(h), _) => (h, 16),
+        (_, Some(o)) => (o, 8),
+        _ => (body, 10),
+    };
+    let fits = if negative {
+        i64::from_str_radix(&format!("-{digits}"), radix).is_ok()
+    } else {
+        u64::from_str_radix(digits, radix).is_ok()
+    };
+    !digits.is_empty() && digits.chars().all(|c| c.is_digit(radix)) && !fits
+}
+
+/// `slice` (which starts at byte `at` of `text`) with the byte ranges (of `text`) quoted.
+fn quote_ranges(text: &str, at: usize, slice: &str, ranges: &[(usize, usize)]) -> String {
+    if ranges.is_empty() {
+        return slice.to_string();
+    }
+    let mut out = String::with_capacity(slice.len() + 2 * ranges.len());
+    let mut from = 0;
+    let mut sorted = ranges.to_vec();
+    sorted.sort_unstable();
+    for (a, b) in sorted {
+        let (Some(a), Some(b)) = (a.checked_sub(at), b.checked_sub(at)) else { continue };
+        let (Some(before), Some(inner)) = (slice.get(from..a), text.get(a + at..b + at)) else { continue };
+        out.push_str(before);
+        out.push('\'');
+        out.push_str(inner);
+        out.push('\'');
+        from = b;
+    }
+    out.push_str(slice.get(from..).unwrap_or(""));
+    out
 }
 
 /// serde_yaml appends " at line L column C" relative to the slice; the caller reports the
@@ -411,6 +548,47 @@ mod tests {
             assert_ne!(p(s).docs[0].generation_hash(), base, "{s}");
         }
         assert_eq!(base.len(), 64);
+    }
+
+    #[test]
+    fn alias_bombs_and_document_floods_are_refused() {
+        let scalar = "x".repeat(200_000);
+        let bomb = format!("a: &a \"{scalar}\"\nb: [{}]\n", vec!["*a"; 20_000].join(", "));
+        let e = parse(Path::new("m.yaml"), &bomb).expect_err("bomb");
+        assert_eq!((e.reason(), e.line), ("TooComplex", 2), "{e}");
+        let laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n";
+        assert_eq!(parse(Path::new("m.yaml"), laughs).expect_err("laughs").reason(), "TooComplex");
+        // Aliases in reasonable measure are fine.
+        p("base: &b {cores: 1, memory: 1g}\ndriver: *b\nexecutor: *b\n");
+        let flood = "---\n".repeat(100_000);
+        let e = parse(Path::new("m.yaml"), &flood).expect_err("flood");
+        assert_eq!(e.reason(), "TooComplex");
+        assert!(e.message.contains("documents"), "{e}");
+        p(&"---\na: 1\n".repeat(500));
+    }
+
+    #[test]
+    fn read_refuses_special_files_and_escaping_links() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let m = dir.path().join("proj/manifests");
+        std::fs::create_dir_all(&m).expect("mkdir");
+        nix::unistd::mkfifo(&m.join("fifo.yaml"), nix::sys::stat::Mode::S_IRWXU).expect("mkfifo");
+        std::os::unix::fs::symlink("/dev/zero", m.join("zero.yaml")).expect("symlink");
+        std::fs::create_dir(m.join("dir.yaml")).expect("mkdir");
+        let outside = dir.path().join("outside.yaml");
+        std::fs::write(&outside, "kind: SparkJob\n").expect("write");
+        std::os::unix::fs::symlink(&outside, m.join("out.yaml")).expect("symlink");
+        for (name, reason) in [
+            ("fifo.yaml", "NotRegularFile"),
+            ("zero.yaml", "NotRegularFile"),
+            ("dir.yaml", "NotRegularFile"),
+            ("out.yaml", "OutsideRoots"),
+        ] {
+            let e = read(&m.join(name)).expect_err(name);
+            assert_eq!(e.reason(), reason, "{name}: {e}");
+            assert!(e.to_string().contains(name), "{e}");
+            assert_eq!(read_bytes(&m.join(name)).expect_err(name).reason(), reason);
+        }
     }
 
     #[test]

@@ -6,9 +6,12 @@
 pub mod annotate;
 pub mod catalog;
 pub mod document;
+pub mod lease;
+pub mod open;
 pub mod paths;
 pub(crate) mod render;
 pub mod scan;
+pub mod spec_paths;
 pub mod splice;
 pub mod status_write;
 mod tree;

@@ -40,6 +40,8 @@ pub enum PathError {
     InvalidDst { dst: String, problem: &'static str },
     #[error("the path is empty")]
     Empty,
+    #[error("{} is {what}, not a file", .path.display())]
+    NotAFile { path: PathBuf, what: &'static str },
 }
 
 fn join(roots: &[PathBuf]) -> String {
@@ -72,6 +74,28 @@ pub fn resolve(manifest_path: &Path, rel: &str, roots: &Roots) -> Result<PathBuf
         Err(e) if e.kind() == io::ErrorKind::NotFound => Err(PathError::NotFound { path: lexical }),
         Err(e) => Err(PathError::Unreadable { path: lexical, message: e.to_string() }),
     }
+}
+
+/// [`resolve`], for a path that must name a regular file (an application, a shipped file, a
+/// key): a directory or a FIFO there is refused now rather than failing (or hanging) later.
+pub fn resolve_file(manifest_path: &Path, rel: &str, roots: &Roots) -> Result<PathBuf, PathError> {
+    use std::os::unix::fs::FileTypeExt;
+    let path = resolve(manifest_path, rel, roots)?;
+    let md =
+        std::fs::metadata(&path).map_err(|e| PathError::Unreadable { path: path.clone(), message: e.to_string() })?;
+    let t = md.file_type();
+    let what = if t.is_file() {
+        return Ok(path);
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else {
+        "a special file"
+    };
+    Err(PathError::NotAFile { path, what })
 }
 
 fn expand_home(rel: &str) -> PathBuf {
@@ -171,6 +195,21 @@ mod tests {
         }
         assert!(matches!(resolve(&p.manifest, "../apps/missing.py", &p.roots), Err(PathError::NotFound { .. })));
         assert!(matches!(resolve(&p.manifest, " ", &p.roots), Err(PathError::Empty)));
+    }
+
+    #[test]
+    fn a_file_must_be_a_file() {
+        let p = project();
+        assert_eq!(
+            resolve_file(&p.manifest, "../apps/lr/main.py", &p.roots).expect("file"),
+            p.root.join("apps/lr/main.py")
+        );
+        let e = resolve_file(&p.manifest, "../apps/lr", &p.roots).expect_err("dir");
+        assert!(matches!(e, PathError::NotAFile { what: "a directory", .. }), "{e}");
+        assert!(e.to_string().ends_with("apps/lr is a directory, not a file"), "{e}");
+        nix::unistd::mkfifo(&p.root.join("apps/fifo"), nix::sys::stat::Mode::S_IRWXU).expect("mkfifo");
+        assert!(matches!(resolve_file(&p.manifest, "../apps/fifo", &p.roots), Err(PathError::NotAFile { .. })));
+        assert!(matches!(resolve_file(&p.manifest, "/etc/passwd", &p.roots), Err(PathError::Escapes { .. })));
     }
 
     #[test]

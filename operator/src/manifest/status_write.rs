@@ -9,23 +9,30 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use serde_json::Value;
 
 use super::document::{self, Document, ManifestFile, ParseErrorKind};
 use super::splice::splice_status;
-use super::write::{write_if_unchanged, WriteError, WriteOutcome};
+use super::write::{replace, Replace, WriteError, WriteOutcome};
 use crate::api::Kind;
 
 /// How many times a status write re-reads and redoes after the file changed under it.
 const MAX_ATTEMPTS: usize = 5;
 
+/// How long a status write waits, in all, for a file that somebody has open for writing
+/// (an editor saving in chunks, `cat > file`): its close comes as a watch event anyway, and
+/// the status is written then.
+const BUSY_PATIENCE: Duration = Duration::from_millis(1500);
+
 /// A status to write into one document of one file.
 pub struct StatusWrite {
     pub path: PathBuf,
     /// The object whose document gets the status; None: a document without a usable
-    /// identity (no kind or no name), found by `index` alone.
+    /// identity (no kind, no name, or a name that is not a DNS-1123 label), found by
+    /// `index` alone.
     pub object: Option<(Kind, String)>,
     /// Preferred document (several may share a kind and name: the duplicates).
     pub index: usize,
@@ -43,7 +50,10 @@ impl StatusWrite {
     fn picks(&self, d: &Document) -> bool {
         match &self.object {
             Some((k, n)) => d.is(*k, n),
-            None => d.kind().and_then(Kind::from_kind_field).is_none() || d.name().is_none(),
+            None => {
+                d.kind().and_then(Kind::from_kind_field).is_none()
+                    || !d.name().is_some_and(crate::api::meta::is_dns1123_label)
+            }
         }
     }
 }
@@ -85,7 +95,10 @@ impl StatusWriter {
             name: w.object.as_ref().map(|(_, n)| n.clone()).unwrap_or_default(),
         };
         let mut known = w.read.take();
-        for attempt in 0..MAX_ATTEMPTS {
+        let patience = Instant::now() + BUSY_PATIENCE;
+        let mut pause = Duration::from_millis(5);
+        let mut attempt = 0;
+        while attempt < MAX_ATTEMPTS {
             let file = match known.take() {
                 Some(f) => f,
                 None => match document::read(&path) {
@@ -111,13 +124,20 @@ impl StatusWriter {
                 .map_err(|source| WriteError::Splice { path: path.clone(), source })?;
             check_only_status_changed(&path, &file, doc.index, &spliced, &w.status)?;
             before_write(attempt);
-            match write_if_unchanged(&path, &file.text, &spliced)? {
-                WriteOutcome::Written => {
+            match replace(&path, &file.text, &spliced)? {
+                Replace::Written => {
                     self.own.lock().insert(path.clone(), content_hash(spliced.as_bytes()));
                     return Ok(WriteOutcome::Written);
                 }
-                WriteOutcome::Unchanged => return Ok(WriteOutcome::Unchanged),
-                WriteOutcome::Conflict => continue,
+                Replace::Unchanged => return Ok(WriteOutcome::Unchanged),
+                Replace::Changed => attempt += 1,
+                Replace::Busy if Instant::now() + pause > patience => return Ok(WriteOutcome::Conflict),
+                Replace::Busy => {
+                    // Not an attempt: nothing was compared yet. What the writer is saving is
+                    // read when it is done.
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(200));
+                }
             }
         }
         Ok(WriteOutcome::Conflict)

@@ -12,6 +12,15 @@ use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 /// from stack exhaustion on hostile input.
 const MAX_DEPTH: usize = 128;
 
+/// Far more documents than a directory of manifests holds; every reconcile of an object in
+/// the file re-reads all of them.
+pub(crate) const MAX_DOCUMENTS: usize = 1000;
+
+/// How much aliases may add to a file, in bytes of scalars plus one per node: an alias is a
+/// copy in every consumer (serde's value, the JSON value), so a small file of aliases of
+/// aliases can stand for gigabytes.
+pub(crate) const MAX_ALIAS_EXPANSION: u64 = 1024 * 1024;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Pos {
     pub byte: usize,
@@ -85,6 +94,8 @@ pub(crate) enum TreeErrorKind {
     Syntax,
     DuplicateKey,
     TooDeep,
+    TooManyDocuments,
+    AliasExpansion,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,13 +142,55 @@ enum Frame {
         pending_key: Option<Node>,
         /// Key text to the line it was first seen on, for duplicate detection.
         seen: HashMap<String, usize>,
+        anchor: usize,
+        weight: u64,
     },
     Seq {
         start: Pos,
         decorated: bool,
         flow: bool,
         items: Vec<Node>,
+        anchor: usize,
+        weight: u64,
     },
+}
+
+/// What a node costs once aliases are expanded (see [`MAX_ALIAS_EXPANSION`]).
+#[derive(Default)]
+struct Expansion {
+    /// Anchor id to the weight of the node it names.
+    anchors: HashMap<usize, u64>,
+    added: u64,
+}
+
+impl Expansion {
+    fn finished(&mut self, stack: &mut [Frame], anchor: usize, weight: u64) {
+        if anchor != 0 {
+            self.anchors.insert(anchor, weight);
+        }
+        match stack.last_mut() {
+            Some(Frame::Map { weight: w, .. } | Frame::Seq { weight: w, .. }) => *w = w.saturating_add(weight),
+            None => {}
+        }
+    }
+
+    fn alias(&mut self, stack: &mut [Frame], anchor: usize, at: Pos) -> Result<(), TreeError> {
+        let weight = self.anchors.get(&anchor).copied().unwrap_or(1);
+        self.added = self.added.saturating_add(weight);
+        if self.added > MAX_ALIAS_EXPANSION {
+            return Err(TreeError {
+                kind: TreeErrorKind::AliasExpansion,
+                line: at.line,
+                column: at.col + 1,
+                message: format!(
+                    "aliases expand the file by more than {} KiB; a manifest needs no alias bomb",
+                    MAX_ALIAS_EXPANSION / 1024
+                ),
+            });
+        }
+        self.finished(stack, 0, weight);
+        Ok(())
+    }
 }
 
 struct DocState {
@@ -154,6 +207,8 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Doc>, TreeError> {
     let mut stack: Vec<Frame> = Vec::new();
     // Where the next document's text begins: after an explicit `...`, else at its `---`.
     let mut next_start: Option<usize> = Some(0);
+    let mut expansion = Expansion::default();
+    let mut documents = 0usize;
 
     while let Some(item) = parser.next_event() {
         let (event, span) = item.map_err(|e| TreeError {
@@ -165,6 +220,15 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Doc>, TreeError> {
         let start = offsets.pos(span.start);
         match event {
             Event::DocumentStart(_) => {
+                documents += 1;
+                if documents > MAX_DOCUMENTS {
+                    return Err(TreeError {
+                        kind: TreeErrorKind::TooManyDocuments,
+                        line: start.line,
+                        column: start.col + 1,
+                        message: format!("more than {MAX_DOCUMENTS} documents in one file"),
+                    });
+                }
                 let start_byte = next_start.take().unwrap_or(start.byte);
                 current = Some(DocState { start_byte, root: None });
             }
@@ -179,6 +243,7 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Doc>, TreeError> {
             }
             Event::Scalar(value, style, anchor, tag) => {
                 let content_end = scalar_content_end(text, &offsets, &span, &value, style);
+                expansion.finished(&mut stack, anchor, value.len() as u64 + 1);
                 let node = Node {
                     start,
                     content_end,
@@ -187,7 +252,8 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Doc>, TreeError> {
                 };
                 attach(&mut stack, &mut current, node)?;
             }
-            Event::Alias(_) => {
+            Event::Alias(anchor) => {
+                expansion.alias(&mut stack, anchor, start)?;
                 let node = Node {
                     start,
                     content_end: Some(offsets.byte(span.end.index())),
@@ -205,6 +271,8 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Doc>, TreeError> {
                     entries: Vec::new(),
                     pending_key: None,
                     seen: HashMap::new(),
+                    anchor,
+                    weight: 1,
                 });
             }
             Event::SequenceStart(anchor, tag) => {
@@ -214,12 +282,18 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Doc>, TreeError> {
                     decorated: anchor != 0 || tag.is_some(),
                     flow: span_text(text, &offsets, &span).ends_with('['),
                     items: Vec::new(),
+                    anchor,
+                    weight: 1,
                 });
             }
             Event::MappingEnd | Event::SequenceEnd => {
                 let Some(frame) = stack.pop() else { continue };
                 // The span of a flow end runs on over trailing blanks and a comment.
                 let flow_end = offsets.byte(span.start.index()) + 1;
+                let (anchor, weight) = match &frame {
+                    Frame::Map { anchor, weight, .. } | Frame::Seq { anchor, weight, .. } => (*anchor, *weight),
+                };
+                expansion.finished(&mut stack, anchor, weight);
                 let node = match frame {
                     Frame::Map { start, decorated, flow, entries, .. } => {
                         let content_end = if flow {
@@ -229,7 +303,7 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Doc>, TreeError> {
                         };
                         Node { start, content_end, decorated, kind: NodeKind::Mapping { flow, entries } }
                     }
-                    Frame::Seq { start, decorated, flow, items } => {
+                    Frame::Seq { start, decorated, flow, items, .. } => {
                         let content_end =
                             if flow { Some(flow_end) } else { items.iter().filter_map(|n| n.content_end).max() };
                         Node { start, content_end, decorated, kind: NodeKind::Sequence { items } }

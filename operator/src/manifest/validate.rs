@@ -83,9 +83,60 @@ struct Compiled {
 }
 
 fn compile(kind: Kind) -> Compiled {
-    let schema = schema_for(kind);
+    let mut schema = schema_for(kind);
+    bound_integers(&mut schema);
     let validator = jsonschema::validator_for(&schema).map_err(|e| e.to_string());
     Compiled { schema, validator }
+}
+
+/// The range of an integer `format` as schemars writes it for Rust's integer types.
+fn format_range(format: &str) -> Option<(i128, i128)> {
+    Some(match format {
+        "uint8" => (0, u8::MAX.into()),
+        "uint16" => (0, u16::MAX.into()),
+        "uint32" => (0, u32::MAX.into()),
+        "uint64" | "uint" => (0, u64::MAX.into()),
+        "int8" => (i8::MIN.into(), i8::MAX.into()),
+        "int16" => (i16::MIN.into(), i16::MAX.into()),
+        "int32" => (i32::MIN.into(), i32::MAX.into()),
+        "int64" | "int" => (i64::MIN.into(), i64::MAX.into()),
+        _ => return None,
+    })
+}
+
+/// Gives every integer of a sized type its bounds in the schema that validates (the
+/// committed schemas stay as schemars writes them): `instances: 5000000000` for a `u32` is
+/// then an error with its line, not a serde failure without one.
+fn bound_integers(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            if let Some((lo, hi)) = m.get("format").and_then(Value::as_str).and_then(format_range) {
+                if !m.contains_key("minimum") {
+                    m.insert("minimum".into(), Value::from(lo as i64));
+                }
+                if !m.contains_key("maximum") {
+                    let hi = u64::try_from(hi).map(Value::from).unwrap_or_else(|_| Value::from(hi as i64));
+                    m.insert("maximum".into(), hi);
+                }
+            }
+            m.values_mut().for_each(bound_integers);
+        }
+        Value::Array(items) => items.iter_mut().for_each(bound_integers),
+        _ => {}
+    }
+}
+
+/// `0..=4294967295`, from the bounds of the schema node at `schema_path` (which ends in
+/// the keyword that failed).
+fn range_text(schema: &Value, schema_path: &str) -> Option<String> {
+    let node = schema.pointer(schema_path.rsplit_once('/').map_or("", |(parent, _)| parent))?;
+    let (lo, hi) = (node.get("minimum")?, node.get("maximum")?);
+    Some(format!("{lo}..={hi}"))
+}
+
+fn has_format(schema: &Value, schema_path: &str) -> bool {
+    let parent = schema_path.rsplit_once('/').map_or("", |(parent, _)| parent);
+    schema.pointer(parent).and_then(|n| n.get("format")).and_then(Value::as_str).and_then(format_range).is_some()
 }
 
 static CLUSTER: LazyLock<Compiled> = LazyLock::new(|| compile(Kind::SparkCluster));
@@ -306,7 +357,8 @@ fn check_inline_secrets(instance: &Map<String, Value>, report: &mut Report<'_>) 
         None => {}
         Some(Value::Object(r)) => {
             let inline = r.keys().any(|k| k != "env" && k != "file")
-                || matches!(r.get("env"), Some(Value::String(e)) if looks_like_token(e));
+                || matches!(r.get("env"), Some(Value::String(e)) if looks_like_token(e))
+                || matches!(r.get("file"), Some(Value::String(f)) if looks_like_token(f));
             if inline {
                 report.push(&pointer, "InlineSecret", INLINE_TOKEN);
                 skip.insert(pointer);
@@ -320,10 +372,7 @@ fn check_inline_secrets(instance: &Map<String, Value>, report: &mut Report<'_>) 
     skip
 }
 
-/// A DigitalOcean token pasted where the name of its environment variable belongs.
-fn looks_like_token(env_name: &str) -> bool {
-    env_name.starts_with("dop_v1_") || (env_name.len() >= 40 && env_name.chars().all(|c| c.is_ascii_hexdigit()))
-}
+use crate::api::redact::looks_like_token;
 
 fn is_under(pointer: &str, skip: &BTreeSet<String>) -> bool {
     skip.iter().any(|s| pointer == s || pointer.starts_with(&format!("{s}/")))
@@ -376,10 +425,16 @@ fn map_error(
             let child = format!("{pointer}/{}", escape(&name));
             report.push(&child, "MissingField", format!("missing required field `{name}`"));
         }
-        ValidationErrorKind::Type { kind } => {
-            let expected = expected_types(kind);
-            report.push(&pointer, "InvalidField", format!("expected {expected}, got {got}"));
-        }
+        ValidationErrorKind::Type { kind } => match report.doc.big_integer(&pointer).map(str::to_string) {
+            Some(written) if expected_types(kind).contains("integer") || expected_types(kind).contains("number") => {
+                let range = range_text(schema, schema_path).unwrap_or_else(|| format!("{}..={}", i64::MIN, u64::MAX));
+                report.push(&pointer, "InvalidField", format!("{written} is out of range ({range})"));
+            }
+            _ => {
+                let expected = expected_types(kind);
+                report.push(&pointer, "InvalidField", format!("expected {expected}, got {got}"));
+            }
+        },
         ValidationErrorKind::Enum { options } => {
             let options =
                 options.as_array().map(|o| o.iter().map(plain).collect::<Vec<_>>().join(", ")).unwrap_or_default();
@@ -393,6 +448,11 @@ fn map_error(
         }
         ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
             report.push(&pointer, "InvalidField", format!("must be at least {limit}; got {got}"));
+        }
+        // The bound of the type, not of the field's meaning, reads as the type's range.
+        ValidationErrorKind::Maximum { .. } if has_format(schema, schema_path) => {
+            let range = range_text(schema, schema_path).unwrap_or_default();
+            report.push(&pointer, "InvalidField", format!("{value} is out of range ({range})"));
         }
         ValidationErrorKind::Maximum { limit } | ValidationErrorKind::ExclusiveMaximum { limit } => {
             report.push(&pointer, "InvalidField", format!("must be at most {limit}; got {got}"));
@@ -733,6 +793,35 @@ spec:
         assert_eq!(e.message, "must be one of: Delete, Retain; got string \"Keep\"");
         let e = one(&CLUSTER_OK.replace("cores: 1", "cores: 0"));
         assert_eq!(e.message, "must be at least 1; got integer 0");
+    }
+
+    #[test]
+    fn integers_out_of_range_name_the_field_line_and_range() {
+        let job = "apiVersion: sparkswarm.io/v1alpha1\nkind: SparkJob\nmetadata:\n  name: j\nspec:\n  clusterRef: c\n  mainApplicationFile: a.py\n  executor:\n    instances: INSTANCES\n";
+        for (written, range) in [
+            ("99999999999999999999", "1..=256"),
+            ("5000000000", "1..=256"),
+            ("-99999999999999999999", "1..=256"),
+            ("0xffffffffffffffffff", "1..=256"),
+        ] {
+            let e = one(&job.replace("INSTANCES", written));
+            assert_eq!(
+                e.to_string(),
+                format!("m.yaml:9: spec.executor.instances: {written} is out of range ({range})"),
+                "{written}"
+            );
+        }
+        let e = one(&CLUSTER_OK.replace("replicas: 2", "replicas: 123456789012345678901234567890"));
+        assert_eq!((e.line, e.field.as_str()), (6, "spec.workers.replicas"), "{e}");
+        assert!(e.message.starts_with("123456789012345678901234567890 is out of range ("), "{e}");
+        // A huge number where a string is expected stays what it was written as.
+        match check(&CLUSTER_OK.replace("memory: 1g", "memory: 99999999999999999999")) {
+            Ok(Resource::Cluster(c)) => assert_eq!(c.spec.workers.memory.0, "99999999999999999999"),
+            other => panic!("{other:?}"),
+        }
+        // Quoted, it is a string as ever.
+        let e = one(&job.replace("INSTANCES", "'99999999999999999999'"));
+        assert!(e.message.starts_with("expected integer, got string"), "{e}");
     }
 
     #[test]

@@ -1,12 +1,27 @@
 //! Atomic compare-and-swap writes of a manifest (the status writer is built on them).
 //!
-//! There is no lock shared with editors, so a user's save can land between the compare and
-//! the rename; the window is kept to a re-read just before the rename.
+//! There is no lock shared with editors, so the swap itself must find out whether a user's
+//! save slipped in, whichever way the editor saves:
+//! - temp file + rename: the new file is put in place with `renameat2(RENAME_EXCHANGE)`,
+//!   which hands back what it replaced; if that is not the inode that was read, it is
+//!   swapped back at once and nothing is lost;
+//! - in place (`O_TRUNC` and one write, or several with pauses): the file is open for
+//!   writing meanwhile, which a read lease ([`super::lease`]) is refused for or broken by;
+//!   the replace waits (`Busy`) or is undone.
+//!
+//! The replacement keeps the mode, the owner and the group of the file it replaces.
 
 use std::io::{self, Write};
+use std::os::fd::AsFd;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use super::document::ParseError;
+use nix::fcntl::{renameat2, RenameFlags};
+use nix::sys::stat::{fstatat, FileStat};
+
+use super::document::{ParseError, MAX_FILE_SIZE};
+use super::lease::{self, Asked};
+use super::open::{self, OpenError};
 use super::splice::SpliceError;
 
 /// Temp files start with a dot and end with this, so the directory scanner skips them.
@@ -17,8 +32,20 @@ pub enum WriteOutcome {
     Written,
     /// The new text is what the file already holds: nothing was written.
     Unchanged,
-    /// The file no longer holds what the caller read: nothing was written.
+    /// The file no longer holds what the caller read, or is open for writing by someone
+    /// else: nothing was written.
     Conflict,
+}
+
+/// What one replace found, in more detail than callers outside need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Replace {
+    Written,
+    Unchanged,
+    /// The file holds something else (or is gone): read it again.
+    Changed,
+    /// Somebody has it open for writing: try again once they are done.
+    Busy,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -43,55 +70,158 @@ pub enum WriteError {
     /// A safety net that should never trip: the edit would have changed more than status.
     #[error("{}: refusing to write: {message}", .path.display())]
     Unsafe { path: PathBuf, message: String },
+    /// Not a file the operator may replace: not regular, or a symlink out of the roots.
+    #[error("{}: refusing to write: {source}", .path.display())]
+    Refused {
+        path: PathBuf,
+        #[source]
+        source: OpenError,
+    },
+    /// With the status the file would pass the size limit, after which it could not be read.
+    #[error("{}: refusing to write the status: the file would grow to {size} bytes, over the limit of {} KiB; shorten the file", .path.display(), MAX_FILE_SIZE / 1024)]
+    TooLarge { path: PathBuf, size: usize },
+    /// The replacement could not be given the file's owner and group.
+    #[error("{}: refusing to write: cannot keep the owner {uid}:{gid} ({source})", .path.display())]
+    Owner {
+        path: PathBuf,
+        uid: u32,
+        gid: u32,
+        #[source]
+        source: io::Error,
+    },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
     move |source| WriteError::Io { path: path.to_path_buf(), source }
 }
 
-/// Replaces the file's content with `new` if it still is `expected`.
-pub fn write_if_unchanged(path: &Path, expected: &str, new: &str) -> Result<WriteOutcome, WriteError> {
-    if new == expected {
-        return Ok(WriteOutcome::Unchanged);
-    }
-    // Renaming over a symlink would replace the link; write where it points instead.
-    let target = match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path).map_err(io_err(path))?,
-        _ => path.to_path_buf(),
-    };
-    if !holds(&target, expected)? {
-        return Ok(WriteOutcome::Conflict);
-    }
-    let permissions = std::fs::metadata(&target).map_err(io_err(&target))?.permissions();
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let file_name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let prefix = format!(".{file_name}.");
-    let mut tmp =
-        tempfile::Builder::new().prefix(&prefix).suffix(TEMP_SUFFIX).tempfile_in(&dir).map_err(io_err(&dir))?;
-    tmp.write_all(new.as_bytes()).map_err(io_err(tmp.path()))?;
-    tmp.as_file().set_permissions(permissions).map_err(io_err(tmp.path()))?;
-    tmp.as_file().sync_all().map_err(io_err(tmp.path()))?;
-    if !holds(&target, expected)? {
-        return Ok(WriteOutcome::Conflict);
-    }
-    tmp.persist(&target).map_err(|e| WriteError::Io { path: target.clone(), source: e.error })?;
-    // The rename is durable only once the directory is synced. Some file systems refuse to
-    // fsync a directory; the write itself has happened, so that is not an error.
-    if let Ok(d) = std::fs::File::open(&dir) {
-        let _ = d.sync_all();
-    }
-    Ok(WriteOutcome::Written)
+fn errno_err(path: &Path) -> impl FnOnce(nix::errno::Errno) -> WriteError + '_ {
+    move |e| WriteError::Io { path: path.to_path_buf(), source: io::Error::from(e) }
 }
 
-fn holds(path: &Path, expected: &str) -> Result<bool, WriteError> {
-    match std::fs::read(path) {
-        Ok(bytes) => Ok(bytes == expected.as_bytes()),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(WriteError::Io { path: path.to_path_buf(), source: e }),
+/// Replaces the file's content with `new` if it still is `expected` and nobody is writing it.
+pub fn write_if_unchanged(path: &Path, expected: &str, new: &str) -> Result<WriteOutcome, WriteError> {
+    Ok(match replace(path, expected, new)? {
+        Replace::Written => WriteOutcome::Written,
+        Replace::Unchanged => WriteOutcome::Unchanged,
+        Replace::Changed | Replace::Busy => WriteOutcome::Conflict,
+    })
+}
+
+pub(crate) fn replace(path: &Path, expected: &str, new: &str) -> Result<Replace, WriteError> {
+    if new == expected {
+        return Ok(Replace::Unchanged);
     }
+    if new.len() as u64 > MAX_FILE_SIZE {
+        return Err(WriteError::TooLarge { path: path.to_path_buf(), size: new.len() });
+    }
+    let refused = |source| WriteError::Refused { path: path.to_path_buf(), source };
+    let roots = open::default_roots(path).map_err(io_err(path))?;
+    let current = match open::open_regular(path, &roots) {
+        Ok(o) => o,
+        Err(OpenError::NotFound) => return Ok(Replace::Changed),
+        Err(OpenError::Io(e)) => return Err(WriteError::Io { path: path.to_path_buf(), source: e }),
+        Err(e) => return Err(refused(e)),
+    };
+    // Renaming over a symlink would replace the link; the file it points to is replaced.
+    let target = current.real_path.clone();
+    let dir_path = target.parent().map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
+    let Some(name) = target.file_name().map(|n| n.to_os_string()) else {
+        return Err(WriteError::Io { path: target.clone(), source: io::Error::other("no file name") });
+    };
+    let read_md = current.file.metadata().map_err(io_err(&target))?;
+
+    // The replacement is made ready first, so the file is leased only for a few calls.
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(TEMP_SUFFIX)
+        .tempfile_in(&dir_path)
+        .map_err(io_err(&dir_path))?;
+    tmp.write_all(new.as_bytes()).map_err(io_err(tmp.path()))?;
+    keep_owner_and_mode(tmp.as_file(), &read_md, &target)?;
+    tmp.as_file().sync_all().map_err(io_err(tmp.path()))?;
+    let tmp_md = tmp.as_file().metadata().map_err(io_err(tmp.path()))?;
+    let tmp = tmp.into_temp_path();
+    let Some(tmp_name) = tmp.file_name().map(|n| n.to_os_string()) else {
+        return Err(WriteError::Io { path: tmp.to_path_buf(), source: io::Error::other("no file name") });
+    };
+    let dir = std::fs::File::open(&dir_path).map_err(io_err(&dir_path))?;
+
+    let lease = match lease::ask(&current.file) {
+        Asked::Held(l) => Some(l),
+        Asked::Busy => return Ok(Replace::Busy),
+        Asked::Unsupported(e) => {
+            tracing::debug!(path = %target.display(), error = %e, "no file lease; a writer keeping the file open goes unseen");
+            None
+        }
+    };
+    // Read under the lease: whatever was written before it is in, nobody writes during it.
+    let now = open::read_limited(&current, MAX_FILE_SIZE).map_err(refused)?;
+    if now != expected.as_bytes() {
+        return Ok(Replace::Changed);
+    }
+    match renameat2(dir.as_fd(), tmp_name.as_os_str(), dir.as_fd(), name.as_os_str(), RenameFlags::RENAME_EXCHANGE) {
+        Ok(()) => {}
+        Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::ENOSYS) => {
+            // No exchange on this file system: a plain rename, the window kept to the check
+            // just done.
+            std::fs::rename(&tmp, &target).map_err(io_err(&target))?;
+            drop(lease);
+            sync_dir(&dir);
+            return Ok(Replace::Written);
+        }
+        Err(e) => return Err(errno_err(&target)(e)),
+    }
+    let swapped_out = fstatat(dir.as_fd(), tmp_name.as_os_str(), nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW)
+        .map_err(errno_err(&target))?;
+    let unwritten = lease.as_ref().is_none_or(|l| l.intact());
+    if is(&swapped_out, &read_md) && unwritten {
+        // `tmp` now names the file that was read; dropping it removes that.
+        drop(tmp);
+        drop(lease);
+        sync_dir(&dir);
+        return Ok(Replace::Written);
+    }
+    // A save landed in the window: put it back where the user expects it.
+    renameat2(dir.as_fd(), tmp_name.as_os_str(), dir.as_fd(), name.as_os_str(), RenameFlags::RENAME_EXCHANGE)
+        .map_err(errno_err(&target))?;
+    let back = fstatat(dir.as_fd(), tmp_name.as_os_str(), nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW)
+        .map_err(errno_err(&target))?;
+    if !is(&back, &tmp_md) {
+        // Yet another save replaced our file while it was in place: that one is the newest.
+        renameat2(dir.as_fd(), tmp_name.as_os_str(), dir.as_fd(), name.as_os_str(), RenameFlags::RENAME_EXCHANGE)
+            .map_err(errno_err(&target))?;
+    }
+    drop(tmp);
+    drop(lease);
+    sync_dir(&dir);
+    Ok(Replace::Changed)
+}
+
+fn is(stat: &FileStat, md: &std::fs::Metadata) -> bool {
+    stat.st_ino == md.ino() && stat.st_dev == md.dev()
+}
+
+fn keep_owner_and_mode(tmp: &std::fs::File, of: &std::fs::Metadata, target: &Path) -> Result<(), WriteError> {
+    let (uid, gid) = (of.uid(), of.gid());
+    let tmp_md = tmp.metadata().map_err(io_err(target))?;
+    if (tmp_md.uid(), tmp_md.gid()) != (uid, gid) {
+        std::os::unix::fs::fchown(tmp, Some(uid), Some(gid)).map_err(|source| WriteError::Owner {
+            path: target.to_path_buf(),
+            uid,
+            gid,
+            source,
+        })?;
+    }
+    // After the chown, which clears set-id bits.
+    tmp.set_permissions(std::fs::Permissions::from_mode(of.mode() & 0o7777)).map_err(io_err(target))
+}
+
+/// The rename is durable only once the directory is synced. Some file systems refuse to
+/// fsync a directory; the write itself has happened, so that is not an error.
+fn sync_dir(dir: &std::fs::File) {
+    let _ = dir.sync_all();
 }
 
 #[cfg(test)]
@@ -136,6 +266,65 @@ pub(crate) mod tests {
         assert!(fs::symlink_metadata(&link).expect("meta").file_type().is_symlink());
         assert_eq!(fs::read_to_string(&real).expect("read"), "a: 2\n");
         assert_eq!(fs::metadata(&real).expect("meta").permissions().mode() & 0o777, 0o640);
+    }
+
+    #[test]
+    fn owner_and_group_are_kept() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("m.yaml");
+        fs::write(&p, "a: 1\n").expect("write");
+        let me = (fs::metadata(&p).expect("meta").uid(), fs::metadata(&p).expect("meta").gid());
+        // Only root can give a file away; as anyone else, the file keeps being one's own.
+        let owner = if me.0 == 0 { (65534, 65534) } else { me };
+        std::os::unix::fs::chown(&p, Some(owner.0), Some(owner.1)).expect("chown");
+        assert_eq!(write_if_unchanged(&p, "a: 1\n", "a: 2\n").expect("ok"), WriteOutcome::Written);
+        let md = fs::metadata(&p).expect("meta");
+        assert_eq!((md.uid(), md.gid()), owner);
+        assert_eq!(fs::read_to_string(&p).expect("read"), "a: 2\n");
+    }
+
+    #[test]
+    fn refuses_links_out_of_the_roots_special_files_and_oversized_text() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let m = dir.path().join("proj/manifests");
+        fs::create_dir_all(&m).expect("mkdir");
+        let outside = dir.path().join("outside.yaml");
+        fs::write(&outside, "a: 1\n").expect("write");
+        let link = m.join("out.yaml");
+        std::os::unix::fs::symlink(&outside, &link).expect("symlink");
+        let e = write_if_unchanged(&link, "a: 1\n", "a: 2\n").expect_err("outside");
+        assert!(matches!(e, WriteError::Refused { source: OpenError::OutsideRoots { .. }, .. }), "{e}");
+        assert_eq!(fs::read_to_string(&outside).expect("read"), "a: 1\n");
+        nix::unistd::mkfifo(&m.join("fifo.yaml"), nix::sys::stat::Mode::S_IRWXU).expect("mkfifo");
+        let e = write_if_unchanged(&m.join("fifo.yaml"), "", "a: 2\n").expect_err("fifo");
+        assert!(matches!(e, WriteError::Refused { source: OpenError::NotRegular(_), .. }), "{e}");
+        let p = m.join("m.yaml");
+        fs::write(&p, "a: 1\n").expect("write");
+        let huge = format!("a: 1\n#{}\n", "x".repeat(MAX_FILE_SIZE as usize));
+        let e = write_if_unchanged(&p, "a: 1\n", &huge).expect_err("too large");
+        assert!(matches!(e, WriteError::TooLarge { .. }), "{e}");
+        assert!(e.to_string().contains("m.yaml") && e.to_string().contains("limit"), "{e}");
+        assert!(temp_names(&m).is_empty());
+    }
+
+    #[test]
+    fn a_file_open_for_writing_is_not_replaced() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("m.yaml");
+        fs::write(&p, "a: 1\n").expect("write");
+        let writer = fs::OpenOptions::new().append(true).open(&p).expect("open");
+        assert_eq!(replace(&p, "a: 1\n", "a: 2\n").expect("ok"), Replace::Busy);
+        drop(writer);
+        assert_eq!(replace(&p, "a: 1\n", "a: 2\n").expect("ok"), Replace::Written);
+        for i in 2..50 {
+            assert_eq!(
+                replace(&p, &format!("a: {i}\n"), &format!("a: {}\n", i + 1)).expect("ok"),
+                Replace::Written,
+                "{i}"
+            );
+        }
+        assert!(temp_names(dir.path()).is_empty());
     }
 
     #[test]

@@ -111,7 +111,19 @@ pub async fn dereference(ctx: &Context, kind: Kind, name: &str) -> Result<Derefe
         let (reason, msg) = describe_errors(&[duplicate(path, loser, kind, name, &file.path, winner_line)]);
         mark_invalid(ctx, path, Some(kind), Some(name), *i, None, &reason, &msg, None).await?;
     }
-    match validate(&file.path, doc) {
+    // A cluster's files (token, login key, TLS) are checked as `validate` checks them.
+    let validated = validate(&file.path, doc).and_then(|resource| match &resource {
+        Resource::Cluster(c) => {
+            let errors = crate::manifest::spec_paths::check_cluster_paths(&ctx.roots, &file.path, doc, &c.spec);
+            if errors.is_empty() {
+                Ok(resource)
+            } else {
+                Err(errors)
+            }
+        }
+        Resource::Job(_) => Ok(resource),
+    });
+    match validated {
         Ok(resource) if resource.kind() == kind => Ok(Dereferenced::Valid { file, index, generation, resource }),
         Ok(_) => Ok(Dereferenced::Done(Action::AwaitChange)),
         Err(errors) => {

@@ -99,7 +99,9 @@ pub async fn reconcile_document(ctx: &Context, path: &Path, index: usize) -> Res
         Err(e) => return Err(ReconcileError::InvalidYaml(e)),
     };
     let Some(doc) = file.docs.iter().find(|d| d.index == index) else { return Ok(Action::AwaitChange) };
-    if doc.kind().and_then(Kind::from_kind_field).is_some() && doc.name().is_some() {
+    if doc.kind().and_then(Kind::from_kind_field).is_some()
+        && doc.name().is_some_and(crate::api::meta::is_dns1123_label)
+    {
         // It has an identity now; its object key takes over.
         return Ok(Action::AwaitChange);
     }
@@ -131,4 +133,14 @@ pub async fn mark_spec_invalid(
         ctx.set_job_phase(name, Some(crate::api::job::JobPhase::Failed));
     }
     Ok(())
+}
+
+/// An object whose name is not a DNS-1123 label: its documents get `Valid=False` as
+/// documents without a usable identity, so that the name never reaches a path or a runtime.
+pub async fn reconcile_misnamed(ctx: &Context, kind: Kind, name: &str) -> Result<Action, ReconcileError> {
+    let locations = ctx.store.lock().locations(kind, name);
+    for (path, index) in locations {
+        reconcile_document(ctx, &path, index).await?;
+    }
+    Ok(Action::AwaitChange)
 }

@@ -68,6 +68,11 @@ pub fn error_policy(error: &ReconcileError, failures: u32) -> Action {
 pub async fn reconcile(ctx: Arc<Context>, key: Key) -> Result<Action, ReconcileError> {
     let started = Instant::now();
     let (kind_label, result) = match &key {
+        // Nothing is built from a name that is not a DNS-1123 label: no state paths, no
+        // runtime calls; its documents are only told what is wrong.
+        Key::Object(kind, name) if !crate::api::meta::is_dns1123_label(name) => {
+            ("Document", invalid::reconcile_misnamed(&ctx, *kind, name).await)
+        }
         Key::Object(Kind::SparkCluster, name) => ("SparkCluster", cluster::reconcile(&ctx, name).await),
         Key::Object(Kind::SparkJob, name) => ("SparkJob", job::reconcile(&ctx, name).await),
         Key::Document(path, index) => ("Document", invalid::reconcile_document(&ctx, path, *index).await),

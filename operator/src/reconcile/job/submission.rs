@@ -72,7 +72,7 @@ pub fn resolve(
 }
 
 fn resolve_one(roots: &Roots, manifest: &Path, rel: &str) -> Result<PathBuf, String> {
-    paths::resolve(manifest, rel, roots).map_err(|e| e.to_string())
+    paths::resolve_file(manifest, rel, roots).map_err(|e| e.to_string())
 }
 
 pub fn build(

@@ -125,7 +125,7 @@ impl Client {
 
     pub async fn account(&self) -> Result<Account, DoError> {
         let v = self.json("account_get", Method::GET, self.url("/v2/account", &[])?, None, Repeat::Safe).await?;
-        field(&v, "account", "account_get")
+        self.field(&v, "account", "account_get")
     }
 
     pub async fn list_ssh_keys(&self) -> Result<Vec<SshKey>, DoError> {
@@ -136,7 +136,7 @@ impl Client {
         let body = to_value(req)?;
         let url = self.url("/v2/account/keys", &[])?;
         let v = self.json("sshKeys_create", Method::POST, url, Some(body), Repeat::OnlyWhenThrottled).await?;
-        field(&v, "ssh_key", "sshKeys_create")
+        self.field(&v, "ssh_key", "sshKeys_create")
     }
 
     /// Deletes a key by id or fingerprint. `Ok(false)`: it was already gone.
@@ -153,13 +153,16 @@ impl Client {
         let v =
             self.json(op, Method::POST, self.url("/v2/droplets", &[])?, Some(body), Repeat::OnlyWhenThrottled).await?;
         let links: Links = match v.get("links") {
-            Some(l) => decode(l.clone(), op)?,
+            Some(l) => self.decode(l.clone(), op)?,
             None => Links::default(),
         };
         // The contract allows either response form; DigitalOcean answers a one-name
         // `names` request with the single form.
-        let droplets =
-            if v.get("droplets").is_some() { field(&v, "droplets", op)? } else { vec![field(&v, "droplet", op)?] };
+        let droplets = if v.get("droplets").is_some() {
+            self.field(&v, "droplets", op)?
+        } else {
+            vec![self.field(&v, "droplet", op)?]
+        };
         Ok((droplets, links.actions))
     }
 
@@ -170,7 +173,7 @@ impl Client {
     pub async fn get_droplet(&self, id: u64) -> Result<Droplet, DoError> {
         let url = self.url(&format!("/v2/droplets/{id}"), &[])?;
         let v = self.json("droplets_get", Method::GET, url, None, Repeat::Safe).await?;
-        field(&v, "droplet", "droplets_get")
+        self.field(&v, "droplet", "droplets_get")
     }
 
     /// Deletes one droplet (scale-down). `Ok(false)`: it was already gone.
@@ -189,14 +192,14 @@ impl Client {
     pub async fn create_tag(&self, name: &str) -> Result<Tag, DoError> {
         let body = serde_json::json!({ "name": name });
         let v = self.json("tags_create", Method::POST, self.url("/v2/tags", &[])?, Some(body), Repeat::Safe).await?;
-        field(&v, "tag", "tags_create")
+        self.field(&v, "tag", "tags_create")
     }
 
     pub async fn create_firewall(&self, req: &CreateFirewall) -> Result<Firewall, DoError> {
         let body = to_value(req)?;
         let url = self.url("/v2/firewalls", &[])?;
         let v = self.json("firewalls_create", Method::POST, url, Some(body), Repeat::OnlyWhenThrottled).await?;
-        field(&v, "firewall", "firewalls_create")
+        self.field(&v, "firewall", "firewalls_create")
     }
 
     pub async fn list_firewalls(&self) -> Result<Vec<Firewall>, DoError> {
@@ -211,10 +214,19 @@ impl Client {
     pub async fn get_action(&self, id: u64) -> Result<Action, DoError> {
         let url = self.url(&format!("/v2/actions/{id}"), &[])?;
         let v = self.json("actions_get", Method::GET, url, None, Repeat::Safe).await?;
-        field(&v, "action", "actions_get")
+        self.field(&v, "action", "actions_get")
     }
 
     // ---- plumbing -----------------------------------------------------------------------
+
+    /// serde quotes a value it cannot decode, and a proxy may have put the token anywhere.
+    fn field<T: DeserializeOwned>(&self, v: &Value, key: &str, op: &'static str) -> Result<T, DoError> {
+        field(v, key, op).map_err(|e| e.scrubbed(self.token.expose()))
+    }
+
+    fn decode<T: DeserializeOwned>(&self, v: Value, op: &'static str) -> Result<T, DoError> {
+        decode(v, op).map_err(|e| e.scrubbed(self.token.expose()))
+    }
 
     fn url(&self, path: &str, query: &[(&str, &str)]) -> Result<Url, DoError> {
         let mut url = self.base.join(path).map_err(|e| DoError::InvalidApiUrl(format!("{path}: {e}")))?;
@@ -242,12 +254,24 @@ impl Client {
         repeat: Repeat,
     ) -> Result<Value, DoError> {
         let answer = self.send(op, method, url, body, repeat).await?;
-        serde_json::from_slice(&answer.body)
-            .map_err(|e| DoError::UnexpectedResponse { operation: op, message: format!("body is not JSON: {e}") })
+        serde_json::from_slice(&answer.body).map_err(|e| {
+            DoError::UnexpectedResponse { operation: op, message: format!("body is not JSON: {e}") }
+                .scrubbed(self.token.expose())
+        })
     }
 
     /// Every item of a paginated list, following `links.pages.next`.
     async fn list_all<T: DeserializeOwned>(
+        &self,
+        op: &'static str,
+        path: &str,
+        query: &[(&str, &str)],
+        key: &str,
+    ) -> Result<Vec<T>, DoError> {
+        self.list_all_unscrubbed(op, path, query, key).await.map_err(|e| e.scrubbed(self.token.expose()))
+    }
+
+    async fn list_all_unscrubbed<T: DeserializeOwned>(
         &self,
         op: &'static str,
         path: &str,
@@ -268,10 +292,10 @@ impl Client {
                 });
             }
             let v = self.json(op, Method::GET, url.clone(), None, Repeat::Safe).await?;
-            let page: Vec<T> = field(&v, key, op)?;
+            let page: Vec<T> = self.field(&v, key, op)?;
             items.extend(page);
             let links: Links = match v.get("links") {
-                Some(l) => decode(l.clone(), op)?,
+                Some(l) => self.decode(l.clone(), op)?,
                 None => Links::default(),
             };
             let Some(next) = links.pages.and_then(|p| p.next) else { return Ok(items) };
@@ -286,8 +310,20 @@ impl Client {
         }
     }
 
-    /// One request with the rate-limit gate and the retries; `Ok` only for 2xx.
+    /// One request with the rate-limit gate and the retries; `Ok` only for 2xx. No text that
+    /// came back leaves here with the token in it.
     async fn send(
+        &self,
+        op: &'static str,
+        method: Method,
+        url: Url,
+        body: Option<Value>,
+        repeat: Repeat,
+    ) -> Result<Answer, DoError> {
+        self.send_unscrubbed(op, method, url, body, repeat).await.map_err(|e| e.scrubbed(self.token.expose()))
+    }
+
+    async fn send_unscrubbed(
         &self,
         op: &'static str,
         method: Method,
@@ -318,6 +354,7 @@ impl Client {
                     let message = chain(&e.without_url());
                     if repeat == Repeat::Safe && attempt < max {
                         let wait = self.backoff(attempt);
+                        let message = super::error::scrub(&message, self.token.expose());
                         tracing::warn!(operation = op, attempt, error = %message, wait_ms = wait.as_millis() as u64, "DigitalOcean request failed; retrying");
                         tokio::time::sleep(wait).await;
                         continue;
@@ -349,6 +386,7 @@ impl Client {
             } else {
                 self.backoff(attempt)
             };
+            let failure = failure.scrubbed(self.token.expose());
             tracing::warn!(operation = op, attempt, status = status.as_u16(), error = %failure, wait_ms = wait.as_millis() as u64, "DigitalOcean refused the request; retrying");
             tokio::time::sleep(wait).await;
         }
@@ -519,6 +557,54 @@ mod tests {
             let b10 = c.backoff(10);
             assert!(b10 >= Duration::from_millis(500) && b10 <= Duration::from_secs(1), "{b10:?}");
         }
+    }
+
+    /// A proxy that echoes the request (Authorization header included) in its answers, in
+    /// four ways: a DigitalOcean-shaped error body, plain text, a 2xx whose body does not
+    /// decode, a page link.
+    #[tokio::test]
+    async fn text_echoed_back_never_carries_the_token() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            for n in 0.. {
+                let Ok((mut sock, _)) = listener.accept().await else { return };
+                let mut buf = vec![0u8; 8192];
+                let len = sock.read(&mut buf).await.unwrap_or(0);
+                let req = String::from_utf8_lossy(&buf[..len]).into_owned();
+                let auth = req.lines().find(|l| l.to_ascii_lowercase().starts_with("authorization")).unwrap_or("");
+                let auth = auth.replace('"', "'");
+                let (status, body) = match n % 4 {
+                    0 => (
+                        "401 Unauthorized",
+                        format!(r#"{{"id":"unauthorized","message":"bad {auth}","request_id":"{auth}"}}"#),
+                    ),
+                    1 => ("403 Forbidden", format!("proxy refused: {auth}")),
+                    2 => ("200 OK", format!(r#"{{"account":{{"droplet_limit":"{auth}"}}}}"#)),
+                    _ => (
+                        "200 OK",
+                        format!(r#"{{"droplets":[],"links":{{"pages":{{"next":"http://evil.example/?{auth}"}}}}}}"#),
+                    ),
+                };
+                let answer = format!("HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+                let _ = sock.write_all(answer.as_bytes()).await;
+            }
+        });
+        let token = "dop_v1_feedfacecafebeef0123456789";
+        let opts = ClientOptions { base_url: Some(format!("http://{addr}")), max_attempts: 1, ..Default::default() };
+        let c = Client::new(Token::new(token).expect("token"), opts).expect("client");
+        let mut texts = Vec::new();
+        for _ in 0..2 {
+            texts.push(c.account().await.expect_err("refused"));
+        }
+        texts.push(c.account().await.expect_err("undecodable"));
+        texts.push(c.list_droplets_by_tag("t").await.expect_err("foreign link"));
+        for e in &texts {
+            let shown = format!("{e} {e:?}");
+            assert!(!shown.contains("feedface"), "the token leaked: {shown}");
+        }
+        assert!(texts[0].to_string().contains("<redacted>"), "{}", texts[0]);
     }
 
     #[test]

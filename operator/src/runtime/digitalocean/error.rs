@@ -16,6 +16,38 @@ pub struct ApiFailure {
     pub request_id: Option<String>,
 }
 
+impl ApiFailure {
+    pub(crate) fn scrubbed(self, secret: &str) -> ApiFailure {
+        ApiFailure {
+            id: scrub(&self.id, secret),
+            message: scrub(&self.message, secret),
+            request_id: self.request_id.map(|r| scrub(&r, secret)),
+            ..self
+        }
+    }
+}
+
+/// Shortest piece of the token worth hiding when a text was cut in the middle of it.
+const MIN_SECRET_PIECE: usize = 4;
+
+/// `text` without `secret`: every whole occurrence, and a piece of it at the end where the
+/// text was cut short (an excerpt of a body).
+pub(crate) fn scrub(text: &str, secret: &str) -> String {
+    if secret.len() < MIN_SECRET_PIECE {
+        return text.to_string();
+    }
+    let mut out = text.replace(secret, "<redacted>");
+    for cut in (MIN_SECRET_PIECE..secret.len()).rev() {
+        let Some(piece) = secret.get(..cut) else { continue };
+        if out.ends_with(piece) {
+            out.truncate(out.len() - piece.len());
+            out.push_str("<redacted>");
+            break;
+        }
+    }
+    out
+}
+
 impl fmt::Display for ApiFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} answered {} {}: {}", self.operation, self.status, self.id, self.message)?;
@@ -128,6 +160,40 @@ impl DoError {
         }
     }
 
+    /// The error with every occurrence of `secret` (the API token) replaced: an API or a
+    /// proxy may echo the Authorization header in an error body, and serde quotes values
+    /// it cannot decode. Everything that comes back from the network passes through here.
+    pub(crate) fn scrubbed(self, secret: &str) -> DoError {
+        let s = |text: String| scrub(&text, secret);
+        match self {
+            DoError::TokenMissing(m) => DoError::TokenMissing(s(m)),
+            DoError::TokenInvalid(m) => DoError::TokenInvalid(s(m)),
+            DoError::InvalidApiUrl(m) => DoError::InvalidApiUrl(s(m)),
+            DoError::TlsSetup(m) => DoError::TlsSetup(s(m)),
+            DoError::Transport { operation, message } => DoError::Transport { operation, message: s(message) },
+            DoError::Unauthorized(f) => DoError::Unauthorized(f.scrubbed(secret)),
+            DoError::NotFound(f) => DoError::NotFound(f.scrubbed(secret)),
+            DoError::RateLimited(f) => DoError::RateLimited(f.scrubbed(secret)),
+            DoError::ServerError(f) => DoError::ServerError(f.scrubbed(secret)),
+            DoError::ApiError(f) => DoError::ApiError(f.scrubbed(secret)),
+            DoError::UnexpectedResponse { operation, message } => {
+                DoError::UnexpectedResponse { operation, message: s(message) }
+            }
+            DoError::ForeignPageLink { operation, link } => DoError::ForeignPageLink { operation, link: s(link) },
+            DoError::Timeout(m) => DoError::Timeout(s(m)),
+            DoError::HostKey(m) => DoError::HostKey(s(m)),
+            DoError::KeyStore(m) => DoError::KeyStore(s(m)),
+            DoError::SshFailed(m) => DoError::SshFailed(s(m)),
+            DoError::BootstrapFailed { node, step, status, stderr } => {
+                DoError::BootstrapFailed { node: s(node), step: s(step), status: s(status), stderr: s(stderr) }
+            }
+            DoError::LoginKeyInvalid(m) => DoError::LoginKeyInvalid(s(m)),
+            // Errors of the droplets' own engine never carry what the API answered.
+            DoError::SwarmFailed(e) => DoError::SwarmFailed(e),
+            DoError::NodesInvalid(m) => DoError::NodesInvalid(s(m)),
+        }
+    }
+
     pub(crate) fn from_status(failure: ApiFailure) -> DoError {
         match failure.status {
             401 => DoError::Unauthorized(failure),
@@ -136,5 +202,29 @@ impl DoError {
             500..=599 => DoError::ServerError(failure),
             _ => DoError::ApiError(failure),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_is_scrubbed_whole_and_cut() {
+        let t = "dop_v1_0123456789abcdef";
+        assert_eq!(scrub(&format!("echo: Bearer {t} and {t}"), t), "echo: Bearer <redacted> and <redacted>");
+        assert_eq!(scrub("excerpt ends with dop_v1_0123", t), "excerpt ends with <redacted>");
+        assert_eq!(scrub("nothing here", t), "nothing here");
+        let e = DoError::from_status(ApiFailure {
+            operation: "account_get",
+            status: 401,
+            id: format!("unauthorized {t}"),
+            message: format!("header was Authorization: Bearer {t}"),
+            request_id: Some(t.to_string()),
+        })
+        .scrubbed(t);
+        assert!(!format!("{e} {e:?}").contains("0123456789"), "{e}");
+        let e = DoError::UnexpectedResponse { operation: "x", message: format!("invalid type: string \"{t}\"") };
+        assert!(!e.scrubbed(t).to_string().contains(t));
     }
 }
