@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
+use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -76,6 +77,10 @@ pub enum Outcome {
 }
 
 pub async fn run(cfg: Config, progress: Arc<dyn Fn(&str) + Send + Sync>) -> Result<Outcome, ManagerError> {
+    // Before anything else: a SIGTERM or SIGINT from now on stops the operator cleanly
+    // instead of killing it with the default action.
+    let mut sigterm = signal(SignalKind::terminate()).ok();
+    let mut sigint = signal(SignalKind::interrupt()).ok();
     let manifests = cfg.manifests.canonicalize().map_err(|e| ManagerError::Manifests(cfg.manifests.clone(), e))?;
     if !manifests.is_dir() {
         return Err(ManagerError::Manifests(manifests, std::io::Error::other("not a directory")));
@@ -129,10 +134,9 @@ pub async fn run(cfg: Config, progress: Arc<dyn Fn(&str) + Send + Sync>) -> Resu
     resync.tick().await;
     let mut flush = tokio::time::interval(Duration::from_secs(1));
     let mut done_check = tokio::time::interval(Duration::from_millis(250));
-    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     let outcome = loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break Outcome::Stopped,
+            _ = async { match sigint.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => break Outcome::Stopped,
             _ = async { match sigterm.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => break Outcome::Stopped,
             Some(event) = watch_rx.recv() => match event {
                 WatchEvent::Changed(path) => refresh(&ctx, &path),
@@ -194,6 +198,14 @@ fn relist(ctx: &Context, by_stamp: bool) {
             return;
         }
     };
+    for name in scan::non_utf8_names(&ctx.manifests) {
+        ctx.events.warning(
+            "File",
+            &name,
+            "NonUtf8Name",
+            format!("{name}: the file name is not UTF-8; the file is not read"),
+        );
+    }
     let known = ctx.store.lock().paths();
     let on_disk: std::collections::HashSet<&PathBuf> = listed.iter().collect();
     for path in &known {

@@ -33,6 +33,21 @@ pub fn list_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// Entries that look like manifests but whose names are not UTF-8: they cannot be watched
+/// by name or shown by the CLI, so they are reported (lossily named) instead of read.
+pub fn non_utf8_names(dir: &Path) -> Vec<String> {
+    let Ok(rd) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut names: Vec<String> = rd
+        .flatten()
+        .map(|e| e.file_name())
+        .filter(|n| n.to_str().is_none())
+        .map(|n| n.to_string_lossy().into_owned())
+        .filter(|lossy| is_manifest_name(lossy))
+        .collect();
+    names.sort();
+    names
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,5 +90,17 @@ mod tests {
             .collect();
         assert_eq!(names, ["B.yaml", "_c.yaml", "a.yml", "b.yaml"]);
         assert!(list_files(&dir.path().join("missing")).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn non_utf8_names_are_reported_not_listed() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join(std::ffi::OsStr::from_bytes(b"caf\xe9.yaml")), "a: 1\n").expect("write");
+        std::fs::write(dir.path().join("ok.yaml"), "a: 1\n").expect("write");
+        let listed = list_files(dir.path()).expect("list");
+        assert_eq!(listed, vec![dir.path().join("ok.yaml")]);
+        assert_eq!(non_utf8_names(dir.path()), vec!["caf\u{FFFD}.yaml".to_string()]);
     }
 }
