@@ -13,6 +13,7 @@
 
 pub mod cluster;
 pub mod connect;
+pub mod data_volume;
 pub mod error;
 pub mod image;
 pub mod job;
