@@ -64,9 +64,13 @@ fn message(p: &Project, file: &str) -> String {
 
 /// What the example prints when it has trained and evaluated its model.
 fn assert_example_ran(p: &Project, job: &str) {
-    let out = p.cli(&["logs", job]);
+    let out = p.cli(&["logs", "sparkjob", job]);
     let log = String::from_utf8_lossy(&out.stdout);
-    assert!(log.contains("Test Error = "), "the example did not evaluate its model:\n{log}");
+    assert!(
+        log.contains("Test Error = "),
+        "the example did not evaluate its model:\n{log}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!log.contains("FILE_NOT_EXIST"), "a task could not read the file:\n{log}");
 }
 
