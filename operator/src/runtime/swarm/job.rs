@@ -43,8 +43,8 @@ use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 
 use super::cluster::tasks_of;
-use super::data_volume;
 use super::error::{is_not_found, SwarmError};
+use super::{data_volume, stage};
 use super::{labels, ClusterTarget, SwarmRuntime};
 use crate::api::job::Results;
 use crate::manifest::paths::confine_dst;
@@ -74,6 +74,9 @@ pub struct JobRecord {
     /// attempt's own, mounted at `/job`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<String>,
+    /// The node the driver runs on, where the files were unpacked first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_id: Option<String>,
     pub created: DateTime<Utc>,
 }
 
@@ -349,6 +352,7 @@ pub(crate) async fn submit(rt: &SwarmRuntime, sub: &JobSubmission) -> Result<(),
         service: labels::driver_service(&sub.cluster, &sub.submission_id),
         volume: data_volume::name(&sub.cluster),
         data_dir: Some(data_volume::attempt_root(&sub.submission_id)?),
+        node_id: Some(node_id.clone()),
         created: Utc::now(),
     };
     let json = serde_json::to_vec_pretty(&record)
@@ -385,6 +389,13 @@ pub(crate) async fn submit(rt: &SwarmRuntime, sub: &JobSubmission) -> Result<(),
     remove_container(&docker, &id).await;
     let _ = tokio::fs::remove_file(&tar_path).await;
     upload?;
+    // The workers on the other nodes need the files too, at the same path.
+    let others = stage::other_nodes(&docker, &node_id).await?;
+    if !others.is_empty() {
+        let t = std::time::Instant::now();
+        stage::stage(&docker, &stage_params(rt, &record, &image, &node_id, &l), others.len()).await?;
+        tracing::info!(submission = %sub.submission_id, nodes = others.len(), took = ?t.elapsed(), "files staged on the other nodes");
+    }
 
     if f.cancelled().exists() {
         remove_files(rt, &docker, &record, &image).await;
@@ -596,6 +607,36 @@ async fn remove_files(rt: &SwarmRuntime, docker: &Docker, record: &JobRecord, im
         data_volume::remove_attempt_dir(docker, image, &record.cluster, rt.owner(), &record.submission_id, &l).await
     {
         tracing::warn!(submission = %record.submission_id, error = %e, "could not remove the attempt's files");
+    }
+    let Some(node_id) = &record.node_id else { return };
+    let others = match stage::other_nodes(docker, node_id).await {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::warn!(submission = %record.submission_id, error = %e, "could not list the nodes to clean up");
+            return;
+        }
+    };
+    if !others.is_empty() {
+        if let Err(e) = stage::clean(docker, &stage_params(rt, record, image, node_id, &l), others.len()).await {
+            tracing::warn!(submission = %record.submission_id, error = %e, "could not remove the attempt's files on the other nodes");
+        }
+    }
+}
+
+fn stage_params<'a>(
+    rt: &'a SwarmRuntime,
+    record: &'a JobRecord,
+    image: &'a str,
+    node_id: &'a str,
+    l: &'a HashMap<String, String>,
+) -> stage::StageParams<'a> {
+    stage::StageParams {
+        cluster: &record.cluster,
+        owner: rt.owner(),
+        submission_id: &record.submission_id,
+        image,
+        node_id,
+        labels: l,
     }
 }
 

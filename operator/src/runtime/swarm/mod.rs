@@ -20,6 +20,7 @@ pub mod job;
 pub mod labels;
 pub mod nodes;
 pub mod ssh;
+pub mod stage;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
