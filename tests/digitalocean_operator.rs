@@ -360,3 +360,53 @@ async fn kill_9_during_creation_then_restart_leaves_exactly_the_declared_droplet
     let v = standin.violations();
     assert!(v.is_empty(), "contract violations:\n{}", v.join("\n"));
 }
+
+/// Spark's own random-forest example, unmodified, on three droplets with two executors: its
+/// `spark.read` of the shipped file runs in executors on other droplets than the driver's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sparks_random_forest_example_reads_its_file_on_executors_on_other_droplets() {
+    require_images();
+    let py = spark_cache().join("venv/lib/python3.11/site-packages/pyspark");
+    assert!(py.join("examples").is_dir(), "no pyspark with examples under {}", py.display());
+    let standin = standin(Duration::from_secs(1)).await;
+    let p = Project::new();
+    for (from, to) in [
+        ("examples/src/main/python/ml/random_forest_classifier_example.py", "apps/examples/rf.py"),
+        ("data/mllib/sample_libsvm_data.txt", "apps/examples/sample_libsvm_data.txt"),
+    ] {
+        let to = p.root().join(to);
+        std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+        std::fs::copy(py.join(from), &to).expect("copy the example");
+    }
+    let name = unique("dorf");
+    p.drop_manifest("cluster.yaml", &do_cluster_yaml(&name, 3));
+    let op = start(&p, &standin);
+    ready_with(&p, "cluster.yaml", 3, &op, &standin);
+    // The two workers are spread over the droplets: at least one runs apart from the driver.
+    let with_workers = standin
+        .containers()
+        .iter()
+        .filter(|c| !docker_exec(c, &["docker", "ps", "-q", "--filter", "label=sparkswarm.io/role=worker"]).is_empty())
+        .count();
+    assert!(with_workers >= 2, "the workers run on {with_workers} droplet(s)");
+
+    p.drop_manifest(
+        "rf.yaml",
+        &format!(
+            "apiVersion: sparkswarm.io/v1alpha1\nkind: SparkJob\nmetadata:\n  name: rf\nspec:\n  clusterRef: {name}\n  mainApplicationFile: ../apps/examples/rf.py\n  files:\n    - {{src: ../apps/examples/sample_libsvm_data.txt, dst: data/mllib/sample_libsvm_data.txt}}\n  driver: {{cores: 1, memory: 512m}}\n  executor: {{instances: 2, cores: 1, memory: 512m}}\n"
+        ),
+    );
+    eventually(
+        JOB,
+        "the example Succeeded",
+        || (p.phase("rf.yaml") == "Succeeded").then_some(()),
+        || format!("{}\noperator log (tail):\n{}", p.read("rf.yaml"), tail(&op.log(), 60)),
+    );
+    let logs = p.cli(&["logs", "sparkjob", "rf"]);
+    let log = String::from_utf8_lossy(&logs.stdout);
+    assert!(log.contains("Test Error = "), "the example did not evaluate its model:\n{log}");
+
+    std::fs::remove_file(p.manifest("rf.yaml")).expect("rm job");
+    std::fs::remove_file(p.manifest("cluster.yaml")).expect("rm cluster");
+    nothing_left(&standin, "the droplets, firewall and key destroyed");
+}

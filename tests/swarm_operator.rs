@@ -271,7 +271,8 @@ fn kill_9_mid_job_then_restart_submits_once() {
         },
         || op2.log(),
     );
-    let (ok, out) = docker(&["exec", &driver, "touch", "/job/work/release"]);
+    // `docker exec` starts in the driver's working directory, wherever the runtime puts it.
+    let (ok, out) = docker(&["exec", &driver, "touch", "release"]);
     assert!(ok, "docker exec: {out}");
     eventually(
         JOB,

@@ -39,26 +39,29 @@ def parse_args(argv=None):
     return args
 
 
-def read_numeric_csv(path, label):
-    """Read the (small) CSV on the driver, so executors on other machines never need the file."""
+def csv_header(path):
+    """The header line only: the columns name the schema; the rows are Spark's to read."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"data file not found: {os.path.abspath(path)}")
     with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if not header or label not in header:
-            raise ValueError(f"{path}: header {header} has no label column {label!r}")
-        rows = []
-        for lineno, row in enumerate(reader, start=2):
-            if len(row) != len(header):
-                raise ValueError(f"{path}:{lineno}: {len(row)} fields, expected {len(header)}")
-            try:
-                rows.append(tuple(float(v) for v in row))
-            except ValueError:
-                raise ValueError(f"{path}:{lineno}: non-numeric or missing value in {row}") from None
-    if len(rows) < 20:
-        raise ValueError(f"{path}: only {len(rows)} rows, too few to split and fit")
-    return header, rows
+        return next(csv.reader(f), None)
+
+
+def read_numeric_csv(spark, path, header, label):
+    """Read the CSV the Spark way, with an explicit schema: the executors read the file
+    (shipped to each of them with `files`), the driver never holds the rows."""
+    if not header or label not in header:
+        raise ValueError(f"{path}: header {header} has no label column {label!r}")
+    schema = StructType([StructField(c, DoubleType(), True) for c in header])
+    # FAILFAST: a row with a wrong field count or a non-number fails the job, naming the row.
+    df = spark.read.csv(path, header=True, schema=schema, mode="FAILFAST")
+    incomplete = df.filter(" OR ".join(f"`{c}` IS NULL" for c in header)).count()
+    if incomplete:
+        raise ValueError(f"{path}: {incomplete} rows with missing values")
+    n = df.count()
+    if n < 20:
+        raise ValueError(f"{path}: only {n} rows, too few to split and fit")
+    return df
 
 
 def output_dir():
@@ -85,15 +88,15 @@ def load_minipng():
 def main(argv=None):
     args = parse_args(argv)
     started = time.time()
-    header, rows = read_numeric_csv(args.data, args.label)  # fail fast, before Spark starts
+    header = csv_header(args.data)  # fail fast, before Spark starts
     features = [c for c in header if c != args.label]
     out = output_dir()
 
     spark = SparkSession.builder.appName("sparkswarm-linear-regression").getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     try:
-        schema = StructType([StructField(c, DoubleType(), False) for c in header])
-        df = spark.createDataFrame(spark.sparkContext.parallelize(rows, args.partitions), schema)
+        # A fixed partitioning: randomSplit is only repeatable for the same one.
+        df = read_numeric_csv(spark, args.data, header, args.label).repartition(args.partitions)
         train, test = df.randomSplit([1 - args.test_fraction, args.test_fraction], seed=args.seed)
         train.cache()
 

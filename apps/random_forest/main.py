@@ -44,35 +44,36 @@ def parse_args(argv=None):
     return args
 
 
-def read_csv(path, columns):
-    """Read the needed columns on the driver; empty numeric cells become null (to be imputed)."""
+def csv_header(path):
+    """The header line only: it names the schema's columns; the rows are Spark's to read."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"data file not found: {os.path.abspath(path)}")
     with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        missing = [c for c in columns if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ValueError(f"{path}: missing columns {missing}; header is {reader.fieldnames}")
-        rows = []
-        for lineno, rec in enumerate(reader, start=2):
-            row = []
-            for c in columns:
-                v = (rec[c] or "").strip()
-                if c in CATEGORICAL:
-                    row.append(v or "unknown")
-                elif v == "":
-                    row.append(None)
-                else:
-                    try:
-                        row.append(float(v))
-                    except ValueError:
-                        raise ValueError(f"{path}:{lineno}: column {c}: not a number: {v!r}") from None
-            rows.append(tuple(row))
-    if len(rows) < 50:
-        raise ValueError(f"{path}: only {len(rows)} rows, too few to split and fit")
-    if any(r[0] is None or r[0] not in (0.0, 1.0) for r in rows):
-        raise ValueError(f"{path}: label {columns[0]!r} must be 0 or 1 on every row")
-    return rows
+        return next(csv.reader(f), None) or []
+
+
+def read_csv(spark, path, header, columns):
+    """Read the CSV the Spark way, with an explicit schema: the executors read the file
+    (shipped to each of them with `files`). Empty numeric cells become null (to be imputed),
+    empty categories "unknown"."""
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise ValueError(f"{path}: missing columns {missing}; header is {header}")
+    # Columns the model does not use stay strings: whatever they hold cannot fail the read.
+    schema = StructType([StructField(c, DoubleType() if c in columns and c not in CATEGORICAL else StringType(), True)
+                         for c in header])
+    # FAILFAST: a non-number in a numeric column fails the job, naming the row.
+    df = spark.read.csv(path, header=True, schema=schema, mode="FAILFAST").select(*columns)
+    categorical = [c for c in columns if c in CATEGORICAL]
+    if categorical:
+        df = df.fillna("unknown", subset=categorical)
+    n = df.count()
+    if n < 50:
+        raise ValueError(f"{path}: only {n} rows, too few to split and fit")
+    label = columns[0]
+    if df.filter(f"`{label}` IS NULL OR `{label}` NOT IN (0, 1)").count():
+        raise ValueError(f"{path}: label {label!r} must be 0 or 1 on every row")
+    return df
 
 
 def output_dir():
@@ -122,7 +123,7 @@ def main(argv=None):
     args = parse_args(argv)
     started = time.time()
     columns = [args.label] + args.features
-    rows = read_csv(args.data, columns)  # fail fast, before Spark starts
+    header = csv_header(args.data)  # fail fast, before Spark starts
     numeric = [c for c in args.features if c not in CATEGORICAL]
     categorical = [c for c in args.features if c in CATEGORICAL]
     out = output_dir()
@@ -130,9 +131,8 @@ def main(argv=None):
     spark = SparkSession.builder.appName("sparkswarm-random-forest").getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     try:
-        schema = StructType([StructField(c, StringType() if c in CATEGORICAL else DoubleType(), True)
-                             for c in columns])
-        df = spark.createDataFrame(spark.sparkContext.parallelize(rows, args.partitions), schema)
+        # A fixed partitioning: randomSplit is only repeatable for the same one.
+        df = read_csv(spark, args.data, header, columns).repartition(args.partitions)
         train, test = df.randomSplit([1 - args.test_fraction, args.test_fraction], seed=args.seed)
         train.cache()
 

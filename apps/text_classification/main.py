@@ -20,6 +20,7 @@ from pyspark.ml.classification import LogisticRegression
 from pyspark.ml.evaluation import MulticlassClassificationEvaluator
 from pyspark.ml.feature import CountVectorizer, RegexTokenizer, StopWordsRemover, StringIndexer
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
 
@@ -41,19 +42,23 @@ def parse_args(argv=None):
     return args
 
 
-def read_texts(path):
-    """Read label,text rows on the driver, so executors on other machines never need the file."""
+def read_texts(spark, path):
+    """Read label,text rows the Spark way, with an explicit schema: the executors read the
+    file (shipped to each of them with `files`). Texts may span lines (quoted, "" escapes)."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"data file not found: {os.path.abspath(path)}")
     with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        if not {"label", "text"} <= set(reader.fieldnames or []):
-            raise ValueError(f"{path}: needs columns label,text; header is {reader.fieldnames}")
-        rows = [(r["label"].strip(), r["text"]) for r in reader if r["label"] and r["text"] and r["text"].strip()]
-    labels = {label for label, _ in rows}
-    if len(labels) < 2 or len(rows) < 50:
-        raise ValueError(f"{path}: {len(rows)} rows in {len(labels)} classes; need >= 50 rows and >= 2 classes")
-    return rows
+        header = next(csv.reader(f), None) or []
+    if not {"label", "text"} <= set(header):
+        raise ValueError(f"{path}: needs columns label,text; header is {header}")
+    schema = StructType([StructField(c, StringType(), True) for c in header])
+    df = (spark.read.csv(path, header=True, schema=schema, multiLine=True, escape='"', mode="FAILFAST")
+          .select(F.trim("label").alias("label"), "text")
+          .filter("label IS NOT NULL AND label != '' AND text IS NOT NULL AND trim(text) != ''"))
+    n, labels = df.count(), df.select("label").distinct().count()
+    if labels < 2 or n < 50:
+        raise ValueError(f"{path}: {n} rows in {labels} classes; need >= 50 rows and >= 2 classes")
+    return df
 
 
 def output_dir():
@@ -80,14 +85,13 @@ def load_minipng():
 def main(argv=None):
     args = parse_args(argv)
     started = time.time()
-    rows = read_texts(args.data)  # fail fast, before Spark starts
     out = output_dir()
 
     spark = SparkSession.builder.appName("sparkswarm-text-classification").getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     try:
-        schema = StructType([StructField("label", StringType(), False), StructField("text", StringType(), False)])
-        df = spark.createDataFrame(spark.sparkContext.parallelize(rows, args.partitions), schema)
+        # A fixed partitioning: randomSplit is only repeatable for the same one.
+        df = read_texts(spark, args.data).repartition(args.partitions)
         # Split the raw text FIRST; every fitted stage below sees the training rows only.
         train, test = df.randomSplit([1 - args.test_fraction, args.test_fraction], seed=args.seed)
         train.cache()

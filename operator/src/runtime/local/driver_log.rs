@@ -7,17 +7,14 @@
 //! - `... INFO JettyUtils: Start Jetty 127.0.0.1:4040 for SparkUI` (Spark 4),
 //!   `... INFO SparkUI: Bound SparkUI to 0.0.0.0, and started at http://host:4040` (Spark 3),
 //!   `... INFO Utils: Successfully started service 'SparkUI' on port 4040.` (fallback)
-//! - a Python traceback: `Traceback (most recent call last):`, indented frames, then the
-//!   exception line, e.g. `ValueError: boom`.
+//! - on failure, what `failure_cause` makes of the tail.
 
 use std::path::Path;
 
-use super::fsutil;
+use super::{failure_cause, fsutil};
 
 const HEAD_BYTES: u64 = 256 * 1024;
 const TAIL_BYTES: u64 = 256 * 1024;
-/// Error lines end up in a status `message`: keep them readable.
-const MAX_ERROR_LINE: usize = 1000;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct DriverLogInfo {
@@ -26,8 +23,9 @@ pub(crate) struct DriverLogInfo {
     pub error_line: Option<String>,
 }
 
-/// Reads what there is to know from the driver log; `failed` asks for the error line too.
-pub(crate) fn inspect(path: &Path, failed: bool) -> DriverLogInfo {
+/// Reads what there is to know from the driver log; `failed` (with the driver's exit code
+/// when there is one) asks for the error line too.
+pub(crate) fn inspect(path: &Path, failed: bool, exit_code: Option<i32>) -> DriverLogInfo {
     let head = fsutil::read_head(path, HEAD_BYTES).unwrap_or_default();
     let mut info = DriverLogInfo { app_id: app_id(&head), web_ui_url: web_ui_url(&head), error_line: None };
     let needs_tail = failed || info.app_id.is_none() || info.web_ui_url.is_none();
@@ -37,11 +35,11 @@ pub(crate) fn inspect(path: &Path, failed: bool) -> DriverLogInfo {
         info.app_id = info.app_id.or_else(|| app_id(&tail));
         info.web_ui_url = info.web_ui_url.or_else(|| web_ui_url(&tail));
         if failed {
-            info.error_line = error_line(&tail);
+            info.error_line = failure_cause::explain(&tail, exit_code);
         }
     } else if failed {
         // The whole log fitted into the head.
-        info.error_line = error_line(&head);
+        info.error_line = failure_cause::explain(&head, exit_code);
     }
     info
 }
@@ -85,67 +83,13 @@ fn reachable(addr: &str) -> String {
     }
 }
 
-/// A log4j line of Spark's default pattern (`26/11/24 04:09:10 INFO ...`) or an ISO-dated one.
-fn log_prefix_len(line: &str) -> Option<usize> {
-    let b = line.as_bytes();
-    let digits = |r: std::ops::Range<usize>| r.clone().all(|i| b.get(i).is_some_and(u8::is_ascii_digit));
-    let at = |i: usize, c: u8| b.get(i) == Some(&c);
-    if digits(0..2)
-        && at(2, b'/')
-        && digits(3..5)
-        && at(5, b'/')
-        && digits(6..8)
-        && at(8, b' ')
-        && digits(9..11)
-        && at(11, b':')
-    {
-        return Some(18.min(line.len()));
-    }
-    if digits(0..4) && at(4, b'-') && digits(5..7) && at(7, b'-') && digits(8..10) && (at(10, b' ') || at(10, b'T')) {
-        return line.find(' ').map(|i| i + 1);
-    }
-    None
-}
-
-fn clip(s: &str) -> String {
-    let s = s.trim();
-    if s.len() <= MAX_ERROR_LINE {
-        return s.to_string();
-    }
-    let mut end = MAX_ERROR_LINE;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
-}
-
-/// The line that explains a failure: the exception line of the last Python traceback, else
-/// the last line mentioning an exception or error.
-pub(crate) fn error_line(text: &str) -> Option<String> {
-    let lines: Vec<&str> = text.lines().collect();
-    if let Some(tb) = lines.iter().rposition(|l| l.trim_start().starts_with("Traceback (most recent call last):")) {
-        // Frames are indented; JVM log lines may interleave (both write to the same file).
-        let exception = lines[tb + 1..]
-            .iter()
-            .find(|l| !l.trim().is_empty() && !l.starts_with(char::is_whitespace) && log_prefix_len(l).is_none());
-        if let Some(l) = exception {
-            return Some(clip(l));
-        }
-    }
-    lines
-        .iter()
-        .rev()
-        // Indented lines are stack frames (`\tat ...Exception...`), not the explanation.
-        .find(|l| !l.starts_with(char::is_whitespace) && (l.contains("Exception") || l.contains("Error:")))
-        .map(|l| match log_prefix_len(l) {
-            Some(n) => clip(&l[n..]),
-            None => clip(l),
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn error_line(text: &str) -> Option<String> {
+        failure_cause::explain(text, None)
+    }
 
     const FAILED: &str = "\
 26/11/24 04:09:02 INFO JettyUtils: Start Jetty 127.0.0.1:4040 for SparkUI

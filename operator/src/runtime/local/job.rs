@@ -239,8 +239,12 @@ pub(crate) async fn observe(attempt_dir: &Path) -> Result<Option<AttemptObservat
         .and_then(|s| DateTime::parse_from_rfc3339(s.trim()).ok())
         .map(|t| t.with_timezone(&Utc))
         .or_else(|| fsutil::mtime(&f.pid()));
-    let failed = matches!(state, AttemptState::Exited(c) if c != 0);
-    let log = driver_log::inspect(&f.driver_log(), failed);
+    let exit_code = match state {
+        AttemptState::Exited(c) => Some(c),
+        _ => None,
+    };
+    let failed = exit_code.is_some_and(|c| c != 0);
+    let log = driver_log::inspect(&f.driver_log(), failed, exit_code);
     let error_line = match (&state, log.error_line) {
         (_, Some(l)) => Some(l),
         (AttemptState::Exited(-1), None) => {

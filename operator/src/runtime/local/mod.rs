@@ -7,6 +7,7 @@
 
 mod cluster;
 pub(crate) mod driver_log;
+mod failure_cause;
 pub(crate) mod fsutil;
 mod job;
 pub(crate) mod master_api;

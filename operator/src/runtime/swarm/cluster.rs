@@ -32,7 +32,7 @@ use sha2::Digest;
 
 use super::connect::Endpoint;
 use super::error::{is_conflict, is_not_found, SwarmError};
-use super::{image, labels, ClusterTarget, SwarmRuntime, REGISTRY_IMAGE};
+use super::{data_volume, image, labels, ClusterTarget, SwarmRuntime, REGISTRY_IMAGE};
 use crate::api::cluster::NodeStatus;
 use crate::api::condition::{Condition, ConditionStatus};
 use crate::api::quantity::Memory;
@@ -258,6 +258,8 @@ pub(crate) fn worker_spec(plan: &ClusterPlan, owner: &str, image: &str) -> Resul
                     format!("SPARK_WORKER_MEMORY={memory}m"),
                     format!("SPARK_DAEMON_MEMORY={DAEMON_MEMORY_MIB}m"),
                 ]),
+                // The executors read the jobs' files from here, at the driver's path.
+                mounts: Some(vec![data_volume::mount(name, owner)]),
                 ..Default::default()
             }),
             // Limits only: reservations would leave replicas pending on a small machine

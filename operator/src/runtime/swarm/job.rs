@@ -1,21 +1,23 @@
 //! Swarm jobs: one `replicated-job` service per attempt, running the driver (client mode)
 //! on the cluster's overlay network; the executors run in the worker services.
 //!
-//! How the app and its `files` reach the driver, whatever their size: a named volume per
-//! attempt, filled through the container archive API (a created, never started helper
-//! container mounts it; `PUT /containers/{id}/archive` unpacks a tar streamed from a temp
-//! file). The driver's task is placed on the node of the engine we talk to (the volume's
-//! node); its executors run anywhere in the swarm. This was chosen over building a
-//! per-submission image pushed to the cluster's registry because it needs no registry
-//! (the registry is optional), no image build on every submission, and works the same on
-//! one node or many; Docker configs were out (1 MB each).
+//! How the app and its `files` reach the driver and the executors, whatever their size:
+//! the attempt's directory in the cluster's data volume (`data_volume`, mounted in the
+//! workers and the driver at one path), filled through the container archive API (a
+//! created, never started helper container mounts it; `PUT /containers/{id}/archive`
+//! unpacks a tar streamed from a temp file). The driver's task is placed on the node of
+//! the engine we talk to (where the files were unpacked), and so are the executors in the
+//! workers there. This was chosen over building a per-submission image pushed to the
+//! cluster's registry because it needs no registry (the registry is optional) and no image
+//! build on every submission; Docker configs were out (1 MB each).
 //!
-//! When the task ends: the service logs become `driver.log`, the volume's `outputs/` is
+//! When the task ends: the service logs become `driver.log`, the attempt's `outputs/` is
 //! fetched through the archive API (`GET`) into the attempt's `outputs/`, the exit code is
-//! written to `exitcode`, then service, containers and volume are removed.
+//! written to `exitcode`, then service and containers are removed, and the attempt's
+//! directory in the data volume.
 //!
 //! Layout of an attempt directory (as on the local runtime, plus `swarm.json`):
-//! - `swarm.json`: cluster, submission id, service and volume names, written before
+//! - `swarm.json`: cluster, submission id, service name and where its files are, written before
 //!   anything is created, so that a restarted operator finds the service by its labels;
 //! - `driver.log`, `outputs/`, `started`, `exitcode` (its mtime is the finish time),
 //!   `cancelled` (written by kill: a submission that sees it does not start the driver).
@@ -27,7 +29,7 @@ use std::time::Duration;
 use bollard::models::{
     ContainerCreateBody, HostConfig, Mount, MountType, MountVolumeOptions, NetworkAttachmentConfig, ServiceSpec,
     ServiceSpecMode, ServiceSpecModeReplicatedJob, Task, TaskSpec, TaskSpecContainerSpec, TaskSpecPlacement,
-    TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum, TaskState, VolumeCreateRequest,
+    TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum, TaskState,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, DownloadFromContainerOptionsBuilder, ListContainersOptionsBuilder,
@@ -42,6 +44,7 @@ use tokio::io::AsyncWriteExt;
 
 use super::cluster::tasks_of;
 use super::error::{is_not_found, SwarmError};
+use super::{data_volume, stage};
 use super::{labels, ClusterTarget, SwarmRuntime};
 use crate::api::job::Results;
 use crate::manifest::paths::confine_dst;
@@ -49,8 +52,6 @@ use crate::runtime::attempt::AttemptDir;
 use crate::runtime::local::{driver_log, fsutil};
 use crate::runtime::{AttemptObservation, AttemptState, JobSubmission};
 
-/// Where the attempt's volume is mounted in the driver's container.
-const JOB_ROOT: &str = "/job";
 /// After this long without a service, a recorded submission is taken as never made.
 const LOST_AFTER: Duration = Duration::from_secs(60);
 /// Our exit code for a driver stopped by kill (128 + SIGTERM).
@@ -66,9 +67,28 @@ pub struct JobRecord {
     pub job: String,
     pub submission_id: String,
     pub service: String,
+    /// The volume holding the attempt's files: its own (before the data volume), or the
+    /// cluster's data volume.
     pub volume: String,
+    /// The attempt's directory in the cluster's data volume; None: `volume` is the
+    /// attempt's own, mounted at `/job`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<String>,
+    /// The node the driver runs on, where the files were unpacked first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_id: Option<String>,
     pub created: DateTime<Utc>,
 }
+
+impl JobRecord {
+    /// Where the attempt's files are in the driver's container.
+    fn root(&self) -> &str {
+        self.data_dir.as_deref().unwrap_or(LEGACY_ROOT)
+    }
+}
+
+/// Where an attempt's own volume was mounted, for attempts submitted before the data volume.
+const LEGACY_ROOT: &str = "/job";
 
 pub fn record_path(attempt_dir: &Path) -> PathBuf {
     attempt_dir.join("swarm.json")
@@ -161,10 +181,11 @@ pub(crate) fn submit_args(sub: &JobSubmission) -> Result<Vec<String>, SwarmError
     // Last, so that it cannot be overridden: it ties the application to this submission.
     push("--conf", format!("spark.sparkswarm.submissionId={}", sub.submission_id));
     let entries = layout(sub)?;
+    let root = data_volume::attempt_root(&sub.submission_id)?;
     let py: Vec<String> = entries
         .iter()
         .filter(|(_, dst)| dst.starts_with("app/py"))
-        .map(|(_, dst)| format!("{JOB_ROOT}/{}", dst.display()))
+        .map(|(_, dst)| format!("{root}/{}", dst.display()))
         .collect();
     if !py.is_empty() {
         if py.iter().any(|p| p.contains(',')) {
@@ -172,7 +193,7 @@ pub(crate) fn submit_args(sub: &JobSubmission) -> Result<Vec<String>, SwarmError
         }
         push("--py-files", py.join(","));
     }
-    let main = entries.first().map(|(_, d)| format!("{JOB_ROOT}/{}", d.display())).unwrap_or_default();
+    let main = entries.first().map(|(_, d)| format!("{root}/{}", d.display())).unwrap_or_default();
     a.push(main);
     a.extend(sub.arguments.iter().cloned());
     Ok(a)
@@ -200,34 +221,39 @@ fn job_labels(
     l
 }
 
-fn volume_mount(volume: &str, l: &HashMap<String, String>) -> Mount {
-    Mount {
-        target: Some(JOB_ROOT.into()),
-        source: Some(volume.into()),
-        typ: Some(MountType::VOLUME),
-        volume_options: Some(MountVolumeOptions { labels: Some(l.clone()), ..Default::default() }),
-        ..Default::default()
+/// The mount that holds the attempt's files.
+fn files_mount(rt: &SwarmRuntime, record: &JobRecord, l: &HashMap<String, String>) -> Mount {
+    match record.data_dir {
+        Some(_) => data_volume::mount(&record.cluster, rt.owner()),
+        None => Mount {
+            target: Some(LEGACY_ROOT.into()),
+            source: Some(record.volume.clone()),
+            typ: Some(MountType::VOLUME),
+            volume_options: Some(MountVolumeOptions { labels: Some(l.clone()), ..Default::default() }),
+            ..Default::default()
+        },
     }
 }
 
-/// Writes the tar of the attempt's files to `path` (streamed from disk afterwards, so a
-/// big input never sits in memory).
-fn write_tar(path: &Path, entries: &[(PathBuf, PathBuf)]) -> Result<(), SwarmError> {
+/// Writes the tar of the attempt's files, under `top` (the attempt's directory name), to
+/// `path` (streamed from disk afterwards, so a big input never sits in memory).
+fn write_tar(path: &Path, top: &Path, entries: &[(PathBuf, PathBuf)]) -> Result<(), SwarmError> {
     let file = std::fs::File::create(path).map_err(SwarmError::io(format!("creating {}", path.display())))?;
     let mut b = tar::Builder::new(std::io::BufWriter::new(file));
     b.follow_symlinks(true);
-    let dir = |b: &mut tar::Builder<_>, name: &str| -> Result<(), SwarmError> {
+    let dir = |b: &mut tar::Builder<_>, name: &Path| -> Result<(), SwarmError> {
         let mut h = tar::Header::new_gnu();
         h.set_entry_type(tar::EntryType::Directory);
         h.set_mode(0o777);
         h.set_size(0);
         h.set_mtime(0);
-        b.append_data(&mut h, name, std::io::empty()).map_err(SwarmError::io(format!("adding {name}/ to the upload")))
+        b.append_data(&mut h, top.join(name), std::io::empty())
+            .map_err(SwarmError::io(format!("adding {}/ to the upload", name.display())))
     };
     // The driver runs as whoever the image says; world-writable dirs keep any user working.
     let mut made = std::collections::BTreeSet::new();
-    for d in ["work", "outputs", "app", "app/main", "app/py"] {
-        dir(&mut b, d)?;
+    for d in ["", "work", "outputs", "app", "app/main", "app/py"] {
+        dir(&mut b, Path::new(d))?;
         made.insert(PathBuf::from(d));
     }
     for (src, dst) in entries {
@@ -236,11 +262,12 @@ fn write_tar(path: &Path, entries: &[(PathBuf, PathBuf)]) -> Result<(), SwarmErr
         ancestors.reverse();
         for a in ancestors {
             if made.insert(a.to_path_buf()) {
-                dir(&mut b, &a.to_string_lossy())?;
+                dir(&mut b, a)?;
             }
         }
         let mut f = std::fs::File::open(src).map_err(SwarmError::io(format!("opening {}", src.display())))?;
-        b.append_file(dst, &mut f).map_err(SwarmError::io(format!("adding {} to the upload", src.display())))?;
+        b.append_file(top.join(dst), &mut f)
+            .map_err(SwarmError::io(format!("adding {} to the upload", src.display())))?;
     }
     let w = b.into_inner().map_err(SwarmError::io("finishing the upload tar"))?;
     w.into_inner()
@@ -258,43 +285,33 @@ async fn remove_container(docker: &Docker, id: &str) {
     }
 }
 
-/// A created (never started) container with the volume at /job, for the archive API.
+/// A created (never started) container with the attempt's files mounted, for the archive API.
 async fn helper(
     docker: &Docker,
     image: &str,
-    volume: &str,
+    mount: &Mount,
     l: &HashMap<String, String>,
     name: &str,
 ) -> Result<String, SwarmError> {
     let mut hl = l.clone();
     hl.insert(labels::ROLE.into(), "files".into());
-    let body = ContainerCreateBody {
+    let body = || ContainerCreateBody {
         image: Some(image.to_string()),
         entrypoint: Some(vec!["/bin/true".into()]),
         cmd: Some(vec![]),
-        labels: Some(hl),
+        labels: Some(hl.clone()),
         network_disabled: Some(true),
-        host_config: Some(HostConfig { mounts: Some(vec![volume_mount(volume, l)]), ..Default::default() }),
+        host_config: Some(HostConfig { mounts: Some(vec![mount.clone()]), ..Default::default() }),
         ..Default::default()
     };
-    let opts = CreateContainerOptionsBuilder::default().name(name).build();
-    match docker.create_container(Some(opts), body).await {
+    let opts = || CreateContainerOptionsBuilder::default().name(name).build();
+    match docker.create_container(Some(opts()), body()).await {
         Ok(r) => Ok(r.id),
         Err(bollard::errors::Error::DockerResponseServerError { status_code: 409, .. }) => {
             // Left over from an interrupted run: start again from a fresh one.
             remove_container(docker, name).await;
-            let opts = CreateContainerOptionsBuilder::default().name(name).build();
-            let body = ContainerCreateBody {
-                image: Some(image.to_string()),
-                entrypoint: Some(vec!["/bin/true".into()]),
-                cmd: Some(vec![]),
-                labels: Some(l.clone()),
-                network_disabled: Some(true),
-                host_config: Some(HostConfig { mounts: Some(vec![volume_mount(volume, l)]), ..Default::default() }),
-                ..Default::default()
-            };
             docker
-                .create_container(Some(opts), body)
+                .create_container(Some(opts()), body())
                 .await
                 .map(|r| r.id)
                 .map_err(SwarmError::api("creating the files helper container"))
@@ -333,7 +350,9 @@ pub(crate) async fn submit(rt: &SwarmRuntime, sub: &JobSubmission) -> Result<(),
         job: sub.job.clone(),
         submission_id: sub.submission_id.clone(),
         service: labels::driver_service(&sub.cluster, &sub.submission_id),
-        volume: labels::job_volume(&sub.cluster, &sub.submission_id),
+        volume: data_volume::name(&sub.cluster),
+        data_dir: Some(data_volume::attempt_root(&sub.submission_id)?),
+        node_id: Some(node_id.clone()),
         created: Utc::now(),
     };
     let json = serde_json::to_vec_pretty(&record)
@@ -343,23 +362,24 @@ pub(crate) async fn submit(rt: &SwarmRuntime, sub: &JobSubmission) -> Result<(),
     write(&record_path(&f.dir), &json)?;
 
     let l = job_labels(rt, &sub.cluster, &sub.job, &sub.submission_id, "driver");
-    let req = VolumeCreateRequest { name: Some(record.volume.clone()), labels: Some(l.clone()), ..Default::default() };
-    docker.create_volume(req).await.map_err(SwarmError::api(format!("creating the volume {}", record.volume)))?;
+    let root = record.root().to_string();
+    let mount = files_mount(rt, &record, &l);
 
     let tar_path = f.upload();
     let entries_for_tar = entries.clone();
     let tp = tar_path.clone();
-    tokio::task::spawn_blocking(move || write_tar(&tp, &entries_for_tar))
+    let top = PathBuf::from(&sub.submission_id);
+    tokio::task::spawn_blocking(move || write_tar(&tp, &top, &entries_for_tar))
         .await
         .map_err(|e| SwarmError::InvalidSpec(format!("building the upload: {e}")))??;
     let helper_name = format!("{}-upload", record.service);
-    let id = helper(&docker, &image, &record.volume, &l, &helper_name).await?;
+    let id = helper(&docker, &image, &mount, &l, &helper_name).await?;
     let upload = async {
         let file = tokio::fs::File::open(&tar_path)
             .await
             .map_err(SwarmError::io(format!("opening {}", tar_path.display())))?;
         let stream = tokio_util::io::ReaderStream::new(file);
-        let opts = UploadToContainerOptionsBuilder::default().path(JOB_ROOT).build();
+        let opts = UploadToContainerOptionsBuilder::default().path(data_volume::DATA_ROOT).build();
         docker
             .upload_to_container(&id, Some(opts), bollard::body_try_stream(stream))
             .await
@@ -369,9 +389,16 @@ pub(crate) async fn submit(rt: &SwarmRuntime, sub: &JobSubmission) -> Result<(),
     remove_container(&docker, &id).await;
     let _ = tokio::fs::remove_file(&tar_path).await;
     upload?;
+    // The workers on the other nodes need the files too, at the same path.
+    let others = stage::other_nodes(&docker, &node_id).await?;
+    if !others.is_empty() {
+        let t = std::time::Instant::now();
+        stage::stage(&docker, &stage_params(rt, &record, &image, &node_id, &l), others.len()).await?;
+        tracing::info!(submission = %sub.submission_id, nodes = others.len(), took = ?t.elapsed(), "files staged on the other nodes");
+    }
 
     if f.cancelled().exists() {
-        remove_volume(&docker, &record.volume).await;
+        remove_files(rt, &docker, &record, &image).await;
         return write(&f.exitcode(), format!("{KILLED_EXIT_CODE}\n").as_bytes());
     }
     let mut full_args = vec!["driver".to_string()];
@@ -384,12 +411,12 @@ pub(crate) async fn submit(rt: &SwarmRuntime, sub: &JobSubmission) -> Result<(),
                 image: Some(image),
                 labels: Some(l.clone()),
                 args: Some(full_args),
-                dir: Some(format!("{JOB_ROOT}/work")),
+                dir: Some(format!("{root}/work")),
                 env: Some(vec![
-                    format!("SPARKSWARM_OUTPUT_DIR={JOB_ROOT}/outputs"),
+                    format!("SPARKSWARM_OUTPUT_DIR={root}/outputs"),
                     format!("SPARKSWARM_SUBMISSION_ID={}", sub.submission_id),
                 ]),
-                mounts: Some(vec![volume_mount(&record.volume, &l)]),
+                mounts: Some(vec![mount]),
                 ..Default::default()
             }),
             // Restarts are the operator's business (restartPolicy), never the swarm's.
@@ -397,7 +424,7 @@ pub(crate) async fn submit(rt: &SwarmRuntime, sub: &JobSubmission) -> Result<(),
                 condition: Some(TaskSpecRestartPolicyConditionEnum::NONE),
                 ..Default::default()
             }),
-            // The volume with the files is on this node.
+            // The files were unpacked on this node.
             placement: Some(TaskSpecPlacement {
                 constraints: Some(vec![format!("node.id=={node_id}")]),
                 ..Default::default()
@@ -485,8 +512,9 @@ async fn fetch_logs(docker: &Docker, service: &str, to: &Path) -> Result<(), Swa
     file.write_all(&buf[have as usize..]).map_err(SwarmError::io(format!("appending to {}", to.display())))
 }
 
-/// Copies the volume's `outputs/` into the attempt's `outputs/`.
+/// Copies the driver's `outputs/` into the attempt's `outputs/`.
 async fn collect_outputs(
+    rt: &SwarmRuntime,
     docker: &Docker,
     image: &str,
     record: &JobRecord,
@@ -494,8 +522,8 @@ async fn collect_outputs(
     to: &Path,
 ) -> Result<(), SwarmError> {
     let name = format!("{}-collect", record.service);
-    let id = helper(docker, image, &record.volume, l, &name).await?;
-    let opts = DownloadFromContainerOptionsBuilder::default().path(&format!("{JOB_ROOT}/outputs/.")).build();
+    let id = helper(docker, image, &files_mount(rt, record, l), l, &name).await?;
+    let opts = DownloadFromContainerOptionsBuilder::default().path(&format!("{}/outputs/.", record.root())).build();
     let tmp = to.with_extension("tar.partial");
     let result = async {
         let mut file =
@@ -538,9 +566,8 @@ async fn remove_volume(docker: &Docker, volume: &str) -> bool {
     }
 }
 
-/// Removes the attempt's service, containers and volume (the volume only once no
-/// container uses it; a leftover is removed with the cluster).
-async fn cleanup(rt: &SwarmRuntime, docker: &Docker, record: &JobRecord) {
+/// Removes the attempt's service, containers and files.
+async fn cleanup(rt: &SwarmRuntime, docker: &Docker, record: &JobRecord, image: &str) {
     if let Err(e) = docker.delete_service(&record.service).await {
         if !is_not_found(&e) {
             tracing::warn!(service = %record.service, error = %e, "could not remove a finished driver service");
@@ -556,17 +583,71 @@ async fn cleanup(rt: &SwarmRuntime, docker: &Docker, record: &JobRecord) {
                 remove_container(docker, id).await;
             }
         }
-        if remove_volume(docker, &record.volume).await || tokio::time::Instant::now() > deadline {
+        // A legacy attempt's own volume goes once no container uses it (a leftover goes
+        // with the cluster); a directory in the data volume can go at once.
+        if record.data_dir.is_some()
+            || remove_volume(docker, &record.volume).await
+            || tokio::time::Instant::now() > deadline
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    remove_files(rt, docker, record, image).await;
+}
+
+/// Removes the attempt's directory from the cluster's data volume (or its own volume).
+async fn remove_files(rt: &SwarmRuntime, docker: &Docker, record: &JobRecord, image: &str) {
+    if record.data_dir.is_none() {
+        remove_volume(docker, &record.volume).await;
+        return;
+    }
+    let l = job_labels(rt, &record.cluster, &record.job, &record.submission_id, "files");
+    if let Err(e) =
+        data_volume::remove_attempt_dir(docker, image, &record.cluster, rt.owner(), &record.submission_id, &l).await
+    {
+        tracing::warn!(submission = %record.submission_id, error = %e, "could not remove the attempt's files");
+    }
+    let Some(node_id) = &record.node_id else { return };
+    let others = match stage::other_nodes(docker, node_id).await {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::warn!(submission = %record.submission_id, error = %e, "could not list the nodes to clean up");
+            return;
+        }
+    };
+    if !others.is_empty() {
+        if let Err(e) = stage::clean(docker, &stage_params(rt, record, image, node_id, &l), others.len()).await {
+            tracing::warn!(submission = %record.submission_id, error = %e, "could not remove the attempt's files on the other nodes");
+        }
+    }
+}
+
+fn stage_params<'a>(
+    rt: &'a SwarmRuntime,
+    record: &'a JobRecord,
+    image: &'a str,
+    node_id: &'a str,
+    l: &'a HashMap<String, String>,
+) -> stage::StageParams<'a> {
+    stage::StageParams {
+        cluster: &record.cluster,
+        owner: rt.owner(),
+        submission_id: &record.submission_id,
+        image,
+        node_id,
+        labels: l,
     }
 }
 
 fn observation(f: &Files, state: AttemptState) -> AttemptObservation {
     let ended = matches!(state, AttemptState::Exited(_) | AttemptState::Lost);
     let failed = !matches!(state, AttemptState::Exited(0) | AttemptState::Running);
-    let log = driver_log::inspect(&f.driver_log(), failed);
+    let exit_code = match state {
+        AttemptState::Exited(c) => Some(c),
+        _ => None,
+    };
+    let log = driver_log::inspect(&f.driver_log(), failed, exit_code);
     let started = fsutil::read_opt(&f.started())
         .ok()
         .flatten()
@@ -658,11 +739,11 @@ pub(crate) async fn observe(rt: &SwarmRuntime, attempt_dir: &Path) -> Result<Opt
         }
     }
     let l = job_labels(rt, &record.cluster, &record.job, &record.submission_id, "driver");
-    if let Err(e) = collect_outputs(&docker, &cluster_image(&target), &record, &l, &f.outputs()).await {
+    if let Err(e) = collect_outputs(rt, &docker, &cluster_image(&target), &record, &l, &f.outputs()).await {
         tracing::warn!(service = %record.service, error = %e, "could not collect the outputs");
     }
     write(&f.exitcode(), format!("{code}\n").as_bytes())?;
-    cleanup(rt, &docker, &record).await;
+    cleanup(rt, &docker, &record, &cluster_image(&target)).await;
     Ok(Some(observation(&f, AttemptState::Exited(code))))
 }
 
@@ -693,7 +774,7 @@ pub(crate) async fn kill(rt: &SwarmRuntime, attempt_dir: &Path) -> Result<(), Sw
     if let Err(e) = fetch_logs(&docker, &record.service, &f.driver_log()).await {
         tracing::debug!(service = %record.service, error = %e, "could not read the driver's logs");
     }
-    cleanup(rt, &docker, &record).await;
+    cleanup(rt, &docker, &record, &cluster_image(&target)).await;
     write(&f.exitcode(), format!("{KILLED_EXIT_CODE}\n").as_bytes())
 }
 
@@ -732,7 +813,12 @@ mod tests {
         let args = submit_args(&sub()).expect("args").join("|");
         assert!(args.starts_with("--master|spark://sparkswarm-demo-master:7077|--deploy-mode|client"), "{args}");
         assert!(args.contains("--executor-memory|1024m"));
-        assert!(args.ends_with("--py-files|/job/app/py/a.py|/job/app/main/main.py|$(rm -rf /)|a b"), "{args}");
+        assert!(
+            args.ends_with(
+                "--py-files|/sparkswarm/jobs/sub-1/app/py/a.py|/sparkswarm/jobs/sub-1/app/main/main.py|$(rm -rf /)|a b"
+            ),
+            "{args}"
+        );
         let mut dup = sub();
         dup.py_files.push(PathBuf::from("/other/a.py"));
         assert!(submit_args(&dup).is_err());
@@ -747,7 +833,8 @@ mod tests {
         let src = tmp.path().join("in.csv");
         std::fs::write(&src, "a,b\n1,2\n").expect("write");
         let tar_path = tmp.path().join("u.tar");
-        write_tar(&tar_path, &[(src.clone(), PathBuf::from("work/data/deep/in.csv"))]).expect("tar");
+        write_tar(&tar_path, Path::new("sub-1"), &[(src.clone(), PathBuf::from("work/data/deep/in.csv"))])
+            .expect("tar");
         let mut archive = tar::Archive::new(std::fs::File::open(&tar_path).expect("open"));
         let names: Vec<String> = archive
             .entries()
@@ -755,9 +842,10 @@ mod tests {
             .filter_map(|e| e.ok())
             .map(|e| e.path().map(|p| p.display().to_string()).unwrap_or_default())
             .collect();
-        assert!(names.contains(&"outputs".to_string()) || names.contains(&"outputs/".to_string()), "{names:?}");
-        assert!(names.iter().any(|n| n.trim_end_matches('/') == "work/data/deep"), "{names:?}");
-        assert!(names.contains(&"work/data/deep/in.csv".to_string()), "{names:?}");
+        assert!(names.iter().any(|n| n.trim_end_matches('/') == "sub-1"), "{names:?}");
+        assert!(names.iter().any(|n| n.trim_end_matches('/') == "sub-1/outputs"), "{names:?}");
+        assert!(names.iter().any(|n| n.trim_end_matches('/') == "sub-1/work/data/deep"), "{names:?}");
+        assert!(names.contains(&"sub-1/work/data/deep/in.csv".to_string()), "{names:?}");
     }
 
     #[test]

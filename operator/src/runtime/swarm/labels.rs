@@ -8,7 +8,7 @@ use sha2::Digest;
 
 pub const CLUSTER: &str = "sparkswarm.io/cluster";
 pub const OWNER: &str = "sparkswarm.io/owner";
-/// master | worker | registry | driver | files
+/// master | worker | registry | driver | files | data
 pub const ROLE: &str = "sparkswarm.io/role";
 pub const JOB: &str = "sparkswarm.io/job";
 pub const SUBMISSION: &str = "sparkswarm.io/submission";
@@ -49,10 +49,6 @@ pub fn driver_service(cluster: &str, submission: &str) -> String {
     format!("sparkswarm-{cluster}-job-{short}")
 }
 
-pub fn job_volume(cluster: &str, submission: &str) -> String {
-    format!("{}-files", driver_service(cluster, submission))
-}
-
 pub fn base(cluster: &str, owner: &str, role: &str) -> HashMap<String, String> {
     HashMap::from([
         (CLUSTER.to_string(), cluster.to_string()),
@@ -75,7 +71,6 @@ mod tests {
         let cluster = "a".repeat(30);
         let name = driver_service(&cluster, "0f8e2c3a-1234-4bcd-9def-001122334455");
         assert_eq!(name, format!("sparkswarm-{cluster}-job-0f8e2c3a1234"));
-        assert!(job_volume(&cluster, "x").ends_with("-job-x-files"));
         assert_eq!(owner_of(Path::new("/a")).len(), 12);
         assert_ne!(owner_of(Path::new("/a")), owner_of(Path::new("/b")));
     }

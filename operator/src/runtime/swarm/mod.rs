@@ -13,12 +13,14 @@
 
 pub mod cluster;
 pub mod connect;
+pub mod data_volume;
 pub mod error;
 pub mod image;
 pub mod job;
 pub mod labels;
 pub mod nodes;
 pub mod ssh;
+pub mod stage;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
