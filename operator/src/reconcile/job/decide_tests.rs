@@ -22,6 +22,8 @@ fn record(number: u32, generation: u64, at: i64, ended: Option<AttemptEnd>) -> A
         submitted_at: t(at),
         runtime: Default::default(),
         ended,
+        inputs: Default::default(),
+        arguments: None,
     }
 }
 
@@ -53,6 +55,8 @@ fn live(state: AttemptState) -> AttemptObservation {
     }
 }
 
+static NO_DEPS: Deps = Deps::Ready(std::collections::BTreeMap::new());
+
 fn ready() -> ClusterView {
     ClusterView::Ready { master_url: "spark://127.0.0.1:7077".into(), runtime: RuntimeKind::Local }
 }
@@ -64,7 +68,7 @@ fn view<'a>(
     cluster: &'a ClusterView,
     now: i64,
 ) -> JobView<'a> {
-    JobView { spec, generation: 1, ledger, live, cluster, now: t(now) }
+    JobView { spec, generation: 1, ledger, live, cluster, deps: &NO_DEPS, now: t(now) }
 }
 
 #[test]
