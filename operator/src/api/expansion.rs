@@ -47,7 +47,10 @@ pub fn parse(value: &str) -> Result<Vec<Segment>, String> {
             rest = tail;
         } else if let Some(inner) = after.strip_prefix('(') {
             let Some(end) = inner.find(')') else {
-                return Err(format!("unterminated expansion {:?}: a `$(` needs its `)` (write `$$` for a literal `$`)", &rest[at..]));
+                return Err(format!(
+                    "unterminated expansion {:?}: a `$(` needs its `)` (write `$$` for a literal `$`)",
+                    &rest[at..]
+                ));
             };
             let reference = reference(&inner[..end])?;
             if !literal.is_empty() {
@@ -139,7 +142,10 @@ pub fn check(spec: &SparkJobSpec) -> Vec<(String, String)> {
                         if !spec.depends_on.iter().any(|d| d.0 == r.job) {
                             problems.push((
                                 pointer.clone(),
-                                format!("{r}: {:?} is not in dependsOn; only jobs this one depends on can be referenced", r.job),
+                                format!(
+                                    "{r}: {:?} is not in dependsOn; only jobs this one depends on can be referenced",
+                                    r.job
+                                ),
                             ));
                         }
                     }
@@ -172,11 +178,7 @@ mod tests {
     fn references_and_literals_are_split() {
         assert_eq!(
             parse("--in=$(jobs.prepare.outputsDir)/train.csv").unwrap(),
-            vec![
-                Segment::Literal("--in=".into()),
-                r("prepare", None),
-                Segment::Literal("/train.csv".into())
-            ]
+            vec![Segment::Literal("--in=".into()), r("prepare", None), Segment::Literal("/train.csv".into())]
         );
         assert_eq!(parse("$(jobs.a-1.results.r2)").unwrap(), vec![r("a-1", Some("r2"))]);
         assert_eq!(parse("$(jobs.a.results.x.y)").unwrap(), vec![r("a", Some("x.y"))]);

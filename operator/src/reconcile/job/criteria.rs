@@ -87,9 +87,15 @@ mod tests {
     #[test]
     fn missing_or_non_numeric_results_are_unmet() {
         let r = results(json!({"label": "x", "rmse": 1.0}));
-        assert_eq!(check(&[c("r2", Some(0.7), None)], &r).unwrap_err(), "r2: no such result (results.json has label, rmse)");
+        assert_eq!(
+            check(&[c("r2", Some(0.7), None)], &r).unwrap_err(),
+            "r2: no such result (results.json has label, rmse)"
+        );
         assert_eq!(check(&[c("label", Some(0.0), None)], &r).unwrap_err(), "label = \"x\", not a number");
-        assert_eq!(check(&[c("r2", Some(0.7), None)], &Results::new()).unwrap_err(), "r2: no such result (results.json has none)");
+        assert_eq!(
+            check(&[c("r2", Some(0.7), None)], &Results::new()).unwrap_err(),
+            "r2: no such result (results.json has none)"
+        );
     }
 
     #[test]

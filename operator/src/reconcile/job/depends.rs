@@ -180,7 +180,10 @@ mod tests {
     #[test]
     fn cycles_are_named_and_missing_jobs_found() {
         let g = graph(&[("a", &["b"]), ("b", &["c"]), ("c", &["a", "x"]), ("d", &["a"]), ("s", &["s"])]);
-        assert_eq!(check_graph("a", &g), vec![GraphError::DependencyCycle(vec!["a".into(), "b".into(), "c".into(), "a".into()])]);
+        assert_eq!(
+            check_graph("a", &g),
+            vec![GraphError::DependencyCycle(vec!["a".into(), "b".into(), "c".into(), "a".into()])]
+        );
         assert_eq!(
             check_graph("c", &g),
             vec![

@@ -2,8 +2,8 @@
 //! status. Steps repeat until the decision is to wait, so one reconcile can record an
 //! attempt's end and submit the retry.
 
-pub mod criteria;
 pub mod automation;
+pub mod criteria;
 pub mod decide;
 pub mod depends;
 pub mod inputs;
@@ -23,12 +23,12 @@ use crate::state::StateDir;
 
 use self::decide::{ClusterView, JobView, Step};
 use self::depends::Deps;
-use crate::api::expansion;
 use super::context::Context;
 use super::dereference::{dereference, Dereferenced, Found};
 use super::invalid::mark_spec_invalid;
 use super::update_status::write_status;
 use super::ReconcileError;
+use crate::api::expansion;
 use crate::manifest::status_write::StatusWrite;
 
 const KIND: &str = "SparkJob";
