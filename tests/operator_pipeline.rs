@@ -68,6 +68,14 @@ fn condition(p: &Project, file: &str, type_: &str) -> Option<(String, String, St
     Some((s("status"), s("reason"), s("message")))
 }
 
+fn ctx(p: &Project, op: &Operator, files: &[&str]) -> String {
+    let mut s = String::new();
+    for f in files {
+        s.push_str(&format!("--- {f}\n{}\n", p.read(f)));
+    }
+    s + "operator log:\n" + &op.log()
+}
+
 fn text(o: &std::process::Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
@@ -82,14 +90,6 @@ fn a_pipeline_passes_results_downstream_blocks_on_failures_reruns_and_gates() {
     p.write_app("score.py", SCORE_APP);
     p.write_app("fail.py", FAIL_APP);
     let op = p.start(&[]);
-    let ctx = |files: &[&str]| {
-        let mut s = String::new();
-        for f in files {
-            s.push_str(&format!("--- {f}\n{}\n", p.read(f)));
-        }
-        s + "operator log:\n" + &op.log()
-    };
-
     // Jobs first: the cluster is not there yet, so the downstream is seen waiting.
     p.drop_manifest("prepare.yaml", &Project::job_yaml("prepare", "demo", "prepare.py", "  arguments: [\"500\"]\n"));
     p.drop_manifest(
@@ -141,7 +141,7 @@ fn a_pipeline_passes_results_downstream_blocks_on_failures_reruns_and_gates() {
         JOB,
         "train waiting for prepare",
         || condition(&p, "train.yaml", "DependenciesReady").filter(|c| c.1 == "WaitingForDependencies"),
-        || ctx(&["train.yaml"]),
+        || ctx(&p, &op, &["train.yaml"]),
     );
     assert_eq!(waiting.0, "False");
     assert!(waiting.2.contains("prepare"), "{waiting:?}");
@@ -166,7 +166,7 @@ fn a_pipeline_passes_results_downstream_blocks_on_failures_reruns_and_gates() {
             let docs = read_docs();
             [0, 1, 2, 3].iter().all(|i| valid_of(&docs, *i).is_some()).then_some(())
         },
-        || ctx(&["graph.yaml"]),
+        || ctx(&p, &op, &["graph.yaml"]),
     );
     let graph = p.read("graph.yaml");
     let docs = read_docs();
@@ -179,17 +179,22 @@ fn a_pipeline_passes_results_downstream_blocks_on_failures_reruns_and_gates() {
     assert!(valid(3).1.contains("spec.arguments.0") && valid(3).1.contains("jobs.prepare.result.rows"), "{graph}");
 
     p.drop_manifest("demo.yaml", &Project::cluster_yaml("demo", 1));
-    eventually(BOOT, "cluster Ready", || (p.phase("demo.yaml") == "Ready").then_some(()), || ctx(&["demo.yaml"]));
+    eventually(
+        BOOT,
+        "cluster Ready",
+        || (p.phase("demo.yaml") == "Ready").then_some(()),
+        || ctx(&p, &op, &["demo.yaml"]),
+    );
 
     // Three levels: prepare -> train -> score, results flowing down.
     eventually(
         JOB * 2,
         "score finished",
         || matches!(p.phase("score.yaml").as_str(), "Succeeded" | "Failed").then_some(()),
-        || ctx(&["prepare.yaml", "train.yaml", "score.yaml"]),
+        || ctx(&p, &op, &["prepare.yaml", "train.yaml", "score.yaml"]),
     );
-    assert_eq!(p.phase("prepare.yaml"), "Succeeded", "{}", ctx(&["prepare.yaml"]));
-    assert_eq!(p.phase("train.yaml"), "Succeeded", "{}", ctx(&["train.yaml"]));
+    assert_eq!(p.phase("prepare.yaml"), "Succeeded", "{}", ctx(&p, &op, &["prepare.yaml"]));
+    assert_eq!(p.phase("train.yaml"), "Succeeded", "{}", ctx(&p, &op, &["train.yaml"]));
     let results = p.field("train.yaml", "/status/results").expect("train results");
     assert_eq!(results["rowsArg"], json!(500), "the argument carried prepare's result: {results}");
     assert_eq!(results["rowsEnv"], json!(500), "the env value carried prepare's result: {results}");
@@ -201,7 +206,7 @@ fn a_pipeline_passes_results_downstream_blocks_on_failures_reruns_and_gates() {
     assert_eq!(submitted, json!(["500", format!("{}/data.txt", outputs.unwrap_or_default())]));
 
     // The gate: score ran, exited 0, but r2 is below the bound; not retried.
-    assert_eq!(p.phase("score.yaml"), "Failed", "{}", ctx(&["score.yaml"]));
+    assert_eq!(p.phase("score.yaml"), "Failed", "{}", ctx(&p, &op, &["score.yaml"]));
     let gate = condition(&p, "score.yaml", "Succeeded").expect("Succeeded condition");
     assert_eq!(gate.1, "CriteriaNotMet", "{gate:?}");
     assert_eq!(p.field("score.yaml", "/status/message"), Some(json!("r2 = 0.52, want >= 0.7")));
@@ -221,12 +226,12 @@ fn a_pipeline_passes_results_downstream_blocks_on_failures_reruns_and_gates() {
     assert!(describe.contains("submittedArguments:"), "{describe}");
 
     // A failed upstream: the downstream is Failed without ever being submitted.
-    eventually(JOB, "bad Failed", || (p.phase("bad.yaml") == "Failed").then_some(()), || ctx(&["bad.yaml"]));
+    eventually(JOB, "bad Failed", || (p.phase("bad.yaml") == "Failed").then_some(()), || ctx(&p, &op, &["bad.yaml"]));
     eventually(
         JOB,
         "blocked DependencyFailed",
         || condition(&p, "blocked.yaml", "Succeeded").filter(|c| c.1 == "DependencyFailed"),
-        || ctx(&["blocked.yaml"]),
+        || ctx(&p, &op, &["blocked.yaml"]),
     );
     assert_eq!(p.phase("blocked.yaml"), "Failed");
     assert_eq!(p.field("blocked.yaml", "/status/attempts"), Some(json!(0)));
@@ -234,7 +239,18 @@ fn a_pipeline_passes_results_downstream_blocks_on_failures_reruns_and_gates() {
     let msg = p.field("blocked.yaml", "/status/message").and_then(|v| v.as_str().map(str::to_string));
     assert!(msg.as_deref().unwrap_or_default().contains("bad Failed: ValueError: boom"), "{msg:?}");
 
-    // The upstream succeeds again: its downstream runs again on the new run, like make.
+    drop(op);
+
+    // Every job is terminal (the blocked and invalid ones too): --exit-when-done returns,
+    // non-zero since some failed.
+    let mut again = p.start(&["--exit-when-done"]);
+    let status =
+        eventually(JOB, "run --exit-when-done to return", || again.child.try_wait().ok().flatten(), || String::new());
+    assert!(!status.success(), "failed jobs make --exit-when-done non-zero\n{}", again.log());
+
+    // A new operator adopts the cluster; the upstream succeeds again and its downstream
+    // runs again on the new run, like make.
+    let op = p.start(&[]);
     let rerun = p.cli(&["rerun", "sparkjob", "prepare"]);
     assert!(rerun.status.success(), "{}", text(&rerun));
     let new_input = eventually(
@@ -244,15 +260,7 @@ fn a_pipeline_passes_results_downstream_blocks_on_failures_reruns_and_gates() {
             let t = p.field("train.yaml", "/status/inputs/prepare/completionTime")?;
             (t != prepare_done && p.phase("train.yaml") == "Succeeded").then_some(t)
         },
-        || ctx(&["prepare.yaml", "train.yaml"]),
+        || ctx(&p, &op, &["prepare.yaml", "train.yaml"]),
     );
     assert_eq!(p.field("prepare.yaml", "/status/completionTime"), Some(new_input));
-    drop(op);
-
-    // Every job is terminal (the blocked and invalid ones too): --exit-when-done returns,
-    // non-zero since some failed.
-    let mut again = p.start(&["--exit-when-done"]);
-    let status =
-        eventually(JOB, "run --exit-when-done to return", || again.child.try_wait().ok().flatten(), || String::new());
-    assert!(!status.success(), "failed jobs make --exit-when-done non-zero\n{}", again.log());
 }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 
 use crate::api::cluster::{ClusterPhase, SparkCluster};
 use crate::api::condition::{set_condition, Condition, ConditionStatus};
@@ -206,7 +206,8 @@ fn exited_end(code: i32, live: &AttemptObservation, spec: &SparkJobSpec, now: Da
         (EndReason::Error, live.error_line.clone().unwrap_or_else(|| format!("spark-submit exited with code {code}")))
     };
     AttemptEnd {
-        at: live.finished.unwrap_or(now),
+        // To the second, as every status timestamp (the runtime may know it to the ns).
+        at: live.finished.unwrap_or(now).trunc_subsecs(0),
         exit_code: Some(code),
         reason,
         message,
