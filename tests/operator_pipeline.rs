@@ -245,7 +245,7 @@ fn a_pipeline_passes_results_downstream_blocks_on_failures_reruns_and_gates() {
     // non-zero since some failed.
     let mut again = p.start(&["--exit-when-done"]);
     let status =
-        eventually(JOB, "run --exit-when-done to return", || again.child.try_wait().ok().flatten(), || String::new());
+        eventually(JOB, "run --exit-when-done to return", || again.child.try_wait().ok().flatten(), String::new);
     assert!(!status.success(), "failed jobs make --exit-when-done non-zero\n{}", again.log());
 
     // A new operator adopts the cluster; the upstream succeeds again and its downstream

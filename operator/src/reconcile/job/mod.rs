@@ -37,7 +37,7 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
     let (file, index, generation, job): (_, _, _, SparkJob) = match dereference(ctx, Kind::SparkJob, name).await? {
         Dereferenced::Gone => return cleanup(ctx, name).await,
         Dereferenced::Done(action) => return Ok(action),
-        Dereferenced::Valid { file, index, generation, resource: Resource::Job(j) } => (file, index, generation, j),
+        Dereferenced::Valid { file, index, generation, resource: Resource::Job(j) } => (file, index, generation, *j),
         Dereferenced::Valid { .. } => return Ok(Action::AwaitChange),
     };
     let Some(doc) = Found::doc(&file, index) else { return Ok(Action::AwaitChange) };
