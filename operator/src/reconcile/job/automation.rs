@@ -11,6 +11,7 @@ use crate::api::job::{JobPhase, SparkJob, SparkJobSpec};
 use crate::api::Kind;
 use crate::controller::store::Key;
 use crate::manifest::document::Document;
+use crate::manifest::paths::Roots;
 use crate::manifest::validate::FieldError;
 use crate::reconcile::context::Context;
 use crate::reconcile::invalid::describe_errors;
@@ -50,6 +51,19 @@ pub fn errors(
 pub fn upstreams(ctx: &Context, spec: &SparkJobSpec) -> BTreeMap<String, Upstream> {
     let store = ctx.store.lock();
     spec.depends_on.iter().filter_map(|d| store.job(&d.0).map(|j| (d.0.clone(), Upstream::of(&j)))).collect()
+}
+
+/// The allowed roots plus the upstream jobs' outputs directories.
+pub fn roots_with_outputs(roots: &Roots, upstreams: &BTreeMap<String, Upstream>) -> Roots {
+    let mut all = roots.0.clone();
+    for u in upstreams.values() {
+        if let Some(dir) = u.outputs_dir.as_deref().and_then(|d| std::fs::canonicalize(d).ok()) {
+            if !all.contains(&dir) {
+                all.push(dir);
+            }
+        }
+    }
+    Roots(all)
 }
 
 /// Records the status just written in the store and, when what a downstream job reads of

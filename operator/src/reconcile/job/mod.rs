@@ -59,7 +59,10 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
         Some(Ok(s)) => s,
         _ => &job.spec,
     };
-    let resolved = match submission::resolve(&ctx.roots, &file.path, doc, submit_spec) {
+    // `$(jobs.NAME.outputsDir)` files are read from those upstream outputs, which may lie
+    // outside the project (`--state-dir`); nothing else of the state dir is reachable.
+    let roots = automation::roots_with_outputs(&ctx.roots, &upstreams);
+    let resolved = match submission::resolve(&roots, &file.path, doc, submit_spec) {
         Ok(r) => r,
         Err(errors) => {
             mark_spec_invalid(ctx, &file.path, Kind::SparkJob, name, index, doc.status(), generation, &errors).await?;
