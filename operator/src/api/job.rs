@@ -102,7 +102,6 @@ pub struct EnvVar {
     #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"), length(min = 1))]
     pub name: String,
     /// May hold `$(jobs.NAME.results.KEY)` or `$(jobs.NAME.outputsDir)`.
-    #[serde(default)]
     pub value: String,
 }
 
