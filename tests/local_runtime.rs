@@ -185,6 +185,7 @@ fn submission(app: &Path, master_url: &str, attempt_dir: PathBuf, id: &str, mode
         files: vec![(app.join("numbers.txt"), "data/input.txt".into())],
         py_files: vec![app.join("helper.py")],
         spark_conf: BTreeMap::from([("spark.sql.shuffle.partitions".to_string(), "2".to_string())]),
+        env: vec![],
         driver_cores: 1,
         driver_memory: Memory::new("512m"),
         executor_instances: 1,

@@ -102,6 +102,7 @@ fn submission(
         files,
         py_files: py,
         spark_conf: [("spark.sql.shuffle.partitions".to_string(), "4".to_string())].into_iter().collect(),
+        env: vec![],
         driver_cores: 1,
         driver_memory: Memory::new("512m"),
         executor_instances: 1,

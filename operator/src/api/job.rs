@@ -51,6 +51,17 @@ pub struct SparkJobSpec {
     /// Python files or archives put on the PYTHONPATH of driver and executors.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub py_files: Vec<String>,
+    /// Environment of the driver and the executors.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<EnvVar>,
+    /// SparkJobs of the same directory that must have Succeeded before this one runs; a
+    /// newer successful run of one of them runs this job again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<JobName>,
+    /// Quality gates on `results`, checked when the driver exits 0: an unmet one makes the
+    /// job Failed (reason CriteriaNotMet), without a retry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub success_criteria: Vec<Criterion>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub spark_conf: BTreeMap<String, ConfValue>,
     #[serde(default)]
@@ -70,6 +81,42 @@ pub struct SparkJobSpec {
     /// A suspended job does not run; suspending a running job stops it.
     #[serde(default)]
     pub suspend: bool,
+}
+
+/// The name of another SparkJob.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct JobName(
+    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"), length(min = 1, max = 63))] pub String,
+);
+
+impl fmt::Display for JobName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnvVar {
+    #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"), length(min = 1))]
+    pub name: String,
+    /// May hold `$(jobs.NAME.results.KEY)` or `$(jobs.NAME.outputsDir)`.
+    pub value: String,
+}
+
+/// A bound on one numeric result: `min` and/or `max`, both inclusive.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend("anyOf" = [{"required": ["min"]}, {"required": ["max"]}]))]
+pub struct Criterion {
+    /// A key of `status.results`.
+    #[schemars(length(min = 1))]
+    pub result: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
 }
 
 /// A file shipped with the job: a path (placed by its basename) or an explicit `src`/`dst`.
@@ -256,4 +303,18 @@ pub struct SparkJobStatus {
     /// Lifted from $SPARKSWARM_OUTPUT_DIR/results.json, in the app's own key order.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub results: Results,
+    /// The upstream runs (of `dependsOn`) the latest attempt consumed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub inputs: BTreeMap<String, InputRun>,
+    /// The arguments the latest attempt was submitted with, once expansions were resolved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submitted_arguments: Option<Vec<String>>,
+}
+
+/// One upstream run: its attempt number and when it completed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InputRun {
+    pub attempt: u32,
+    pub completion_time: DateTime<Utc>,
 }

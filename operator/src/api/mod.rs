@@ -3,6 +3,7 @@
 
 pub mod cluster;
 pub mod condition;
+pub mod expansion;
 pub mod job;
 pub mod kind;
 pub mod meta;

@@ -44,6 +44,11 @@ pub fn run(g: &Globals, args: DescribeArgs) -> CliResult {
     field(&mut out, "Age", rec.as_ref().map(|x| age(Some(x.created))).unwrap_or_default());
     out.push_str("Spec:\n");
     out.push_str(&indent_yaml(r.get("spec")));
+    if kind == crate::api::Kind::SparkJob {
+        let (up, down) = dependencies(&catalog, &name, r);
+        field(&mut out, "Upstream", up);
+        field(&mut out, "Downstream", down);
+    }
     if let Err(errors) = &e.result {
         out.push_str("Validation:\n");
         for err in errors {
@@ -136,4 +141,30 @@ fn map_lines(v: Option<&Value>) -> String {
             .join(&format!("\n{:14}", "")),
         _ => String::new(),
     }
+}
+
+/// The jobs this one depends on and the jobs that depend on it, each with its phase.
+fn dependencies(catalog: &crate::manifest::catalog::Catalog, name: &str, raw: &Value) -> (String, String) {
+    let job_phase = |n: &str| {
+        catalog
+            .get(crate::api::Kind::SparkJob, n)
+            .and_then(|e| e.raw.pointer("/status/phase").and_then(|p| p.as_str()).map(str::to_string))
+            .unwrap_or_else(|| "not found".into())
+    };
+    let up: Vec<String> = raw
+        .pointer("/spec/dependsOn")
+        .and_then(|v| v.as_array())
+        .map(|a| a.iter().filter_map(|v| v.as_str()).map(|n| format!("{n} ({})", job_phase(n))).collect())
+        .unwrap_or_default();
+    let down: Vec<String> = catalog
+        .iter_kind(crate::api::Kind::SparkJob)
+        .filter(|e| {
+            e.raw
+                .pointer("/spec/dependsOn")
+                .and_then(|v| v.as_array())
+                .is_some_and(|a| a.iter().any(|v| v.as_str() == Some(name)))
+        })
+        .filter_map(|e| e.name.as_deref().map(|n| format!("{n} ({})", job_phase(n))))
+        .collect();
+    (up.join(", "), down.join(", "))
 }

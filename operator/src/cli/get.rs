@@ -132,7 +132,18 @@ fn headers(kind: Kind, wide: bool) -> Vec<&'static str> {
         }
         (Kind::SparkJob, false) => vec!["NAME", "CLUSTER", "PHASE", "ATTEMPTS", "AGE"],
         (Kind::SparkJob, true) => {
-            vec!["NAME", "CLUSTER", "PHASE", "ATTEMPTS", "AGE", "DURATION", "APPLICATION", "RESULTS", "OUTPUTS"]
+            vec![
+                "NAME",
+                "CLUSTER",
+                "PHASE",
+                "ATTEMPTS",
+                "AGE",
+                "DURATION",
+                "APPLICATION",
+                "RESULTS",
+                "GATES",
+                "OUTPUTS",
+            ]
         }
     }
 }
@@ -192,7 +203,13 @@ fn row(kind: Kind, e: &Entry, wide: bool, gens: Option<&Generations>) -> Vec<Str
             let attempts = r.pointer("/status/attempts").map(|v| v.to_string()).unwrap_or_else(|| "0".into());
             let mut cells = vec![name, s(r, "/spec/clusterRef"), phase(e), attempts, age(created)];
             if wide {
-                cells.extend([duration(r), s(r, "/status/sparkApplicationId"), results(r), s(r, "/status/outputsDir")]);
+                cells.extend([
+                    duration(r),
+                    s(r, "/status/sparkApplicationId"),
+                    results(r),
+                    gates(e),
+                    s(r, "/status/outputsDir"),
+                ]);
             }
             cells
         }
@@ -249,4 +266,11 @@ fn results(r: &Value) -> String {
     }
     cut.push('…');
     cut
+}
+
+/// `met/total` of the job's successCriteria against its results.
+fn gates(e: &Entry) -> String {
+    let Ok(crate::manifest::validate::Resource::Job(job)) = &e.result else { return String::new() };
+    let results = job.status.as_ref().map(|s| s.results.clone()).unwrap_or_default();
+    crate::reconcile::job::criteria::summary(&job.spec.success_criteria, &results).unwrap_or_default()
 }

@@ -90,7 +90,21 @@ fn check_paths(
         return vec![];
     };
     let errors = match resource {
-        Resource::Job(job) => crate::reconcile::job::submission::resolve(&roots, &e.path, doc, &job.spec).err(),
+        Resource::Job(job) => {
+            let mut errors =
+                crate::reconcile::job::submission::resolve(&roots, &e.path, doc, &job.spec).err().unwrap_or_default();
+            // The graph needs the whole directory (the operator checks it); expansions do not.
+            errors.extend(crate::api::expansion::check(&job.spec).into_iter().map(|(pointer, message)| {
+                crate::manifest::validate::FieldError {
+                    path: e.path.clone(),
+                    line: doc.line_of(&pointer),
+                    field: pointer.trim_start_matches('/').replace('/', "."),
+                    message,
+                    reason: "InvalidExpansion".into(),
+                }
+            }));
+            Some(errors)
+        }
         Resource::Cluster(c) => Some(crate::manifest::spec_paths::check_cluster_paths(&roots, &e.path, doc, &c.spec)),
     };
     errors.unwrap_or_default().iter().map(|x| x.to_string()).collect()

@@ -9,6 +9,7 @@ use std::time::SystemTime;
 use std::sync::Arc;
 
 use crate::api::cluster::SparkCluster;
+use crate::api::job::{SparkJob, SparkJobStatus};
 use crate::api::Kind;
 use crate::manifest::document::{ManifestFile, ParseError};
 
@@ -28,6 +29,8 @@ pub struct DocSummary {
     pub hash: String,
     /// For jobs: the cluster they reference, so a cluster's change can wake its jobs.
     pub cluster_ref: Option<String>,
+    /// For jobs: their `dependsOn`, so a job's change can wake its downstream jobs.
+    pub depends_on: Vec<String>,
     /// Claims to be one of ours (apiVersion or kind), so it gets a status even if invalid.
     pub ours: bool,
 }
@@ -37,6 +40,8 @@ struct FileView {
     docs: Vec<DocSummary>,
     /// The clusters of this file, by document index, with the status last written.
     clusters: Vec<(usize, Arc<SparkCluster>)>,
+    /// The jobs of this file, likewise: what their downstream jobs read.
+    jobs: Vec<(usize, Arc<SparkJob>)>,
     error: Option<ParseError>,
     stamp: Option<(SystemTime, u64)>,
 }
@@ -59,6 +64,12 @@ pub fn summarize(file: &ManifestFile) -> Vec<DocSummary> {
                 name: d.name().map(str::to_string),
                 hash: d.generation_hash(),
                 cluster_ref: d.value.pointer("/spec/clusterRef").and_then(|v| v.as_str()).map(str::to_string),
+                depends_on: d
+                    .value
+                    .pointer("/spec/dependsOn")
+                    .and_then(|v| v.as_array())
+                    .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                    .unwrap_or_default(),
                 ours: kind.is_some() || api.starts_with(crate::api::GROUP),
             }
         })
@@ -72,6 +83,22 @@ fn typed_clusters(file: &ManifestFile) -> Vec<(usize, Arc<SparkCluster>)> {
         .iter()
         .filter(|d| d.kind() == Some(Kind::SparkCluster.as_str()))
         .filter_map(|d| serde_json::from_value::<SparkCluster>(d.value.clone()).ok().map(|c| (d.index, Arc::new(c))))
+        .collect()
+}
+
+/// The documents that are SparkJobs and deserialize as one, with their status when it
+/// fits (an upstream without a readable status counts as not finished).
+fn typed_jobs(file: &ManifestFile) -> Vec<(usize, Arc<SparkJob>)> {
+    file.docs
+        .iter()
+        .filter(|d| d.kind() == Some(Kind::SparkJob.as_str()))
+        .filter_map(|d| {
+            let mut v = d.value.clone();
+            let status = v.as_object_mut().and_then(|m| m.remove("status"));
+            let mut job = serde_json::from_value::<SparkJob>(v).ok()?;
+            job.status = status.and_then(|s| serde_json::from_value::<SparkJobStatus>(s).ok());
+            Some((d.index, Arc::new(job)))
+        })
         .collect()
 }
 
@@ -96,6 +123,7 @@ impl Store {
                 let view = self.files.entry(path.to_path_buf()).or_insert(FileView {
                     docs: vec![],
                     clusters: vec![],
+                    jobs: vec![],
                     error: None,
                     stamp,
                 });
@@ -106,7 +134,9 @@ impl Store {
             Some(Ok(file)) => {
                 let docs = summarize(&file);
                 let clusters = typed_clusters(&file);
-                self.files.insert(path.to_path_buf(), FileView { docs: docs.clone(), clusters, error: None, stamp });
+                let jobs = typed_jobs(&file);
+                self.files
+                    .insert(path.to_path_buf(), FileView { docs: docs.clone(), clusters, jobs, error: None, stamp });
                 docs
             }
         };
@@ -209,6 +239,44 @@ impl Store {
                 None => file.clusters.push((index, cluster)),
             }
         }
+    }
+
+    /// The job as its winning document declares it, with the status last written.
+    pub fn job(&self, name: &str) -> Option<Arc<SparkJob>> {
+        let (path, index) = self.locations(Kind::SparkJob, name).into_iter().next()?;
+        let file = self.files.get(&path)?;
+        file.jobs.iter().find(|(i, _)| *i == index).map(|(_, j)| j.clone())
+    }
+
+    /// Records the status just written into a job's document.
+    pub fn set_job(&mut self, path: &Path, index: usize, job: Arc<SparkJob>) {
+        if let Some(file) = self.files.get_mut(path) {
+            match file.jobs.iter_mut().find(|(i, _)| *i == index) {
+                Some(slot) => slot.1 = job,
+                None => file.jobs.push((index, job)),
+            }
+        }
+    }
+
+    /// Every job (by its winning document) and its `dependsOn`.
+    pub fn job_graph(&self) -> BTreeMap<String, Vec<String>> {
+        let mut graph = BTreeMap::new();
+        for name in self.names(Kind::SparkJob) {
+            let Some((path, index)) = self.locations(Kind::SparkJob, &name).into_iter().next() else { continue };
+            let deps = self
+                .files
+                .get(&path)
+                .and_then(|f| f.docs.iter().find(|d| d.index == index))
+                .map(|d| d.depends_on.clone())
+                .unwrap_or_default();
+            graph.insert(name, deps);
+        }
+        graph
+    }
+
+    /// Jobs whose `dependsOn` names this one.
+    pub fn downstream_of(&self, job: &str) -> Vec<String> {
+        self.job_graph().into_iter().filter(|(_, deps)| deps.iter().any(|d| d == job)).map(|(n, _)| n).collect()
     }
 
     /// Jobs that reference this cluster (by their winning document).

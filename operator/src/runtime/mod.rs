@@ -127,6 +127,9 @@ pub struct JobSubmission {
     pub files: Vec<(PathBuf, String)>,
     pub py_files: Vec<PathBuf>,
     pub spark_conf: BTreeMap<String, String>,
+    /// `spec.env`, expansions resolved: set for the driver here, for the executors through
+    /// `spark.executorEnv.*` in `spark_conf`.
+    pub env: Vec<(String, String)>,
     pub driver_cores: u32,
     pub driver_memory: Memory,
     pub executor_instances: u32,

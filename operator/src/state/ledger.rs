@@ -2,12 +2,14 @@
 //! recorded once seen. It is what makes a restart (even after kill -9) never submit twice,
 //! and what keeps a finished job finished after its logs and outputs are gone.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::atomic;
+use crate::api::job::InputRun;
 use crate::api::RuntimeKind;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -35,6 +37,12 @@ pub struct AttemptRecord {
     pub runtime: RuntimeKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended: Option<AttemptEnd>,
+    /// The upstream runs (`dependsOn`) this attempt consumed: a newer one starts a new run.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub inputs: BTreeMap<String, InputRun>,
+    /// The arguments as submitted, when expansions were resolved into them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arguments: Option<Vec<String>>,
 }
 
 /// How an attempt ended; the variant name is the condition and event reason.
@@ -52,6 +60,10 @@ pub enum EndReason {
     SpecChanged,
     Suspended,
     DeadlineExceeded,
+    /// The driver exited 0 but a `successCriteria` gate was not met.
+    CriteriaNotMet,
+    /// An expansion could not be resolved against the upstream run (e.g. no such result).
+    ExpansionFailed,
 }
 
 impl EndReason {
@@ -111,6 +123,15 @@ impl JobLedger {
     /// Attempts made for this generation, oldest first.
     pub fn for_generation(&self, generation: u64) -> impl Iterator<Item = &AttemptRecord> {
         self.attempts.iter().filter(move |a| a.generation == generation)
+    }
+
+    /// The current run: the attempts of this generation that consumed the same upstream
+    /// runs as the latest one, oldest first. Retries belong to a run; new inputs start one.
+    pub fn current_run(&self, generation: u64) -> Vec<&AttemptRecord> {
+        let all: Vec<&AttemptRecord> = self.for_generation(generation).collect();
+        let Some(last) = all.last() else { return all };
+        let start = all.iter().rposition(|a| a.inputs != last.inputs).map(|i| i + 1).unwrap_or(0);
+        all[start..].to_vec()
     }
 
     pub fn next_seq(&self) -> u32 {

@@ -4,13 +4,16 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 
 use crate::api::cluster::{ClusterPhase, SparkCluster};
 use crate::api::condition::{set_condition, Condition, ConditionStatus};
 use crate::api::job::{JobPhase, RestartPolicyType, SparkJobSpec, SparkJobStatus};
 use crate::runtime::{AttemptObservation, AttemptState, RuntimeKind};
 use crate::state::ledger::{AttemptEnd, AttemptRecord, EndReason, JobLedger};
+
+use super::criteria;
+use super::depends::Deps;
 
 /// The referenced cluster, as the job sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +50,8 @@ pub struct JobView<'a> {
     /// The runtime's view of the latest attempt, when that attempt has no recorded end.
     pub live: Option<&'a AttemptObservation>,
     pub cluster: &'a ClusterView,
+    /// What `dependsOn` allows (Ready with no inputs when the job has none).
+    pub deps: &'a Deps,
     pub now: DateTime<Utc>,
 }
 
@@ -77,12 +82,22 @@ pub fn next_step(v: &JobView) -> Step {
     if v.spec.suspend {
         return Step::Wait(None);
     }
-    let attempts: Vec<&AttemptRecord> = v.ledger.for_generation(v.generation).collect();
+    let attempts = v.ledger.current_run(v.generation);
     let Some(last) = attempts.last() else {
-        return submit_when_ready(v, 1);
+        return match v.deps {
+            // Upstream jobs wake this one when they change.
+            Deps::Waiting(_) | Deps::Failed { .. } => Step::Wait(None),
+            Deps::Ready(_) => submit_when_ready(v, 1),
+        };
     };
     let Some(end) = &last.ended else { return Step::Wait(Some(POLL_RUNNING)) };
     if end.succeeded() || !retry_allowed(v.spec, attempts.len() as u32, end) {
+        if let Deps::Ready(inputs) = v.deps {
+            // An upstream succeeded again since this run consumed it: run again, as make.
+            if !inputs.is_empty() && *inputs != last.inputs {
+                return submit_when_ready(v, 1);
+            }
+        }
         return finished_step(v, end);
     }
     let due = end.at + chrono::Duration::seconds(v.spec.restart_policy.backoff_seconds as i64);
@@ -109,7 +124,7 @@ fn step_for_open_attempt(v: &JobView, open: &AttemptRecord) -> Step {
     };
     match &live.state {
         AttemptState::Lost => Step::RecordEnd(lost_end(v.now, Some(live))),
-        AttemptState::Exited(code) => Step::RecordEnd(exited_end(*code, live, v.now)),
+        AttemptState::Exited(code) => Step::RecordEnd(exited_end(*code, live, v.spec, v.now)),
         AttemptState::Running => {
             if open.generation != v.generation {
                 return Step::Kill {
@@ -181,17 +196,21 @@ fn lost_end(now: DateTime<Utc>, live: Option<&AttemptObservation>) -> AttemptEnd
     }
 }
 
-fn exited_end(code: i32, live: &AttemptObservation, now: DateTime<Utc>) -> AttemptEnd {
-    let ok = code == 0;
+fn exited_end(code: i32, live: &AttemptObservation, spec: &SparkJobSpec, now: DateTime<Utc>) -> AttemptEnd {
+    let (reason, message) = if code == 0 {
+        match criteria::check(&spec.success_criteria, &live.results) {
+            Ok(()) => (EndReason::Completed, String::new()),
+            Err(unmet) => (EndReason::CriteriaNotMet, unmet),
+        }
+    } else {
+        (EndReason::Error, live.error_line.clone().unwrap_or_else(|| format!("spark-submit exited with code {code}")))
+    };
     AttemptEnd {
-        at: live.finished.unwrap_or(now),
+        // To the second, as every status timestamp (the runtime may know it to the ns).
+        at: live.finished.unwrap_or(now).trunc_subsecs(0),
         exit_code: Some(code),
-        reason: if ok { EndReason::Completed } else { EndReason::Error },
-        message: if ok {
-            String::new()
-        } else {
-            live.error_line.clone().unwrap_or_else(|| format!("spark-submit exited with code {code}"))
-        },
+        reason,
+        message,
         started: live.started,
         spark_application_id: live.spark_application_id.clone(),
         web_ui_url: live.web_ui_url.clone(),
@@ -235,21 +254,48 @@ pub fn status(v: &JobView, previous: Option<&SparkJobStatus>) -> SparkJobStatus 
     };
     cond("Valid", ConditionStatus::True, "Valid", "");
 
-    let attempts: Vec<&AttemptRecord> = v.ledger.for_generation(v.generation).collect();
+    let attempts = v.ledger.current_run(v.generation);
     let last = attempts.last().copied();
     let mut st = SparkJobStatus {
         observed_generation: gen,
         attempts: attempts.len() as u32,
         submission_id: last.map(|a| a.submission_id.clone()),
         start_time: attempts.first().map(|a| a.submitted_at),
+        inputs: last.map(|a| a.inputs.clone()).unwrap_or_default(),
+        submitted_arguments: last.and_then(|a| a.arguments.clone()),
         ..Default::default()
     };
+    if !v.spec.depends_on.is_empty() {
+        match v.deps {
+            Deps::Ready(_) => cond("DependenciesReady", ConditionStatus::True, "DependenciesSucceeded", ""),
+            Deps::Waiting(names) => cond(
+                "DependenciesReady",
+                ConditionStatus::False,
+                "WaitingForDependencies",
+                &format!("waiting for {}", names.join(", ")),
+            ),
+            Deps::Failed { job, .. } => {
+                cond("DependenciesReady", ConditionStatus::False, "DependencyFailed", &format!("{job} Failed"))
+            }
+        }
+    }
 
     match last {
         None => {
             if v.spec.suspend {
                 st.phase = JobPhase::Suspended;
                 cond("Submitted", ConditionStatus::False, "Suspended", "the job is suspended");
+            } else if let Deps::Waiting(names) = v.deps {
+                st.phase = JobPhase::Pending;
+                let message = format!("waiting for {} to succeed", names.join(", "));
+                st.message = Some(message.clone());
+                cond("Submitted", ConditionStatus::False, "WaitingForDependencies", &message);
+            } else if let Deps::Failed { job, message } = v.deps {
+                st.phase = JobPhase::Failed;
+                let message = format!("upstream job {job} Failed: {message}");
+                st.message = Some(message.clone());
+                cond("Submitted", ConditionStatus::False, "DependencyFailed", "not submitted");
+                cond("Succeeded", ConditionStatus::False, "DependencyFailed", &message);
             } else {
                 st.phase = JobPhase::Pending;
                 let (reason, message) = pending_reason(v.cluster, &v.spec.cluster_ref);
@@ -257,7 +303,9 @@ pub fn status(v: &JobView, previous: Option<&SparkJobStatus>) -> SparkJobStatus 
                 cond("Submitted", ConditionStatus::False, reason, &message);
             }
             cond("Running", ConditionStatus::False, "NotStarted", "");
-            cond("Succeeded", ConditionStatus::Unknown, "NotFinished", "");
+            if st.phase != JobPhase::Failed {
+                cond("Succeeded", ConditionStatus::Unknown, "NotFinished", "");
+            }
         }
         Some(a) => match (&a.ended, v.live) {
             (None, live) => {

@@ -22,6 +22,8 @@ fn record(number: u32, generation: u64, at: i64, ended: Option<AttemptEnd>) -> A
         submitted_at: t(at),
         runtime: Default::default(),
         ended,
+        inputs: Default::default(),
+        arguments: None,
     }
 }
 
@@ -53,6 +55,8 @@ fn live(state: AttemptState) -> AttemptObservation {
     }
 }
 
+static NO_DEPS: Deps = Deps::Ready(std::collections::BTreeMap::new());
+
 fn ready() -> ClusterView {
     ClusterView::Ready { master_url: "spark://127.0.0.1:7077".into(), runtime: RuntimeKind::Local }
 }
@@ -64,7 +68,7 @@ fn view<'a>(
     cluster: &'a ClusterView,
     now: i64,
 ) -> JobView<'a> {
-    JobView { spec, generation: 1, ledger, live, cluster, now: t(now) }
+    JobView { spec, generation: 1, ledger, live, cluster, deps: &NO_DEPS, now: t(now) }
 }
 
 #[test]
@@ -229,4 +233,85 @@ fn same_view_gives_byte_identical_status() {
     let first = status(&view(&s, &l, None, &c, 20), None);
     let second = status(&view(&s, &l, None, &c, 99), Some(&first));
     assert_eq!(serde_yaml::to_string(&first).unwrap(), serde_yaml::to_string(&second).unwrap());
+}
+
+fn with_deps<'a>(v: JobView<'a>, deps: &'a Deps) -> JobView<'a> {
+    JobView { deps, ..v }
+}
+
+fn input(secs: i64) -> std::collections::BTreeMap<String, crate::api::job::InputRun> {
+    [("prepare".to_string(), crate::api::job::InputRun { attempt: 1, completion_time: t(secs) })].into()
+}
+
+fn dependent_spec() -> SparkJobSpec {
+    let mut s = spec();
+    s.depends_on = vec![crate::api::job::JobName("prepare".into())];
+    s
+}
+
+#[test]
+fn a_job_waits_for_its_upstream_and_says_so() {
+    let (s, l, c) = (dependent_spec(), JobLedger::default(), ready());
+    let deps = Deps::Waiting(vec!["prepare".into()]);
+    let v = with_deps(view(&s, &l, None, &c, 0), &deps);
+    assert_eq!(next_step(&v), Step::Wait(None));
+    let st = status(&v, None);
+    assert_eq!(st.phase, JobPhase::Pending);
+    let cond = crate::api::condition::find(&st.conditions, "DependenciesReady").unwrap();
+    assert_eq!((cond.status, cond.reason.as_str()), (ConditionStatus::False, "WaitingForDependencies"));
+    assert_eq!(st.message.as_deref(), Some("waiting for prepare to succeed"));
+}
+
+#[test]
+fn a_failed_upstream_fails_the_job_without_submitting_it() {
+    let (s, l, c) = (dependent_spec(), JobLedger::default(), ready());
+    let deps = Deps::Failed { job: "prepare".into(), message: "ValueError: boom".into() };
+    let v = with_deps(view(&s, &l, None, &c, 0), &deps);
+    assert_eq!(next_step(&v), Step::Wait(None));
+    let st = status(&v, None);
+    assert_eq!(st.phase, JobPhase::Failed);
+    assert_eq!(st.attempts, 0);
+    assert_eq!(crate::api::condition::find(&st.conditions, "Succeeded").unwrap().reason, "DependencyFailed");
+    assert_eq!(st.message.as_deref(), Some("upstream job prepare Failed: ValueError: boom"));
+    // The upstream succeeds later: the job runs.
+    let ready_deps = Deps::Ready(input(5));
+    assert_eq!(next_step(&with_deps(view(&s, &l, None, &c, 9), &ready_deps)), Step::Submit { number: 1 });
+}
+
+#[test]
+fn a_newer_upstream_run_starts_a_new_run_like_make() {
+    let (s, c) = (dependent_spec(), ready());
+    let mut first = record(1, 1, 0, Some(end(Some(0), EndReason::Completed, 30)));
+    first.inputs = input(-10);
+    let l = JobLedger { attempts: vec![first], expired: false };
+    let same = Deps::Ready(input(-10));
+    assert_eq!(next_step(&with_deps(view(&s, &l, None, &c, 40), &same)), Step::Wait(None));
+    let newer = Deps::Ready(input(35));
+    assert_eq!(next_step(&with_deps(view(&s, &l, None, &c, 40), &newer)), Step::Submit { number: 1 });
+    // An upstream re-running (not finished) leaves the finished run as it is.
+    let running = Deps::Waiting(vec!["prepare".into()]);
+    let v = with_deps(view(&s, &l, None, &c, 40), &running);
+    assert_eq!(next_step(&v), Step::Wait(None));
+    assert_eq!(status(&v, None).phase, JobPhase::Succeeded);
+    assert_eq!(status(&v, None).inputs, input(-10));
+}
+
+#[test]
+fn unmet_criteria_fail_an_exit_zero_and_are_not_retried() {
+    let mut s = spec();
+    s.success_criteria = vec![crate::api::job::Criterion { result: "r2".into(), min: Some(0.75), max: None }];
+    s.restart_policy = RestartPolicy { type_: RestartPolicyType::OnFailure, max_retries: 3, backoff_seconds: 1 };
+    let mut l = JobLedger { attempts: vec![record(1, 1, 0, None)], expired: false };
+    let obs = live(AttemptState::Exited(0));
+    let c = ready();
+    let Step::RecordEnd(e) = next_step(&view(&s, &l, Some(&obs), &c, 60)) else { panic!() };
+    assert_eq!(e.reason, EndReason::CriteriaNotMet);
+    assert_eq!(e.message, "r2 = 0.7, want >= 0.75");
+    l.attempts[0].ended = Some(e);
+    let v = view(&s, &l, None, &c, 100);
+    assert_eq!(next_step(&v), Step::Wait(None));
+    let st = status(&v, None);
+    assert_eq!(st.phase, JobPhase::Failed);
+    assert_eq!(crate::api::condition::find(&st.conditions, "Succeeded").unwrap().reason, "CriteriaNotMet");
+    assert_eq!(st.message.as_deref(), Some("r2 = 0.7, want >= 0.75"));
 }

@@ -2,7 +2,11 @@
 //! status. Steps repeat until the decision is to wait, so one reconcile can record an
 //! attempt's end and submit the retry.
 
+pub mod automation;
+pub mod criteria;
 pub mod decide;
+pub mod depends;
+pub mod inputs;
 pub mod submission;
 
 use std::time::{Duration, Instant};
@@ -18,11 +22,13 @@ use crate::state::ledger::{AttemptRecord, EndReason, JobLedger};
 use crate::state::StateDir;
 
 use self::decide::{ClusterView, JobView, Step};
+use self::depends::Deps;
 use super::context::Context;
 use super::dereference::{dereference, Dereferenced, Found};
 use super::invalid::mark_spec_invalid;
 use super::update_status::write_status;
 use super::ReconcileError;
+use crate::api::expansion;
 use crate::manifest::status_write::StatusWrite;
 
 const KIND: &str = "SparkJob";
@@ -31,14 +37,36 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
     let (file, index, generation, job): (_, _, _, SparkJob) = match dereference(ctx, Kind::SparkJob, name).await? {
         Dereferenced::Gone => return cleanup(ctx, name).await,
         Dereferenced::Done(action) => return Ok(action),
-        Dereferenced::Valid { file, index, generation, resource: Resource::Job(j) } => (file, index, generation, j),
+        Dereferenced::Valid { file, index, generation, resource: Resource::Job(j) } => (file, index, generation, *j),
         Dereferenced::Valid { .. } => return Ok(Action::AwaitChange),
     };
     let Some(doc) = Found::doc(&file, index) else { return Ok(Action::AwaitChange) };
-    let resolved = match submission::resolve(&ctx.roots, &file.path, doc, &job.spec) {
+    let graph = ctx.store.lock().job_graph();
+    let errors = automation::errors(name, &file.path, doc, &job.spec, &graph);
+    if !errors.is_empty() {
+        mark_spec_invalid(ctx, &file.path, Kind::SparkJob, name, index, doc.status(), generation, &errors).await?;
+        automation::publish_invalid(ctx, &file.path, index, &job, &errors);
+        return Ok(Action::AwaitChange);
+    }
+    let upstreams = automation::upstreams(ctx, &job.spec);
+    let deps = depends::evaluate(&job.spec.depends_on, &upstreams);
+    // Expanded only once the upstream runs are known; until then the spec as written.
+    let expanded = match &deps {
+        Deps::Ready(_) if !job.spec.depends_on.is_empty() => Some(inputs::expand_spec(&job.spec, &upstreams)),
+        _ => None,
+    };
+    let submit_spec = match &expanded {
+        Some(Ok(s)) => s,
+        _ => &job.spec,
+    };
+    // `$(jobs.NAME.outputsDir)` files are read from those upstream outputs, which may lie
+    // outside the project (`--state-dir`); nothing else of the state dir is reachable.
+    let roots = automation::roots_with_outputs(&ctx.roots, &upstreams);
+    let resolved = match submission::resolve(&roots, &file.path, doc, submit_spec) {
         Ok(r) => r,
         Err(errors) => {
             mark_spec_invalid(ctx, &file.path, Kind::SparkJob, name, index, doc.status(), generation, &errors).await?;
+            automation::publish_invalid(ctx, &file.path, index, &job, &errors);
             return Ok(Action::AwaitChange);
         }
     };
@@ -53,8 +81,15 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
     for _ in 0..8 {
         live = observe_open(ctx, name, &ledger).await?;
         let now = crate::api::now();
-        let view =
-            JobView { spec: &job.spec, generation, ledger: &ledger, live: live.as_ref(), cluster: &cluster, now };
+        let view = JobView {
+            spec: &job.spec,
+            generation,
+            ledger: &ledger,
+            live: live.as_ref(),
+            cluster: &cluster,
+            deps: &deps,
+            now,
+        };
         match decide::next_step(&view) {
             Step::Wait(after) => {
                 wait = after;
@@ -63,7 +98,7 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
             Step::Submit { number } => {
                 let ClusterView::Ready { master_url, runtime } = &cluster else { break };
                 let seq = ledger.next_seq();
-                let record = AttemptRecord {
+                let mut record = AttemptRecord {
                     number,
                     seq,
                     generation,
@@ -71,10 +106,24 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
                     submitted_at: now,
                     runtime: *runtime,
                     ended: None,
+                    inputs: match &deps {
+                        Deps::Ready(inputs) => inputs.clone(),
+                        _ => Default::default(),
+                    },
+                    arguments: expansion::uses_expansions(&job.spec).then(|| submit_spec.arguments.clone()),
                 };
+                if let Some(Err(e)) = &expanded {
+                    // Not retried: the same upstream run gives the same results. A newer one
+                    // (new inputs) runs this job again.
+                    record.ended = Some(decide::killed_end(EndReason::ExpansionFailed, e, None, now));
+                    ledger.attempts.push(record);
+                    ledger.save(&job_dir)?;
+                    ctx.events.warning(KIND, name, EndReason::ExpansionFailed.as_str(), e.clone());
+                    continue;
+                }
                 let sub = submission::build(
                     name,
-                    &job.spec,
+                    submit_spec,
                     &resolved,
                     master_url,
                     &record,
@@ -149,9 +198,18 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
     }
 
     let now = crate::api::now();
-    let view = JobView { spec: &job.spec, generation, ledger: &ledger, live: live.as_ref(), cluster: &cluster, now };
+    let view = JobView {
+        spec: &job.spec,
+        generation,
+        ledger: &ledger,
+        live: live.as_ref(),
+        cluster: &cluster,
+        deps: &deps,
+        now,
+    };
     let status = decide::status(&view, previous.as_ref());
     let phase = status.phase;
+    let typed = SparkJob { status: Some(status.clone()), ..job.clone() };
     let value = serde_json::to_value(&status).map_err(|e| ReconcileError::InternalError(e.to_string()))?;
     let write = StatusWrite {
         path: file.path.clone(),
@@ -160,7 +218,9 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
         status: value,
         read: Some(file),
     };
+    let path = write.path.clone();
     write_status(ctx, write).await?;
+    automation::publish(ctx, &path, index, typed);
     if previous.as_ref().map(|p| p.phase) != Some(phase) {
         tracing::info!(job = name, phase = phase.as_str(), "job phase");
     }
@@ -214,6 +274,7 @@ async fn cleanup(ctx: &Context, name: &str) -> Result<Action, ReconcileError> {
     }
     ctx.generations.lock().remove(&StateDir::object_key(Kind::SparkJob, name));
     ctx.events.forget(KIND, name);
+    automation::wake_downstream(ctx, name);
     ctx.set_job_phase(name, None);
     Ok(Action::AwaitChange)
 }

@@ -42,6 +42,10 @@ pub fn resolve(
     let main = one("/spec/mainApplicationFile".into(), &spec.main_application_file);
     let mut files = Vec::new();
     for (i, f) in spec.files.iter().enumerate() {
+        // Checked once the upstream run it names is known (the spec is expanded then).
+        if super::inputs::has_reference(f.src()) {
+            continue;
+        }
         let pointer = match f {
             crate::api::job::FileSpec::Path(_) => format!("/spec/files/{i}"),
             crate::api::job::FileSpec::Mapped(_) => format!("/spec/files/{i}/src"),
@@ -93,7 +97,13 @@ pub fn build(
         arguments: spec.arguments.clone(),
         files: paths.files.clone(),
         py_files: paths.py_files.clone(),
-        spark_conf: spec.spark_conf.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
+        spark_conf: spec
+            .spark_conf
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .chain(spec.env.iter().map(|e| (format!("spark.executorEnv.{}", e.name), e.value.clone())))
+            .collect(),
+        env: spec.env.iter().map(|e| (e.name.clone(), e.value.clone())).collect(),
         driver_cores: spec.driver.cores,
         driver_memory: spec.driver.memory.clone(),
         executor_instances: spec.executor.instances,

@@ -180,17 +180,20 @@ pub(crate) async fn submit(rt: &LocalRuntime, sub: &JobSubmission) -> Result<(),
         submit_program.as_os_str(),
     ];
     sh_args.extend(args.iter().map(OsString::as_os_str));
+    // The user's first: the operator's own variables are set after them and win.
+    let mut envs = sub.env.clone();
+    envs.extend([
+        ("SPARKSWARM_OUTPUT_DIR".into(), f.outputs().to_string_lossy().into_owned()),
+        ("SPARK_LOCAL_IP".into(), "127.0.0.1".into()),
+        ("SPARK_HOME".into(), dist.home.to_string_lossy().into_owned()),
+        ("PYSPARK_PYTHON".into(), dist.python.to_string_lossy().into_owned()),
+        ("PYSPARK_DRIVER_PYTHON".into(), dist.python.to_string_lossy().into_owned()),
+        (m.env_key.clone(), m.env_value.clone()),
+    ]);
     let pid = process::spawn_detached(Spawn {
         program: Path::new("/bin/sh"),
         args: sh_args,
-        envs: vec![
-            ("SPARKSWARM_OUTPUT_DIR".into(), f.outputs().to_string_lossy().into_owned()),
-            ("SPARK_LOCAL_IP".into(), "127.0.0.1".into()),
-            ("SPARK_HOME".into(), dist.home.to_string_lossy().into_owned()),
-            ("PYSPARK_PYTHON".into(), dist.python.to_string_lossy().into_owned()),
-            ("PYSPARK_DRIVER_PYTHON".into(), dist.python.to_string_lossy().into_owned()),
-            (m.env_key.clone(), m.env_value.clone()),
-        ],
+        envs,
         cwd: &f.work(),
         log: &f.driver_log(),
     })?;
@@ -306,6 +309,7 @@ mod tests {
             files: vec![],
             py_files: vec![PathBuf::from("/apps/a.py"), PathBuf::from("/apps/b.zip")],
             spark_conf: BTreeMap::from([("spark.x".to_string(), "1 2".to_string())]),
+            env: vec![],
             driver_cores: 1,
             driver_memory: Memory::new("512m"),
             executor_instances: 2,

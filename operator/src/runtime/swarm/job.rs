@@ -412,10 +412,17 @@ pub(crate) async fn submit(rt: &SwarmRuntime, sub: &JobSubmission) -> Result<(),
                 labels: Some(l.clone()),
                 args: Some(full_args),
                 dir: Some(format!("{root}/work")),
-                env: Some(vec![
-                    format!("SPARKSWARM_OUTPUT_DIR={root}/outputs"),
-                    format!("SPARKSWARM_SUBMISSION_ID={}", sub.submission_id),
-                ]),
+                // The user's first: the operator's own variables come after them and win.
+                env: Some(
+                    sub.env
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .chain([
+                            format!("SPARKSWARM_OUTPUT_DIR={root}/outputs"),
+                            format!("SPARKSWARM_SUBMISSION_ID={}", sub.submission_id),
+                        ])
+                        .collect(),
+                ),
                 mounts: Some(vec![mount]),
                 ..Default::default()
             }),
@@ -799,6 +806,7 @@ mod tests {
             ],
             py_files: vec![PathBuf::from("/apps/a.py")],
             spark_conf: BTreeMap::from([("spark.x".to_string(), "1 2".to_string())]),
+            env: vec![],
             driver_cores: 1,
             driver_memory: Memory::new("512m"),
             executor_instances: 2,
