@@ -124,7 +124,9 @@ fn step_for_open_attempt(v: &JobView, open: &AttemptRecord) -> Step {
             if v.spec.suspend {
                 return Step::Kill { reason: EndReason::Suspended, message: "the job was suspended".into() };
             }
-            let mut poll = POLL_RUNNING;
+            // Until the driver has registered its application the phase is Submitted: the
+            // switch to Running is looked for often, the end is an event.
+            let mut poll = if live.spark_application_id.is_none() { POLL_STARTING } else { POLL_RUNNING };
             if let Some(deadline) = v.spec.active_deadline_seconds {
                 let start = first_submitted(v.ledger, v.generation).unwrap_or(open.submitted_at);
                 let due = start + chrono::Duration::seconds(deadline as i64);
