@@ -109,6 +109,7 @@ pub async fn run(cfg: Config, progress: Arc<dyn Fn(&str) + Send + Sync>) -> Resu
         runtimes: Runtimes::new(state.root().to_path_buf(), progress),
         hints: hint_tx.clone(),
         job_phases: Mutex::new(Default::default()),
+        end_watches: Default::default(),
     });
 
     // Watch before listing, so nothing that changes during the first list is missed.

@@ -11,6 +11,7 @@ use crate::manifest::catalog::{Catalog, Entry};
 use crate::state::generations::Generations;
 use crate::state::StateDir;
 
+use super::changes::Changes;
 use super::table::{age, Table};
 use super::target::{find, load, parse_kind, qualified, warn_file_errors};
 use super::{CliResult, Globals};
@@ -93,6 +94,7 @@ fn watch(g: &Globals, kind: Kind, name: Option<&str>, wide: bool) -> CliResult {
     let mut last: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut widths: Vec<usize> = Vec::new();
     let mut first = true;
+    let changes = Changes::watch(&g.manifests);
     loop {
         let catalog = Catalog::load(&g.manifests);
         let gens = Generations::load(&g.state).ok();
@@ -112,7 +114,7 @@ fn watch(g: &Globals, kind: Kind, name: Option<&str>, wide: bool) -> CliResult {
             }
         }
         first = false;
-        std::thread::sleep(Duration::from_millis(500));
+        changes.next(Duration::MAX);
     }
 }
 

@@ -2,6 +2,7 @@
 //! state directory directly, so they work without a running operator.
 
 mod apply;
+mod changes;
 mod delete;
 mod demo;
 mod describe;

@@ -7,6 +7,7 @@ use crate::api::condition::Condition;
 use crate::api::Kind;
 use crate::manifest::catalog::Catalog;
 
+use super::changes::Changes;
 use super::target::{not_found, parse_ref, qualified};
 use super::{CliError, CliResult, Globals};
 
@@ -58,6 +59,8 @@ pub fn run(g: &Globals, args: WaitArgs) -> CliResult {
     };
     let deadline = Instant::now() + timeout;
     let target = format!("{}/{name}", qualified(kind));
+    // Watching before the first look: a change between the look and the wait is not missed.
+    let changes = Changes::watch(&g.manifests);
     loop {
         let catalog = Catalog::load(&g.manifests);
         let entry = catalog.get(kind, &name);
@@ -92,10 +95,7 @@ pub fn run(g: &Globals, args: WaitArgs) -> CliResult {
         if Instant::now() >= deadline {
             return Err(CliError(format!("error: timed out waiting for the condition on {}/{name}", kind.plural())));
         }
-        std::thread::sleep(
-            Duration::from_millis(200)
-                .min(deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1))),
-        );
+        changes.next(deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1)));
     }
 }
 

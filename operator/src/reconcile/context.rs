@@ -14,6 +14,7 @@ use crate::controller::store::{Key, Store};
 use crate::controller::Hint;
 use crate::manifest::paths::Roots;
 use crate::manifest::status_write::StatusWriter;
+use crate::reconcile::job::end_watch::EndWatches;
 use crate::runtime::Runtimes;
 use crate::state::events::Recorder;
 use crate::state::generations::Generations;
@@ -32,6 +33,8 @@ pub struct Context {
     pub hints: mpsc::UnboundedSender<Hint<Key>>,
     /// The phase each job's status shows, for metrics and `run --exit-when-done`.
     pub job_phases: Mutex<HashMap<String, JobPhase>>,
+    /// The running attempts whose end is awaited as an event.
+    pub end_watches: EndWatches,
 }
 
 impl Context {

@@ -104,6 +104,9 @@ impl JobRuntime for FakeRuntime {
             Ok(())
         })
     }
+    fn ended<'a>(&'a self, _: &'a Path) -> RuntimeFuture<'a, bool> {
+        Box::pin(async { Ok(false) })
+    }
 }
 
 struct World {
@@ -140,6 +143,7 @@ impl World {
             runtimes: Runtimes::single(fake.clone()),
             hints,
             job_phases: Mutex::new(HashMap::new()),
+            end_watches: Default::default(),
             state,
         });
         World { _tmp: tmp, manifests, ctx, fake }

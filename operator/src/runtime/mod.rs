@@ -253,4 +253,9 @@ pub trait JobRuntime: Send + Sync {
     fn observe<'a>(&'a self, attempt_dir: &'a Path) -> RuntimeFuture<'a, Option<AttemptObservation>>;
     /// Stops the attempt's driver (and with it its executors). Idempotent.
     fn kill<'a>(&'a self, attempt_dir: &'a Path) -> RuntimeFuture<'a, ()>;
+    /// Resolves as soon as the attempt's driver has ended (`true`), so that its end is an
+    /// event rather than something a timer finds; `false` at once when this runtime cannot
+    /// watch this attempt (the reconciler's slow poll covers it then). Recording the end
+    /// stays with `observe`.
+    fn ended<'a>(&'a self, attempt_dir: &'a Path) -> RuntimeFuture<'a, bool>;
 }

@@ -81,6 +81,12 @@ impl Runtimes {
         self.jobs[slot(kind)].as_ref()
     }
 
+    /// The same as [`Runtimes::job`], for a task that outlives the reconcile (an attempt's
+    /// end watch).
+    pub fn job_shared(&self, kind: RuntimeKind) -> Arc<dyn JobRuntime> {
+        self.jobs[slot(kind)].clone()
+    }
+
     /// Every cluster runtime, for the orphan sweep at start-up.
     pub fn all_clusters(&self) -> impl Iterator<Item = (RuntimeKind, &dyn ClusterRuntime)> {
         KINDS.iter().map(|k| (*k, self.cluster(*k)))

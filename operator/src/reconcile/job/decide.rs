@@ -72,7 +72,11 @@ pub enum Step {
 /// How long a driver may be missing after its record was written before the attempt
 /// counts as lost (the operator died between the record and the start).
 pub const LOST_AFTER: Duration = Duration::from_secs(30);
-const POLL_RUNNING: Duration = Duration::from_secs(2);
+/// While a driver starts (no trace of it yet), and before the end watch can be armed.
+const POLL_STARTING: Duration = Duration::from_secs(2);
+/// A running attempt's end arrives as a hint from its runtime (`JobRuntime::ended`); this
+/// poll is only the safety net behind it.
+pub const POLL_RUNNING: Duration = Duration::from_secs(15);
 const POLL_CLUSTER_NOT_READY: Duration = Duration::from_secs(30);
 
 pub fn next_step(v: &JobView) -> Step {
@@ -90,7 +94,7 @@ pub fn next_step(v: &JobView) -> Step {
             Deps::Ready(_) => submit_when_ready(v, 1),
         };
     };
-    let Some(end) = &last.ended else { return Step::Wait(Some(POLL_RUNNING)) };
+    let Some(end) = &last.ended else { return Step::Wait(Some(POLL_STARTING)) };
     if end.succeeded() || !retry_allowed(v.spec, attempts.len() as u32, end) {
         if let Deps::Ready(inputs) = v.deps {
             // An upstream succeeded again since this run consumed it: run again, as make.
@@ -117,7 +121,7 @@ fn step_for_open_attempt(v: &JobView, open: &AttemptRecord) -> Step {
         None => {
             // No trace at all: the operator stopped after the record, before the start.
             if v.now - open.submitted_at < chrono::Duration::from_std(LOST_AFTER).unwrap_or_default() {
-                return Step::Wait(Some(POLL_RUNNING));
+                return Step::Wait(Some(POLL_STARTING));
             }
             return Step::RecordEnd(lost_end(v.now, None));
         }
@@ -135,16 +139,22 @@ fn step_for_open_attempt(v: &JobView, open: &AttemptRecord) -> Step {
             if v.spec.suspend {
                 return Step::Kill { reason: EndReason::Suspended, message: "the job was suspended".into() };
             }
+            // Until the driver has registered its application the phase is Submitted: the
+            // switch to Running is looked for often, the end is an event.
+            let mut poll = if live.spark_application_id.is_none() { POLL_STARTING } else { POLL_RUNNING };
             if let Some(deadline) = v.spec.active_deadline_seconds {
                 let start = first_submitted(v.ledger, v.generation).unwrap_or(open.submitted_at);
-                if v.now - start >= chrono::Duration::seconds(deadline as i64) {
+                let due = start + chrono::Duration::seconds(deadline as i64);
+                if v.now >= due {
                     return Step::Kill {
                         reason: EndReason::DeadlineExceeded,
                         message: format!("the job ran longer than activeDeadlineSeconds ({deadline}s)"),
                     };
                 }
+                // Woken right at the deadline, not at the next safety poll after it.
+                poll = poll.min(to_std(due - v.now));
             }
-            Step::Wait(Some(POLL_RUNNING))
+            Step::Wait(Some(poll))
         }
     }
 }

@@ -95,7 +95,12 @@ fn a_running_attempt_is_followed_not_resubmitted() {
     let obs = live(AttemptState::Running);
     let c = ready();
     let v = view(&s, &l, Some(&obs), &c, 10);
-    assert!(matches!(next_step(&v), Step::Wait(Some(_))));
+    // Its end comes as a hint (end_watch.rs): the requeue is only the safety net.
+    assert_eq!(next_step(&v), Step::Wait(Some(POLL_RUNNING)));
+    let mut starting = obs.clone();
+    starting.spark_application_id = None;
+    // Until the application registers, Running is looked for often.
+    assert_eq!(next_step(&view(&s, &l, Some(&starting), &c, 10)), Step::Wait(Some(POLL_STARTING)));
     let st = status(&v, None);
     assert_eq!(st.phase, JobPhase::Running);
     assert_eq!(st.spark_application_id.as_deref(), Some("app-7"));
@@ -175,7 +180,8 @@ fn the_deadline_stops_the_job_for_good() {
     let mut l = JobLedger { attempts: vec![record(1, 1, 0, None)], expired: false };
     let obs = live(AttemptState::Running);
     let c = ready();
-    assert!(matches!(next_step(&view(&s, &l, Some(&obs), &c, 59)), Step::Wait(_)));
+    // Woken at the deadline itself, not at the next safety poll after it.
+    assert_eq!(next_step(&view(&s, &l, Some(&obs), &c, 59)), Step::Wait(Some(Duration::from_secs(1))));
     assert!(matches!(
         next_step(&view(&s, &l, Some(&obs), &c, 60)),
         Step::Kill { reason: EndReason::DeadlineExceeded, .. }

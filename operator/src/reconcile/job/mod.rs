@@ -6,18 +6,19 @@ pub mod automation;
 pub mod criteria;
 pub mod decide;
 pub mod depends;
+pub mod end_watch;
 pub mod inputs;
 pub mod submission;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::api::job::SparkJob;
 use crate::api::{Kind, SparkJobStatus};
 use crate::controller::store::Key;
 use crate::controller::Action;
 use crate::manifest::validate::Resource;
-use crate::runtime::AttemptObservation;
 use crate::runtime::Runtimes;
+use crate::runtime::{AttemptObservation, AttemptState};
 use crate::state::ledger::{AttemptRecord, EndReason, JobLedger};
 use crate::state::StateDir;
 
@@ -162,6 +163,9 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
             Step::RecordEnd(end) => {
                 let (ok, reason, message) = (end.succeeded(), end.reason, end.message.clone());
                 let number = ledger.latest().map(|a| a.number).unwrap_or(0);
+                if let Some(open) = ledger.latest() {
+                    ctx.end_watches.forget(&ctx.state.attempt_dir(name, open.seq));
+                }
                 if let Some(last) = ledger.latest_mut() {
                     last.ended = Some(end);
                 }
@@ -175,6 +179,7 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
             Step::Kill { reason, message } => {
                 if let Some(open) = ledger.latest() {
                     kill_attempt(ctx, name, open).await?;
+                    ctx.end_watches.forget(&ctx.state.attempt_dir(name, open.seq));
                 }
                 let end = decide::killed_end(reason, &message, live.as_ref(), crate::api::now());
                 if let Some(last) = ledger.latest_mut() {
@@ -194,6 +199,17 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
                     "ttlSecondsAfterFinished passed: attempt logs and outputs removed",
                 );
             }
+        }
+    }
+
+    if let (Some(open), Some(AttemptState::Running)) = (ledger.latest(), live.as_ref().map(|l| &l.state)) {
+        if open.ended.is_none() {
+            ctx.end_watches.arm(
+                ctx.runtimes.job_shared(open.runtime),
+                ctx.state.attempt_dir(name, open.seq),
+                ctx.hints.clone(),
+                Key::Object(Kind::SparkJob, name.to_string()),
+            );
         }
     }
 
@@ -269,6 +285,7 @@ async fn cleanup(ctx: &Context, name: &str) -> Result<Action, ReconcileError> {
         kill_attempt(ctx, name, open).await?;
         tracing::info!(job = name, "stopped the running attempt of a deleted job");
     }
+    ctx.end_watches.forget_under(&job_dir);
     if job_dir.exists() {
         tokio::fs::remove_dir_all(&job_dir).await.map_err(ReconcileError::StateError)?;
     }
@@ -286,5 +303,3 @@ pub fn wake_jobs_of(ctx: &Context, cluster: &str) {
         ctx.hint(Key::Object(Kind::SparkJob, job));
     }
 }
-
-pub const RUNNING_POLL: Duration = Duration::from_secs(2);

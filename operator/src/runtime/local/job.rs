@@ -197,6 +197,7 @@ pub(crate) async fn submit(rt: &LocalRuntime, sub: &JobSubmission) -> Result<(),
         cwd: &f.work(),
         log: &f.driver_log(),
     })?;
+    rt.drivers.lock().insert(f.dir.clone(), pid);
     // The driver runs now: failing the submission here would invite a second one. Without
     // this file, observe falls back to the pidfile's mtime.
     if let Err(e) = fsutil::write_atomic(&f.started(), Utc::now().to_rfc3339().as_bytes()) {
@@ -211,6 +212,24 @@ fn later(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<
         (Some(a), Some(b)) => Some(a.max(b)),
         (a, b) => a.or(b),
     }
+}
+
+/// Resolves when the attempt's wrapper exits (it writes the exit code just before). The pid
+/// is the one this operator started, or, for a driver adopted after a restart, the
+/// pidfile's when it is still ours.
+pub(crate) async fn ended(rt: &LocalRuntime, attempt_dir: &Path) -> Result<bool, RuntimeError> {
+    let f = AttemptFiles::new(attempt_dir);
+    if f.exitcode().exists() {
+        return Ok(true);
+    }
+    let started = rt.drivers.lock().get(&f.dir).copied();
+    let pid = started.or_else(|| process::read_pidfile(&f.pid()).filter(|p| process::is_ours(*p, &f.marker())));
+    let Some(pid) = pid else { return Ok(false) };
+    let seen = process::exited(pid).await;
+    rt.drivers.lock().remove(&f.dir);
+    // Without a pidfd the process may be gone already: then the files say whether it ended
+    // (an exit code, or a pidfile whose process is no longer ours).
+    Ok(seen || f.exitcode().exists() || f.pid().exists())
 }
 
 pub(crate) async fn observe(attempt_dir: &Path) -> Result<Option<AttemptObservation>, RuntimeError> {

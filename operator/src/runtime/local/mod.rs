@@ -35,6 +35,9 @@ pub struct LocalRuntime {
     /// One apply/delete per cluster at a time within this process (the controller already
     /// serialises per object; this covers callers that do not, like the CLI or tests).
     cluster_locks: parking_lot::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// The wrapper pid of each driver this process started, by attempt dir, until its end
+    /// was seen: the pidfile may not be written yet when the end watch is armed.
+    drivers: parking_lot::Mutex<HashMap<PathBuf, i32>>,
 }
 
 impl std::fmt::Debug for LocalRuntime {
@@ -59,6 +62,7 @@ impl LocalRuntime {
             spark_cache: None,
             dist: tokio::sync::OnceCell::new(),
             cluster_locks: parking_lot::Mutex::new(HashMap::new()),
+            drivers: parking_lot::Mutex::new(HashMap::new()),
         }
     }
 
@@ -151,5 +155,9 @@ impl JobRuntime for LocalRuntime {
 
     fn kill<'a>(&'a self, attempt_dir: &'a Path) -> RuntimeFuture<'a, ()> {
         Box::pin(job::kill(attempt_dir))
+    }
+
+    fn ended<'a>(&'a self, attempt_dir: &'a Path) -> RuntimeFuture<'a, bool> {
+        Box::pin(job::ended(self, attempt_dir))
     }
 }

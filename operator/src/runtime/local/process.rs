@@ -80,6 +80,27 @@ pub(crate) fn spawn_detached(s: Spawn<'_>) -> Result<i32, RuntimeError> {
     Ok(pid)
 }
 
+/// Resolves when process `pid` exits: its pidfd becomes readable then (Linux ≥ 5.3), for a
+/// child of ours and for a process adopted after a restart alike. `false` when no pidfd can
+/// be had (the process is already gone and reaped, or the kernel has no pidfds): the caller
+/// decides from the attempt's files what that means.
+#[allow(unsafe_code)]
+pub(crate) async fn exited(pid: i32) -> bool {
+    use tokio::io::unix::AsyncFd;
+    use tokio::io::Interest;
+    let Some(pid) = rustix::process::Pid::from_raw(pid) else { return false };
+    let fd = match rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::NONBLOCK) {
+        Ok(fd) => fd,
+        Err(_) => return false,
+    };
+    // SAFETY: the pidfd is an `OwnedFd` moved into the `AsyncFd`, which alone closes it, after
+    // deregistering it, when dropped: the descriptor stays valid for the registration's life.
+    match unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) } {
+        Ok(fd) => fd.readable().await.is_ok(),
+        Err(_) => false,
+    }
+}
+
 /// Reads a pidfile; a missing or garbled one is "no pid".
 pub(crate) fn read_pidfile(path: &Path) -> Option<i32> {
     let s = std::fs::read_to_string(path).ok()?;
@@ -258,5 +279,27 @@ mod tests {
         stop_group(pid, &m, Duration::from_secs(5)).await.expect("stop");
         assert!(group_members(pid).is_empty());
         assert!(find_marked(&m).is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_exit_of_a_process_is_an_event() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = dir.path().join("log");
+        let gate = dir.path().join("gate");
+        // It exits once the gate file appears; the watch must be waiting before that.
+        let script = format!("while [ ! -e '{}' ]; do sleep 0.01; done", gate.display());
+        let pid = spawn_detached(Spawn {
+            program: Path::new("/bin/sh"),
+            args: vec![OsStr::new("-c"), OsStr::new(&script)],
+            envs: vec![],
+            cwd: dir.path(),
+            log: &log,
+        })
+        .expect("spawn");
+        let watch = tokio::spawn(exited(pid));
+        tokio::task::yield_now().await;
+        assert!(!watch.is_finished(), "the watch ended before the process did");
+        std::fs::write(&gate, b"").expect("gate");
+        assert!(watch.await.expect("join"), "the pidfd reported the exit");
     }
 }

@@ -32,9 +32,9 @@ use bollard::models::{
     TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum, TaskState,
 };
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, DownloadFromContainerOptionsBuilder, ListContainersOptionsBuilder,
-    ListServicesOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder,
-    UploadToContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, DownloadFromContainerOptionsBuilder, EventsOptionsBuilder,
+    ListContainersOptionsBuilder, ListServicesOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    RemoveVolumeOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use bollard::Docker;
 use chrono::{DateTime, Utc};
@@ -752,6 +752,50 @@ pub(crate) async fn observe(rt: &SwarmRuntime, attempt_dir: &Path) -> Result<Opt
     write(&f.exitcode(), format!("{code}\n").as_bytes())?;
     cleanup(rt, &docker, &record, &cluster_image(&target)).await;
     Ok(Some(observation(&f, AttemptState::Exited(code))))
+}
+
+/// How long the swarm may take to mark the driver's task finished after its container died.
+const TASK_SETTLE: Duration = Duration::from_secs(10);
+const TASK_SETTLE_STEP: Duration = Duration::from_millis(50);
+
+/// Resolves when the driver's container dies, from the engine's event stream (the driver
+/// runs on the node the operator talks to). Events are asked for since the submission, so a
+/// death before the stream opened is replayed, not missed. The task's terminal state follows
+/// the container's death by a moment; `observe` reads the task, so that moment is awaited
+/// here rather than left to a poll.
+pub(crate) async fn ended(rt: &SwarmRuntime, attempt_dir: &Path) -> Result<bool, SwarmError> {
+    let f = Files::new(attempt_dir);
+    if f.exitcode().exists() {
+        return Ok(true);
+    }
+    let Some(record) = f.record() else { return Ok(false) };
+    // A deleted cluster ends its jobs: observe records that at once.
+    let Some(target) = rt.target(&record.cluster) else { return Ok(true) };
+    let docker = rt.client(&target).await?;
+    let mut filters = labels::filter(&[
+        (labels::SUBMISSION, &record.submission_id),
+        (labels::OWNER, rt.owner()),
+        (labels::ROLE, "driver"),
+    ]);
+    filters.insert("type".into(), vec!["container".into()]);
+    filters.insert("event".into(), vec!["die".into()]);
+    let since = (record.created.timestamp() - 1).to_string();
+    let opts = EventsOptionsBuilder::default().since(&since).filters(&filters).build();
+    let mut events = docker.events(Some(opts));
+    match events.next().await {
+        Some(Ok(_)) => {}
+        Some(Err(e)) => return Err(SwarmError::api("watching the driver's events")(e)),
+        None => return Ok(false),
+    }
+    let deadline = tokio::time::Instant::now() + TASK_SETTLE;
+    while tokio::time::Instant::now() < deadline {
+        let tasks = tasks_of(&docker, &record.service).await?;
+        if latest(&tasks).and_then(outcome).is_some() || tasks.is_empty() {
+            break;
+        }
+        tokio::time::sleep(TASK_SETTLE_STEP).await;
+    }
+    Ok(true)
 }
 
 fn append_line(path: &Path, line: &str) {

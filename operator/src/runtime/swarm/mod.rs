@@ -347,4 +347,7 @@ impl JobRuntime for SwarmRuntime {
     fn kill<'a>(&'a self, attempt_dir: &'a Path) -> RuntimeFuture<'a, ()> {
         Box::pin(async move { Ok(job::kill(self, attempt_dir).await?) })
     }
+    fn ended<'a>(&'a self, attempt_dir: &'a Path) -> RuntimeFuture<'a, bool> {
+        Box::pin(async move { Ok(job::ended(self, attempt_dir).await?) })
+    }
 }
