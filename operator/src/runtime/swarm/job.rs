@@ -44,12 +44,13 @@ use tokio::io::AsyncWriteExt;
 
 use super::cluster::tasks_of;
 use super::error::{is_not_found, SwarmError};
-use super::{data_volume, stage};
+use super::{data_volume, stage, volumes};
 use super::{labels, ClusterTarget, SwarmRuntime};
 use crate::api::job::Results;
 use crate::manifest::paths::confine_dst;
 use crate::runtime::attempt::AttemptDir;
 use crate::runtime::local::{driver_log, fsutil};
+use crate::runtime::volumes::{announce, Seen};
 use crate::runtime::{AttemptObservation, AttemptState, JobSubmission};
 
 /// After this long without a service, a recorded submission is taken as never made.
@@ -158,7 +159,8 @@ fn mib(m: &crate::api::quantity::Memory) -> Result<u64, SwarmError> {
 }
 
 /// spark-submit's arguments inside the driver's container (after the entrypoint's `driver`).
-pub(crate) fn submit_args(sub: &JobSubmission) -> Result<Vec<String>, SwarmError> {
+/// `extra_conf` (the volumes') comes after the user's confs: a job cannot re-point them.
+pub(crate) fn submit_args(sub: &JobSubmission, extra_conf: &[(String, String)]) -> Result<Vec<String>, SwarmError> {
     let mut a: Vec<String> = Vec::new();
     let mut push = |k: &str, v: String| {
         a.push(k.into());
@@ -176,6 +178,9 @@ pub(crate) fn submit_args(sub: &JobSubmission) -> Result<Vec<String>, SwarmError
         if k.is_empty() || k.contains('=') || k.contains(char::is_whitespace) {
             return Err(SwarmError::InvalidSpec(format!("invalid sparkConf key {k:?}")));
         }
+        push("--conf", format!("{k}={v}"));
+    }
+    for (k, v) in extra_conf {
         push("--conf", format!("{k}={v}"));
     }
     // Last, so that it cannot be overridden: it ties the application to this submission.
@@ -330,9 +335,10 @@ pub(crate) async fn submit(rt: &SwarmRuntime, sub: &JobSubmission) -> Result<(),
     if f.cancelled().exists() {
         return write(&f.exitcode(), format!("{KILLED_EXIT_CODE}\n").as_bytes());
     }
-    let args = submit_args(sub)?;
     let entries = layout(sub)?;
     let target = rt.target(&sub.cluster).ok_or_else(|| SwarmError::UnknownCluster(sub.cluster.clone()))?;
+    let announced = announce(&target.volumes, Seen::Mounted);
+    let args = submit_args(sub, &announced.conf)?;
     let docker = rt.client(&target).await?;
     let info = docker.info().await.map_err(SwarmError::api("reading the engine's info"))?;
     let node_id = info
@@ -412,11 +418,18 @@ pub(crate) async fn submit(rt: &SwarmRuntime, sub: &JobSubmission) -> Result<(),
                 labels: Some(l.clone()),
                 args: Some(full_args),
                 dir: Some(format!("{root}/work")),
-                env: Some(vec![
-                    format!("SPARKSWARM_OUTPUT_DIR={root}/outputs"),
-                    format!("SPARKSWARM_SUBMISSION_ID={}", sub.submission_id),
-                ]),
-                mounts: Some(vec![mount]),
+                env: Some(
+                    [
+                        format!("SPARKSWARM_OUTPUT_DIR={root}/outputs"),
+                        format!("SPARKSWARM_SUBMISSION_ID={}", sub.submission_id),
+                    ]
+                    .into_iter()
+                    .chain(announced.env.iter().map(|(k, v)| format!("{k}={v}")))
+                    .collect(),
+                ),
+                mounts: Some(
+                    std::iter::once(mount).chain(volumes::mounts(&sub.cluster, rt.owner(), &target.volumes)).collect(),
+                ),
                 ..Default::default()
             }),
             // Restarts are the operator's business (restartPolicy), never the swarm's.
@@ -810,7 +823,7 @@ mod tests {
 
     #[test]
     fn argv_points_into_the_volume() {
-        let args = submit_args(&sub()).expect("args").join("|");
+        let args = submit_args(&sub(), &[]).expect("args").join("|");
         assert!(args.starts_with("--master|spark://sparkswarm-demo-master:7077|--deploy-mode|client"), "{args}");
         assert!(args.contains("--executor-memory|1024m"));
         assert!(
@@ -821,7 +834,7 @@ mod tests {
         );
         let mut dup = sub();
         dup.py_files.push(PathBuf::from("/other/a.py"));
-        assert!(submit_args(&dup).is_err());
+        assert!(submit_args(&dup, &[]).is_err());
         let mut bad = sub();
         bad.files.push((PathBuf::from("/x"), "../escape".into()));
         assert!(layout(&bad).is_err());
