@@ -5,9 +5,9 @@
 //! the attempt's directory in the cluster's data volume (`data_volume`, mounted in the
 //! workers and the driver at one path), filled through the container archive API (a
 //! created, never started helper container mounts it; `PUT /containers/{id}/archive`
-//! unpacks a tar streamed from a temp file). The driver's task is placed on the node of
-//! the engine we talk to (where the files were unpacked), and so are the executors in the
-//! workers there. This was chosen over building a per-submission image pushed to the
+//! unpacks a tar streamed as it is built, in 1 MiB chunks). The driver's task is placed on
+//! the node of the engine we talk to (where the files were unpacked), and so are the
+//! executors in the workers there. This was chosen over building a per-submission image pushed to the
 //! cluster's registry because it needs no registry (the registry is optional) and no image
 //! build on every submission; Docker configs were out (1 MB each).
 //!
@@ -108,9 +108,6 @@ impl std::ops::Deref for Files {
 impl Files {
     fn new(dir: &Path) -> Self {
         Files(AttemptDir::new(dir))
-    }
-    fn upload(&self) -> PathBuf {
-        self.dir.join("upload.tar")
     }
     fn record(&self) -> Option<JobRecord> {
         let text = fsutil::read_opt(&record_path(&self.dir)).ok().flatten()?;
@@ -240,11 +237,11 @@ fn files_mount(rt: &SwarmRuntime, record: &JobRecord, l: &HashMap<String, String
     }
 }
 
-/// Writes the tar of the attempt's files, under `top` (the attempt's directory name), to
-/// `path` (streamed from disk afterwards, so a big input never sits in memory).
-fn write_tar(path: &Path, top: &Path, entries: &[(PathBuf, PathBuf)]) -> Result<(), SwarmError> {
-    let file = std::fs::File::create(path).map_err(SwarmError::io(format!("creating {}", path.display())))?;
-    let mut b = tar::Builder::new(std::io::BufWriter::new(file));
+/// Writes the tar of the attempt's files, under `top` (the attempt's directory name), into
+/// `w`: the upload itself ([`Chunks`]), so that a big input is read once and never written
+/// to a temporary file or held in memory.
+fn write_tar<W: std::io::Write>(w: W, top: &Path, entries: &[(PathBuf, PathBuf)]) -> Result<W, SwarmError> {
+    let mut b = tar::Builder::new(w);
     b.follow_symlinks(true);
     let dir = |b: &mut tar::Builder<_>, name: &Path| -> Result<(), SwarmError> {
         let mut h = tar::Header::new_gnu();
@@ -274,11 +271,62 @@ fn write_tar(path: &Path, top: &Path, entries: &[(PathBuf, PathBuf)]) -> Result<
         b.append_file(top.join(dst), &mut f)
             .map_err(SwarmError::io(format!("adding {} to the upload", src.display())))?;
     }
-    let w = b.into_inner().map_err(SwarmError::io("finishing the upload tar"))?;
-    w.into_inner()
-        .map_err(|e| SwarmError::IoError { what: "flushing the upload tar".into(), source: e.into_error() })?
-        .sync_all()
-        .map_err(SwarmError::io("syncing the upload tar"))
+    b.into_inner().map_err(SwarmError::io("finishing the upload tar"))
+}
+
+/// How much of the tar travels per message to the upload: big enough that the per-chunk
+/// cost (a channel hop, an HTTP body frame) vanishes next to the copy, small enough to
+/// bound memory at [`UPLOAD_CHUNKS_IN_FLIGHT`] chunks.
+const UPLOAD_CHUNK: usize = 1 << 20;
+const UPLOAD_CHUNKS_IN_FLIGHT: usize = 4;
+
+type Chunk = Result<tokio_util::bytes::Bytes, std::io::Error>;
+
+/// A blocking writer whose bytes become the chunks of an async body.
+struct Chunks {
+    tx: tokio::sync::mpsc::Sender<Chunk>,
+    buf: Vec<u8>,
+}
+
+impl Chunks {
+    fn send(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let full = std::mem::replace(&mut self.buf, Vec::with_capacity(UPLOAD_CHUNK));
+        self.tx
+            .blocking_send(Ok(full.into()))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the upload stopped reading"))
+    }
+}
+
+impl std::io::Write for Chunks {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        let n = data.len().min(UPLOAD_CHUNK - self.buf.len());
+        self.buf.extend_from_slice(&data[..n]);
+        if self.buf.len() == UPLOAD_CHUNK {
+            self.send()?;
+        }
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.send()
+    }
+}
+
+/// The attempt's tar as a body, built on a blocking thread while it is sent; the handle
+/// says whether the tar was complete.
+fn tar_stream(
+    top: PathBuf,
+    entries: Vec<(PathBuf, PathBuf)>,
+) -> (impl futures::Stream<Item = Chunk> + Send + 'static, tokio::task::JoinHandle<Result<(), SwarmError>>) {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Chunk>(UPLOAD_CHUNKS_IN_FLIGHT);
+    let built = tokio::task::spawn_blocking(move || {
+        let mut w = write_tar(Chunks { tx, buf: Vec::with_capacity(UPLOAD_CHUNK) }, &top, &entries)?;
+        std::io::Write::flush(&mut w).map_err(SwarmError::io("sending the end of the upload"))
+    });
+    let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+    (stream, built)
 }
 
 async fn remove_container(docker: &Docker, id: &str) {
@@ -371,30 +419,25 @@ pub(crate) async fn submit(rt: &SwarmRuntime, sub: &JobSubmission) -> Result<(),
     let root = record.root().to_string();
     let mount = files_mount(rt, &record, &l);
 
-    let tar_path = f.upload();
-    let entries_for_tar = entries.clone();
-    let tp = tar_path.clone();
-    let top = PathBuf::from(&sub.submission_id);
-    tokio::task::spawn_blocking(move || write_tar(&tp, &top, &entries_for_tar))
-        .await
-        .map_err(|e| SwarmError::InvalidSpec(format!("building the upload: {e}")))??;
     let helper_name = format!("{}-upload", record.service);
     let id = helper(&docker, &image, &mount, &l, &helper_name).await?;
-    let upload = async {
-        let file = tokio::fs::File::open(&tar_path)
-            .await
-            .map_err(SwarmError::io(format!("opening {}", tar_path.display())))?;
-        let stream = tokio_util::io::ReaderStream::new(file);
-        let opts = UploadToContainerOptionsBuilder::default().path(data_volume::DATA_ROOT).build();
-        docker
-            .upload_to_container(&id, Some(opts), bollard::body_try_stream(stream))
-            .await
-            .map_err(SwarmError::api("uploading the job's files"))
-    }
-    .await;
+    let (stream, built) = tar_stream(PathBuf::from(&sub.submission_id), entries.clone());
+    let opts = UploadToContainerOptionsBuilder::default().path(data_volume::DATA_ROOT).build();
+    let upload = docker
+        .upload_to_container(&id, Some(opts), bollard::body_try_stream(stream))
+        .await
+        .map_err(SwarmError::api("uploading the job's files"));
+    let built = built.await.map_err(|e| SwarmError::InvalidSpec(format!("building the upload: {e}")));
     remove_container(&docker, &id).await;
-    let _ = tokio::fs::remove_file(&tar_path).await;
-    upload?;
+    match (built?, upload) {
+        (Ok(()), up) => up?,
+        // The tar stopped because the upload did: the upload's error is the cause.
+        (Err(SwarmError::IoError { source, .. }), Err(up)) if source.kind() == std::io::ErrorKind::BrokenPipe => {
+            return Err(up)
+        }
+        // The tar's own failure (an unreadable file) explains a cut-off upload better.
+        (Err(b), _) => return Err(b),
+    }
     // The workers on the other nodes need the files too, at the same path.
     let others = stage::other_nodes(&docker, &node_id).await?;
     if !others.is_empty() {
@@ -845,10 +888,9 @@ mod tests {
         let tmp = tempfile::tempdir().expect("tempdir");
         let src = tmp.path().join("in.csv");
         std::fs::write(&src, "a,b\n1,2\n").expect("write");
-        let tar_path = tmp.path().join("u.tar");
-        write_tar(&tar_path, Path::new("sub-1"), &[(src.clone(), PathBuf::from("work/data/deep/in.csv"))])
+        let tar = write_tar(Vec::new(), Path::new("sub-1"), &[(src.clone(), PathBuf::from("work/data/deep/in.csv"))])
             .expect("tar");
-        let mut archive = tar::Archive::new(std::fs::File::open(&tar_path).expect("open"));
+        let mut archive = tar::Archive::new(tar.as_slice());
         let names: Vec<String> = archive
             .entries()
             .expect("entries")
