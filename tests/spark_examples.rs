@@ -1,8 +1,9 @@
 //! Work nobody here wrote: Spark's own ML examples, unmodified, reading their data with
 //! `spark.read` from the job's `files`, on a local and on a swarm cluster with two
 //! executors (so the executors, not the driver, read the file); and jobs that fail the
-//! ways Spark jobs fail, with the cause a user needs in `status.message`. And the cluster's
-//! `volumes`: one job writes Parquet to `$SPARKSWARM_VOLUME_DATA`, a second reads it back.
+//! ways Spark jobs fail, with the cause a user needs in `status.message`, on both. And the
+//! cluster's `volumes`: one job writes Parquet to `$SPARKSWARM_VOLUME_DATA`, a second reads
+//! it back.
 
 mod common;
 mod swarm_common;
@@ -248,6 +249,8 @@ fn spark_examples_read_their_files_on_a_swarm_cluster_with_two_executors() {
     let _sweeper = Sweeper::cluster(&name);
     copy_example(&p);
     p.write_app("missing/main.py", MISSING_PATH_APP);
+    p.write_app("udf/main.py", UDF_APP);
+    p.write_app("killed/main.py", KILLED_APP);
     let op = p.start(&[]);
     let file = format!("{name}.yaml");
     p.drop_manifest(&file, &swarm_cluster_yaml(&name, 2));
@@ -270,9 +273,15 @@ fn spark_examples_read_their_files_on_a_swarm_cluster_with_two_executors() {
     );
 
     p.drop_manifest("missing.yaml", &Project::job_yaml("missing", &name, "missing/main.py", FAIL_FAST));
-    wait_phase(&p, "missing.yaml", "Failed", &op, JOB);
+    p.drop_manifest("udf.yaml", &Project::job_yaml("udf", &name, "udf/main.py", FAIL_FAST));
+    p.drop_manifest("killed.yaml", &Project::job_yaml("killed", &name, "killed/main.py", ""));
+    for job in ["missing.yaml", "udf.yaml", "killed.yaml"] {
+        wait_phase(&p, job, "Failed", &op, JOB);
+    }
     let m = message(&p, "missing.yaml");
     assert!(m.contains("[PATH_NOT_FOUND] Path does not exist: file:") && m.contains("/no/such/dir"), "{m}");
+    assert_eq!(message(&p, "udf.yaml"), "ValueError: cannot parse row 0");
+    assert_eq!(message(&p, "killed.yaml"), "exit 137: killed (out of memory?)");
 
     std::fs::remove_file(p.manifest(&file)).expect("remove the cluster file");
     eventually(
