@@ -883,6 +883,30 @@ mod tests {
         assert!(layout(&bad).is_err());
     }
 
+    #[tokio::test]
+    async fn the_streamed_upload_is_the_whole_tar_in_bounded_chunks() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let src = tmp.path().join("big.bin");
+        let data: Vec<u8> = (0..3 * UPLOAD_CHUNK + 12345).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&src, &data).expect("write");
+        let (stream, built) = tar_stream(PathBuf::from("sub-1"), vec![(src, PathBuf::from("work/big.bin"))]);
+        let chunks: Vec<tokio_util::bytes::Bytes> = stream.map(|c| c.expect("chunk")).collect().await;
+        built.await.expect("join").expect("tar");
+        assert!(chunks.iter().all(|c| c.len() <= UPLOAD_CHUNK), "a chunk over {UPLOAD_CHUNK} bytes");
+        let whole: Vec<u8> = chunks.concat();
+        let mut archive = tar::Archive::new(whole.as_slice());
+        let mut found = None;
+        for e in archive.entries().expect("entries") {
+            let mut e = e.expect("entry");
+            if e.path().map(|p| p.display().to_string()).unwrap_or_default() == "sub-1/work/big.bin" {
+                let mut got = Vec::new();
+                std::io::Read::read_to_end(&mut e, &mut got).expect("read");
+                found = Some(got);
+            }
+        }
+        assert!(found == Some(data), "the file came through whole");
+    }
+
     #[test]
     fn the_upload_holds_the_layout() {
         let tmp = tempfile::tempdir().expect("tempdir");
