@@ -251,6 +251,8 @@ fn spark_examples_read_their_files_on_a_swarm_cluster_with_two_executors() {
     p.write_app("missing/main.py", MISSING_PATH_APP);
     p.write_app("udf/main.py", UDF_APP);
     p.write_app("killed/main.py", KILLED_APP);
+    // The volume's directory exists before the cluster names it (a hostPath must).
+    data_dir(&p);
     let op = p.start(&[]);
     let file = format!("{name}.yaml");
     p.drop_manifest(&file, &swarm_cluster_yaml(&name, 2));
