@@ -361,8 +361,9 @@ async fn kill_9_during_creation_then_restart_leaves_exactly_the_declared_droplet
     assert!(v.is_empty(), "contract violations:\n{}", v.join("\n"));
 }
 
-/// Spark's own random-forest example, unmodified, on three droplets with two executors: its
-/// `spark.read` of the shipped file runs in executors on other droplets than the driver's.
+/// Spark's own random-forest and k-means examples, unmodified, on three droplets with two
+/// executors each: their `spark.read` of the shipped file runs in executors on other
+/// droplets than the driver's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sparks_random_forest_example_reads_its_file_on_executors_on_other_droplets() {
     require_images();
@@ -373,6 +374,8 @@ async fn sparks_random_forest_example_reads_its_file_on_executors_on_other_dropl
     for (from, to) in [
         ("examples/src/main/python/ml/random_forest_classifier_example.py", "apps/examples/rf.py"),
         ("data/mllib/sample_libsvm_data.txt", "apps/examples/sample_libsvm_data.txt"),
+        ("examples/src/main/python/ml/kmeans_example.py", "apps/examples/kmeans.py"),
+        ("data/mllib/sample_kmeans_data.txt", "apps/examples/sample_kmeans_data.txt"),
     ] {
         let to = p.root().join(to);
         std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
@@ -390,23 +393,29 @@ async fn sparks_random_forest_example_reads_its_file_on_executors_on_other_dropl
         .count();
     assert!(with_workers >= 2, "the workers run on {with_workers} droplet(s)");
 
-    p.drop_manifest(
-        "rf.yaml",
-        &format!(
-            "apiVersion: sparkswarm.io/v1alpha1\nkind: SparkJob\nmetadata:\n  name: rf\nspec:\n  clusterRef: {name}\n  mainApplicationFile: ../apps/examples/rf.py\n  files:\n    - {{src: ../apps/examples/sample_libsvm_data.txt, dst: data/mllib/sample_libsvm_data.txt}}\n  driver: {{cores: 1, memory: 512m}}\n  executor: {{instances: 2, cores: 1, memory: 512m}}\n"
-        ),
-    );
-    eventually(
-        JOB,
-        "the example Succeeded",
-        || (p.phase("rf.yaml") == "Succeeded").then_some(()),
-        || format!("{}\noperator log (tail):\n{}", p.read("rf.yaml"), tail(&op.log(), 60)),
-    );
-    let logs = p.cli(&["logs", "sparkjob", "rf"]);
-    let log = String::from_utf8_lossy(&logs.stdout);
-    assert!(log.contains("Test Error = "), "the example did not evaluate its model:\n{log}");
+    let job = |job: &str, app: &str, data: &str| {
+        format!(
+            "apiVersion: sparkswarm.io/v1alpha1\nkind: SparkJob\nmetadata:\n  name: {job}\nspec:\n  clusterRef: {name}\n  mainApplicationFile: ../apps/examples/{app}\n  files:\n    - {{src: ../apps/examples/{data}, dst: data/mllib/{data}}}\n  driver: {{cores: 1, memory: 512m}}\n  executor: {{instances: 2, cores: 1, memory: 512m}}\n"
+        )
+    };
+    p.drop_manifest("rf.yaml", &job("rf", "rf.py", "sample_libsvm_data.txt"));
+    p.drop_manifest("kmeans.yaml", &job("kmeans", "kmeans.py", "sample_kmeans_data.txt"));
+    for (file, job, printed) in
+        [("rf.yaml", "rf", "Test Error = "), ("kmeans.yaml", "kmeans", "Silhouette with squared euclidean distance = ")]
+    {
+        eventually(
+            JOB,
+            &format!("{job} Succeeded"),
+            || (p.phase(file) == "Succeeded").then_some(()),
+            || format!("{}\noperator log (tail):\n{}", p.read(file), tail(&op.log(), 60)),
+        );
+        let logs = p.cli(&["logs", "sparkjob", job]);
+        let log = String::from_utf8_lossy(&logs.stdout);
+        assert!(log.contains(printed), "{job} did not evaluate its model:\n{log}");
+    }
 
     std::fs::remove_file(p.manifest("rf.yaml")).expect("rm job");
+    std::fs::remove_file(p.manifest("kmeans.yaml")).expect("rm job");
     std::fs::remove_file(p.manifest("cluster.yaml")).expect("rm cluster");
     nothing_left(&standin, "the droplets, firewall and key destroyed");
 }

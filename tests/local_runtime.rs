@@ -234,6 +234,7 @@ async fn cluster_and_jobs_on_real_spark() {
         worker_memory: Memory::new("1g"),
         master_port: None,
         web_ui_port: None,
+        volumes: vec![],
     };
     let t0 = Instant::now();
     rt.apply(&plan).await.unwrap_or_else(|e| panic!("apply: {e}"));
@@ -390,6 +391,7 @@ async fn daemons_outlive_the_operator() {
         worker_memory: Memory::new("512m"),
         master_port: None,
         web_ui_port: None,
+        volumes: vec![],
     };
     if let Some(state) = std::env::var_os(CHILD_OPERATOR_ENV) {
         // The child: an "operator" that starts a cluster, says so, and idles until killed.

@@ -401,3 +401,47 @@ fn provider_files_outside_the_allowed_roots_fail_the_cluster_with_the_field() {
         assert!(!out.status.success() && text.contains(field), "validate names {field}: {text}");
     }
 }
+
+/// A cluster's volumes are checked as `validate` checks them, before anything starts: a
+/// Docker named volume on the local runtime and a hostPath outside the allowed roots are
+/// `Valid=False` with the field and its line.
+#[test]
+fn cluster_volumes_that_cannot_work_are_invalid_with_field_and_line() {
+    let p = Project::new();
+    let op = p.start(&[]);
+    let cluster = |name: &str, volume: &str| {
+        format!("apiVersion: sparkswarm.io/v1alpha1\nkind: SparkCluster\nmetadata:\n  name: {name}\nspec:\n  provider:\n    local: {{}}\n  volumes:\n    - name: data\n      mountPath: /data\n{volume}")
+    };
+    p.drop_manifest(
+        "named.yaml",
+        &cluster("named", "      volume: {driver: local, driverOpts: {type: nfs, o: \"addr=10.0.0.5\"}}\n"),
+    );
+    p.drop_manifest("escape.yaml", &cluster("escape", "      hostPath: ../../..\n"));
+    for (file, reason, want) in [
+        (
+            "named.yaml",
+            "VolumeNotSupported",
+            "line 11: spec.volumes.0.volume: Docker named volumes need the swarm or digitalocean provider",
+        ),
+        ("escape.yaml", "PathNotAllowed", "line 11: spec.volumes.0.hostPath: "),
+    ] {
+        eventually(
+            Duration::from_secs(20),
+            &format!("{file} Failed"),
+            || (p.phase(file) == "Failed").then_some(()),
+            || format!("{}\n{}", p.read(file), op.log()),
+        );
+        let valid = p
+            .field(file, "/status/conditions")
+            .and_then(|c| c.as_array().and_then(|a| a.iter().find(|c| c["type"] == "Valid").cloned()))
+            .expect("a Valid condition");
+        assert_eq!((valid["status"].as_str(), valid["reason"].as_str()), (Some("False"), Some(reason)), "{file}");
+        let message = valid["message"].as_str().unwrap_or("");
+        assert!(message.contains(want), "{file}: {valid}");
+        let out = p.cli(&["validate", &format!("manifests/{file}")]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(!out.status.success() && text.contains(want.trim_start_matches("line 11: ")), "validate: {text}");
+    }
+    let escape = p.field("escape.yaml", "/status/conditions").map(|c| c.to_string()).unwrap_or_default();
+    assert!(escape.contains("outside the allowed roots"), "{escape}");
+}

@@ -1,7 +1,9 @@
 //! Work nobody here wrote: Spark's own ML examples, unmodified, reading their data with
 //! `spark.read` from the job's `files`, on a local and on a swarm cluster with two
 //! executors (so the executors, not the driver, read the file); and jobs that fail the
-//! ways Spark jobs fail, with the cause a user needs in `status.message`.
+//! ways Spark jobs fail, with the cause a user needs in `status.message`, on both. And the
+//! cluster's `volumes`: one job writes Parquet to `$SPARKSWARM_VOLUME_DATA`, a second reads
+//! it back.
 
 mod common;
 mod swarm_common;
@@ -26,7 +28,8 @@ fn pyspark_dir() -> PathBuf {
     dir
 }
 
-/// Copies Spark's random-forest example and its data into the project, byte for byte.
+/// Copies Spark's random-forest and k-means examples and their data into the project,
+/// byte for byte.
 fn copy_example(p: &Project) {
     let py = pyspark_dir();
     for (from, to) in [
@@ -35,6 +38,8 @@ fn copy_example(p: &Project) {
             "apps/examples/random_forest_classifier_example.py",
         ),
         ("data/mllib/sample_libsvm_data.txt", "apps/examples/data/sample_libsvm_data.txt"),
+        ("examples/src/main/python/ml/kmeans_example.py", "apps/examples/kmeans_example.py"),
+        ("data/mllib/sample_kmeans_data.txt", "apps/examples/data/sample_kmeans_data.txt"),
     ] {
         let to = p.root().join(to);
         std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
@@ -47,6 +52,77 @@ fn example_job(name: &str, cluster: &str) -> String {
     format!(
         "apiVersion: sparkswarm.io/v1alpha1\nkind: SparkJob\nmetadata:\n  name: {name}\nspec:\n  clusterRef: {cluster}\n  mainApplicationFile: ../apps/examples/random_forest_classifier_example.py\n  files:\n    - {{src: ../apps/examples/data/sample_libsvm_data.txt, dst: data/mllib/sample_libsvm_data.txt}}\n  driver: {{cores: 1, memory: 512m}}\n  executor: {{instances: 2, cores: 1, memory: 512m}}\n"
     )
+}
+
+/// Spark's k-means example as a job, two executors.
+fn kmeans_job(name: &str, cluster: &str) -> String {
+    format!(
+        "apiVersion: sparkswarm.io/v1alpha1\nkind: SparkJob\nmetadata:\n  name: {name}\nspec:\n  clusterRef: {cluster}\n  mainApplicationFile: ../apps/examples/kmeans_example.py\n  files:\n    - {{src: ../apps/examples/data/sample_kmeans_data.txt, dst: data/mllib/sample_kmeans_data.txt}}\n  driver: {{cores: 1, memory: 512m}}\n  executor: {{instances: 2, cores: 1, memory: 512m}}\n"
+    )
+}
+
+/// What the k-means example prints once it has clustered and evaluated.
+fn assert_kmeans_ran(p: &Project, job: &str) {
+    let out = p.cli(&["logs", "sparkjob", job]);
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(log.contains("Silhouette with squared euclidean distance = "), "k-means did not evaluate:\n{log}");
+}
+
+/// The project's `data/` directory, where the clusters' `data` volume lives.
+fn data_dir(p: &Project) -> PathBuf {
+    let dir = p.root().join("data");
+    std::fs::create_dir_all(&dir).expect("mkdir data");
+    dir
+}
+
+const VOLUME_SPEC: &str = "  volumes:\n    - {name: data, mountPath: /data, hostPath: ../data}\n";
+
+/// Executors write the Parquet parts, the driver commits: both must see the volume.
+const VOLUME_WRITE_APP: &str = r#"
+import json, os
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.appName("volume-write").getOrCreate()
+df = spark.range(0, 1000, numPartitions=4).selectExpr("id", "id * 2 AS twice")
+df.write.mode("overwrite").parquet(os.environ["SPARKSWARM_VOLUME_DATA"] + "/out")
+out = os.environ["SPARKSWARM_OUTPUT_DIR"]
+with open(os.path.join(out, "results.json"), "w") as f:
+    json.dump({"volume": os.environ["SPARKSWARM_VOLUME_DATA"]}, f)
+"#;
+
+const VOLUME_READ_APP: &str = r#"
+import json, os
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+spark = SparkSession.builder.appName("volume-read").getOrCreate()
+df = spark.read.parquet(os.environ["SPARKSWARM_VOLUME_DATA"] + "/out")
+row = df.agg(F.count("*").alias("rows"), F.sum("twice").alias("sum")).first()
+with open(os.path.join(os.environ["SPARKSWARM_OUTPUT_DIR"], "results.json"), "w") as f:
+    json.dump({"rows": row["rows"], "sum": row["sum"], "partitions": df.rdd.getNumPartitions()}, f)
+"#;
+
+/// Two executors each: the write's parts come from executors, not the driver.
+const TWO_EXECUTORS: &str = "  executor: {instances: 2, cores: 1, memory: 512m}\n";
+
+/// Writes through the cluster's `data` volume, reads back what was written, and checks it
+/// where a user would: in the second job's `status.results`, and in the host directory.
+fn write_then_read(p: &Project, op: &Operator, cluster: &str, announced: &str) {
+    p.write_app("volume/write.py", VOLUME_WRITE_APP);
+    p.write_app("volume/read.py", VOLUME_READ_APP);
+    let job = |name: &str, app: &str| {
+        Project::job_yaml(name, cluster, app, "")
+            .replace("  executor: {instances: 1, cores: 1, memory: 512m}\n", TWO_EXECUTORS)
+    };
+    p.drop_manifest("volume-write.yaml", &job("volume-write", "volume/write.py"));
+    wait_phase(p, "volume-write.yaml", "Succeeded", op, JOB);
+    assert_eq!(p.field("volume-write.yaml", "/status/results/volume"), Some(serde_json::json!(announced)));
+    let parts = std::fs::read_dir(data_dir(p).join("out"))
+        .map(|rd| rd.flatten().filter(|e| e.file_name().to_string_lossy().ends_with(".parquet")).count())
+        .unwrap_or(0);
+    assert!(parts > 0, "no Parquet parts in the host's data/out");
+    p.drop_manifest("volume-read.yaml", &job("volume-read", "volume/read.py"));
+    wait_phase(p, "volume-read.yaml", "Succeeded", op, JOB);
+    assert_eq!(p.field("volume-read.yaml", "/status/results/rows"), Some(serde_json::json!(1000)));
+    assert_eq!(p.field("volume-read.yaml", "/status/results/sum"), Some(serde_json::json!(2 * 999 * 1000 / 2)));
 }
 
 fn wait_phase(p: &Project, file: &str, phase: &str, op: &Operator, timeout: Duration) {
@@ -112,13 +188,19 @@ fn spark_examples_read_their_files_and_failures_name_their_cause_on_a_local_clus
     p.write_app("missing/main.py", MISSING_PATH_APP);
     p.write_app("udf/main.py", UDF_APP);
     p.write_app("killed/main.py", KILLED_APP);
+    let data = data_dir(&p).canonicalize().expect("canonical data dir");
     let op = p.start(&[]);
-    p.drop_manifest("demo.yaml", &Project::cluster_yaml("demo", 2));
+    p.drop_manifest("demo.yaml", &format!("{}{VOLUME_SPEC}", Project::cluster_yaml("demo", 2)));
     wait_phase(&p, "demo.yaml", "Ready", &op, BOOT);
 
     p.drop_manifest("rf.yaml", &example_job("rf", "demo"));
+    p.drop_manifest("kmeans.yaml", &kmeans_job("kmeans", "demo"));
     wait_phase(&p, "rf.yaml", "Succeeded", &op, JOB);
     assert_example_ran(&p, "rf");
+    wait_phase(&p, "kmeans.yaml", "Succeeded", &op, JOB);
+    assert_kmeans_ran(&p, "kmeans");
+    // On local the volume is used in place: the variable holds the host directory.
+    write_then_read(&p, &op, "demo", &data.to_string_lossy());
 
     p.drop_manifest("missing.yaml", &Project::job_yaml("missing", "demo", "missing/main.py", FAIL_FAST));
     p.drop_manifest("udf.yaml", &Project::job_yaml("udf", "demo", "udf/main.py", FAIL_FAST));
@@ -135,7 +217,7 @@ fn spark_examples_read_their_files_and_failures_name_their_cause_on_a_local_clus
 
 fn swarm_cluster_yaml(name: &str, workers: u32) -> String {
     format!(
-        "apiVersion: sparkswarm.io/v1alpha1\nkind: SparkCluster\nmetadata:\n  name: {name}\nspec:\n  provider:\n    swarm:\n      endpoint: unix:///var/run/docker.sock\n  workers:\n    replicas: {workers}\n    cores: 1\n    memory: 1g\n"
+        "apiVersion: sparkswarm.io/v1alpha1\nkind: SparkCluster\nmetadata:\n  name: {name}\nspec:\n  provider:\n    swarm:\n      endpoint: unix:///var/run/docker.sock\n  workers:\n    replicas: {workers}\n    cores: 1\n    memory: 1g\n{VOLUME_SPEC}"
     )
 }
 
@@ -167,14 +249,23 @@ fn spark_examples_read_their_files_on_a_swarm_cluster_with_two_executors() {
     let _sweeper = Sweeper::cluster(&name);
     copy_example(&p);
     p.write_app("missing/main.py", MISSING_PATH_APP);
+    p.write_app("udf/main.py", UDF_APP);
+    p.write_app("killed/main.py", KILLED_APP);
+    // The volume's directory exists before the cluster names it (a hostPath must).
+    data_dir(&p);
     let op = p.start(&[]);
     let file = format!("{name}.yaml");
     p.drop_manifest(&file, &swarm_cluster_yaml(&name, 2));
     wait_phase(&p, &file, "Ready", &op, BOOT);
 
     p.drop_manifest("rf.yaml", &example_job("rf", &name));
+    p.drop_manifest("kmeans.yaml", &kmeans_job("kmeans", &name));
     wait_phase(&p, "rf.yaml", "Succeeded", &op, JOB);
     assert_example_ran(&p, "rf");
+    wait_phase(&p, "kmeans.yaml", "Succeeded", &op, JOB);
+    assert_kmeans_ran(&p, "kmeans");
+    // Mounted at its mountPath in the master, the workers and the drivers.
+    write_then_read(&p, &op, &name, "/data");
     // Cleaned up with the attempt: the workers hold nothing of it any more.
     eventually(
         Duration::from_secs(60),
@@ -184,9 +275,15 @@ fn spark_examples_read_their_files_on_a_swarm_cluster_with_two_executors() {
     );
 
     p.drop_manifest("missing.yaml", &Project::job_yaml("missing", &name, "missing/main.py", FAIL_FAST));
-    wait_phase(&p, "missing.yaml", "Failed", &op, JOB);
+    p.drop_manifest("udf.yaml", &Project::job_yaml("udf", &name, "udf/main.py", FAIL_FAST));
+    p.drop_manifest("killed.yaml", &Project::job_yaml("killed", &name, "killed/main.py", ""));
+    for job in ["missing.yaml", "udf.yaml", "killed.yaml"] {
+        wait_phase(&p, job, "Failed", &op, JOB);
+    }
     let m = message(&p, "missing.yaml");
     assert!(m.contains("[PATH_NOT_FOUND] Path does not exist: file:") && m.contains("/no/such/dir"), "{m}");
+    assert_eq!(message(&p, "udf.yaml"), "ValueError: cannot parse row 0");
+    assert_eq!(message(&p, "killed.yaml"), "exit 137: killed (out of memory?)");
 
     std::fs::remove_file(p.manifest(&file)).expect("remove the cluster file");
     eventually(

@@ -135,6 +135,7 @@ async fn a_cluster_runs_jobs_with_big_inputs_and_failures_and_leaves_nothing() {
         worker_memory: Memory::new("1g"),
         master_port: None,
         web_ui_port: Some(web),
+        volumes: vec![],
     };
     let t = Instant::now();
     rt.apply(&plan).await.expect("apply");
@@ -226,6 +227,7 @@ async fn with_a_registry_the_services_pull_the_image_from_it() {
         worker_memory: Memory::new("1g"),
         master_port: None,
         web_ui_port: Some(free_port()),
+        volumes: vec![],
     };
     let t = Instant::now();
     rt.apply(&plan).await.expect("apply");
@@ -392,6 +394,7 @@ async fn an_ssh_endpoint_reaches_the_engine_through_a_verified_tunnel() {
         worker_memory: Memory::new("1g"),
         master_port: None,
         web_ui_port: Some(free_port()),
+        volumes: vec![],
     };
     rt.apply(&plan).await.expect("apply through ssh");
     wait_ready(&rt, &name, 1).await;

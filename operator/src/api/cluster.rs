@@ -1,3 +1,4 @@
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use schemars::JsonSchema;
@@ -44,8 +45,48 @@ pub struct SparkClusterSpec {
     pub workers: WorkersSpec,
     #[serde(default)]
     pub registry: RegistrySpec,
+    /// Shared storage mounted at the same path in the master, the workers and every driver,
+    /// announced to drivers and executors as `SPARKSWARM_VOLUME_<NAME>`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<VolumeSpec>,
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
+}
+
+/// One shared volume: a directory of the host (`hostPath`) or a Docker named volume
+/// (`volume`), exactly one of the two.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VolumeSpec {
+    /// A DNS-1123 label, unique in the cluster; `SPARKSWARM_VOLUME_<NAME>` upper-cases it
+    /// and turns `-` into `_`.
+    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"), length(min = 1, max = 63))]
+    pub name: String,
+    /// Where it is mounted in the master, the workers and the drivers (absolute).
+    #[schemars(regex(pattern = r"^/"))]
+    pub mount_path: String,
+    /// A directory relative to the manifest (or absolute), inside the allowed roots; on the
+    /// local runtime it is used in place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_path: Option<PathBuf>,
+    /// A Docker named volume created on each node (swarm, digitalocean).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume: Option<NamedVolumeSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NamedVolumeSpec {
+    /// The Docker volume driver (`local` when omitted).
+    #[serde(default = "default_volume_driver")]
+    pub driver: String,
+    /// Passed to the driver as they are (`type`, `o`, `device` of the local driver's NFS).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub driver_opts: BTreeMap<String, String>,
+}
+
+fn default_volume_driver() -> String {
+    "local".into()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

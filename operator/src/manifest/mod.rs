@@ -12,6 +12,7 @@ pub mod paths;
 pub(crate) mod render;
 pub mod scan;
 pub mod spec_paths;
+pub mod spec_volumes;
 pub mod splice;
 pub mod status_write;
 mod tree;

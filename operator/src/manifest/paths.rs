@@ -42,6 +42,8 @@ pub enum PathError {
     Empty,
     #[error("{} is {what}, not a file", .path.display())]
     NotAFile { path: PathBuf, what: &'static str },
+    #[error("{} is not a directory", .path.display())]
+    NotADirectory { path: PathBuf },
 }
 
 fn join(roots: &[PathBuf]) -> String {
@@ -96,6 +98,16 @@ pub fn resolve_file(manifest_path: &Path, rel: &str, roots: &Roots) -> Result<Pa
         "a special file"
     };
     Err(PathError::NotAFile { path, what })
+}
+
+/// [`resolve`], for a path that must name a directory (a volume's `hostPath`).
+pub fn resolve_dir(manifest_path: &Path, rel: &str, roots: &Roots) -> Result<PathBuf, PathError> {
+    let path = resolve(manifest_path, rel, roots)?;
+    match std::fs::metadata(&path) {
+        Ok(md) if md.is_dir() => Ok(path),
+        Ok(_) => Err(PathError::NotADirectory { path }),
+        Err(e) => Err(PathError::Unreadable { path, message: e.to_string() }),
+    }
 }
 
 fn expand_home(rel: &str) -> PathBuf {

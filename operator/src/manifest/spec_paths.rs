@@ -1,4 +1,5 @@
-//! The files a cluster's spec names (the token file, the login key, the TLS files), checked
+//! The files a cluster's spec names (the token file, the login key, the TLS files, and
+//! the volumes' directories through `spec_volumes`), checked
 //! as the operator checks them at reconcile: resolved against the manifest, inside the
 //! allowed roots, regular files. `validate` runs the same checks, so that it fails where
 //! the operator would.
@@ -55,6 +56,7 @@ pub fn resolve_cluster_paths(
             reason: "PathNotAllowed".into(),
         }),
     });
+    errors.extend(super::spec_volumes::resolve_volumes(roots, manifest, doc, &mut resolved));
     if errors.is_empty() {
         Ok(resolved)
     } else {

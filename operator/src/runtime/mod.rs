@@ -9,6 +9,7 @@ pub mod digitalocean;
 pub mod local;
 pub mod registry;
 pub mod swarm;
+pub mod volumes;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -34,9 +35,12 @@ pub struct ClusterPlan {
     pub worker_memory: Memory,
     pub master_port: Option<u16>,
     pub web_ui_port: Option<u16>,
+    /// Mounted in the master, the workers and the drivers; a change re-applies the cluster.
+    pub volumes: Vec<volumes::VolumePlan>,
 }
 
 impl ClusterPlan {
+    /// From a spec whose paths were resolved (`reconcile::cluster::build`).
     pub fn of(name: &str, spec: &SparkClusterSpec) -> Self {
         ClusterPlan {
             name: name.to_string(),
@@ -45,8 +49,19 @@ impl ClusterPlan {
             worker_memory: spec.workers.memory.clone(),
             master_port: spec.master.port,
             web_ui_port: spec.master.web_ui_port,
+            volumes: volumes::VolumePlan::of(&spec.volumes),
         }
     }
+}
+
+/// What a runtime can do with a cluster's `volumes`. Validation asks it through the
+/// registry, so that `validate` and the operator refuse the same entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VolumeSupport {
+    /// A directory of this machine (`hostPath`) reaches the cluster.
+    pub host_path: bool,
+    /// Docker named volumes (`volume`) can be created where the cluster runs.
+    pub named: bool,
 }
 
 /// What a runtime sees of a cluster right now.

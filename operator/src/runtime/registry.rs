@@ -11,7 +11,7 @@ use crate::api::cluster::Provider;
 use super::digitalocean::cluster::DigitalOceanRuntime;
 use super::local::LocalRuntime;
 use super::swarm::SwarmRuntime;
-use super::{ClusterRuntime, JobRuntime, RuntimeKind};
+use super::{ClusterRuntime, JobRuntime, RuntimeKind, VolumeSupport};
 
 /// A runtime that serves clusters and jobs alike.
 pub trait Runtime: ClusterRuntime + JobRuntime {}
@@ -70,6 +70,15 @@ impl Runtimes {
             Provider::Local(_) => RuntimeKind::Local,
             Provider::Swarm(_) => RuntimeKind::Swarm,
             Provider::Digitalocean(_) => RuntimeKind::Digitalocean,
+        }
+    }
+
+    /// What the runtime of `kind` does with a cluster's `volumes` (pure: for validation).
+    pub fn volume_support(kind: RuntimeKind) -> VolumeSupport {
+        match kind {
+            RuntimeKind::Local => super::local::VOLUMES,
+            RuntimeKind::Swarm => super::swarm::VOLUMES,
+            RuntimeKind::Digitalocean => super::digitalocean::VOLUMES,
         }
     }
 

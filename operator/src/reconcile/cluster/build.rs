@@ -1,6 +1,7 @@
 //! Build: the request a cluster runtime gets, from the validated spec. Every path of the
-//! spec (TLS files, the token file, the login key) is resolved against the manifest and
-//! confined to the allowed roots here, once, whichever runtime the cluster is on.
+//! spec (TLS files, the token file, the login key, the volumes' host paths) is resolved
+//! against the manifest and confined to the allowed roots here, once, whichever runtime the
+//! cluster is on; the plan is built from the resolved spec.
 
 use std::path::Path;
 
@@ -19,9 +20,10 @@ pub fn request(
     cluster: &SparkCluster,
     new_generation: bool,
 ) -> Result<ClusterRequest, Vec<FieldError>> {
+    let spec = resolve_cluster_paths(roots, manifest, doc, &cluster.spec)?;
     Ok(ClusterRequest {
-        plan: ClusterPlan::of(name, &cluster.spec),
-        spec: resolve_cluster_paths(roots, manifest, doc, &cluster.spec)?,
+        plan: ClusterPlan::of(name, &spec),
+        spec,
         base_dir: manifest.parent().unwrap_or(Path::new(".")).to_path_buf(),
         new_generation,
     })

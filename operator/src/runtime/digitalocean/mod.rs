@@ -10,6 +10,10 @@
 //! - `keys`: host and login keys under the state directory, and the known_hosts file the SSH
 //!   layer verifies against.
 
+/// Droplets do not see this machine's directories: only named volumes (NFS, a volume
+/// plugin) reach them.
+pub const VOLUMES: super::VolumeSupport = super::VolumeSupport { host_path: false, named: true };
+
 pub mod bootstrap;
 pub mod client;
 pub mod cluster;

@@ -22,6 +22,7 @@ use super::spark_dist::SparkDist;
 use super::{fsutil, master_api, ports, LocalRuntime};
 use crate::api::cluster::NodeStatus;
 use crate::api::quantity::Memory;
+use crate::runtime::volumes::VolumePlan;
 use crate::runtime::{ClusterPlan, ObservedCluster, RuntimeError};
 
 /// Spark daemons shut down within a second or two on SIGTERM; this is the patience before
@@ -51,6 +52,9 @@ pub(crate) struct ClusterRecord {
     /// Worker restarts after a crash, over the cluster's life (for diagnosis).
     #[serde(default)]
     pub worker_restarts: u32,
+    /// Used in place: nothing to mount, only what jobs are told.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<VolumePlan>,
 }
 
 impl ClusterRecord {
@@ -62,12 +66,18 @@ impl ClusterRecord {
             worker_memory: Memory::new(&self.worker_memory),
             master_port: self.master_port,
             web_ui_port: self.web_ui_port,
+            volumes: self.volumes.clone(),
         }
     }
 
     fn master_url(&self) -> String {
         format!("spark://127.0.0.1:{}", self.bound_master_port)
     }
+}
+
+/// The volumes a running local cluster was applied with (what its jobs are told).
+pub(crate) fn applied_volumes(rt: &LocalRuntime, name: &str) -> Vec<VolumePlan> {
+    ClusterDir::new(rt.cluster_dir(name)).read_record().map(|r| r.volumes).unwrap_or_default()
 }
 
 /// The files of one cluster.
@@ -98,7 +108,7 @@ impl ClusterDir {
         self.root.join(format!("worker-{i}"))
     }
 
-    fn read_record(&self) -> Option<ClusterRecord> {
+    pub(crate) fn read_record(&self) -> Option<ClusterRecord> {
         let text = fsutil::read_opt(&self.record()).ok().flatten()?;
         match serde_json::from_str(&text) {
             Ok(r) => Some(r),
@@ -375,6 +385,7 @@ pub(crate) async fn apply(rt: &LocalRuntime, plan: &ClusterPlan) -> Result<(), R
                 spark_home: dist.home.clone(),
                 spark_version: dist.version.clone(),
                 worker_restarts: old.as_ref().map_or(0, |o| o.worker_restarts),
+                volumes: plan.volumes.clone(),
             };
             let pid = start_master(rt, &dist, &dir, &plan.name, port, web).await?;
             // Recorded before the wait, so that a crash meanwhile still finds the ports.
@@ -410,6 +421,7 @@ pub(crate) async fn apply(rt: &LocalRuntime, plan: &ClusterPlan) -> Result<(), R
     record.worker_memory = plan.worker_memory.0.clone();
     record.master_port = plan.master_port;
     record.web_ui_port = plan.web_ui_port;
+    record.volumes = plan.volumes.clone();
     for i in 0..plan.workers {
         let pidfile = dir.worker_pid(i);
         if live_pid(&pidfile, &m).is_some() {
@@ -595,6 +607,7 @@ mod tests {
             worker_memory: Memory::new("1g"),
             master_port: Some(7077),
             web_ui_port: None,
+            volumes: vec![],
         };
         let (m, w) = choose_ports(&plan, None).expect("ports");
         assert_eq!(m, 7077);

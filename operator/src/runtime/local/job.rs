@@ -30,6 +30,7 @@ use super::{cluster::spark_memory, driver_log, fsutil, LocalRuntime};
 use crate::api::job::Results;
 use crate::manifest::paths::confine_dst;
 use crate::runtime::attempt::AttemptDir;
+use crate::runtime::volumes::{announce, Seen};
 use crate::runtime::{AttemptObservation, AttemptState, JobSubmission, RuntimeError};
 
 /// After this long without a pid, an attempt's driver is taken as never started.
@@ -91,7 +92,8 @@ impl AttemptFiles {
 }
 
 /// spark-submit's arguments for one attempt (without the program itself).
-fn submit_args(sub: &JobSubmission) -> Result<Vec<OsString>, RuntimeError> {
+/// `extra_conf` (the volumes') comes after the user's confs: a job cannot re-point them.
+fn submit_args(sub: &JobSubmission, extra_conf: &[(String, String)]) -> Result<Vec<OsString>, RuntimeError> {
     let mut a: Vec<OsString> = Vec::new();
     let mut push = |k: &str, v: String| {
         a.push(k.into());
@@ -111,6 +113,9 @@ fn submit_args(sub: &JobSubmission) -> Result<Vec<OsString>, RuntimeError> {
         if k.is_empty() || k.contains('=') || k.contains(char::is_whitespace) {
             return Err(RuntimeError::ProcessError(format!("invalid sparkConf key {k:?}")));
         }
+        push("--conf", format!("{k}={v}"));
+    }
+    for (k, v) in extra_conf {
         push("--conf", format!("{k}={v}"));
     }
     // Last, so that it cannot be overridden: it ties the application to this submission.
@@ -145,7 +150,8 @@ pub(crate) async fn submit(rt: &LocalRuntime, sub: &JobSubmission) -> Result<(),
         tracing::info!(attempt = %f.dir.display(), "attempt was killed before it started");
         return fsutil::write_atomic(&f.exitcode(), b"143\n");
     }
-    let args = submit_args(sub)?;
+    let announced = announce(&super::cluster::applied_volumes(rt, &sub.cluster), Seen::InPlace);
+    let args = submit_args(sub, &announced.conf)?;
     let destinations: Vec<PathBuf> = sub
         .files
         .iter()
@@ -190,6 +196,7 @@ pub(crate) async fn submit(rt: &LocalRuntime, sub: &JobSubmission) -> Result<(),
         ("PYSPARK_DRIVER_PYTHON".into(), dist.python.to_string_lossy().into_owned()),
         (m.env_key.clone(), m.env_value.clone()),
     ]);
+    envs.extend(announced.env);
     let pid = process::spawn_detached(Spawn {
         program: Path::new("/bin/sh"),
         args: sh_args,
@@ -342,7 +349,7 @@ mod tests {
     fn argv_is_positional_and_complete() {
         let s = sub(Path::new("/tmp/a"));
         let args: Vec<String> =
-            submit_args(&s).expect("args").iter().map(|a| a.to_string_lossy().into_owned()).collect();
+            submit_args(&s, &[]).expect("args").iter().map(|a| a.to_string_lossy().into_owned()).collect();
         let joined = args.join("|");
         assert!(joined.contains("--total-executor-cores|2"));
         assert!(joined.contains("--executor-memory|1024m"));
@@ -350,7 +357,7 @@ mod tests {
         assert!(joined.ends_with("--py-files|/apps/a.py,/apps/b.zip|/apps/main.py|$(rm -rf /)|a b"));
         let mut bad = s.clone();
         bad.spark_conf.insert("a=b".into(), "c".into());
-        assert!(submit_args(&bad).is_err());
+        assert!(submit_args(&bad, &[]).is_err());
     }
 
     #[tokio::test]

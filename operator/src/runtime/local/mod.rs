@@ -26,6 +26,9 @@ use super::{
     Note, ObservedCluster, RuntimeError, RuntimeFuture, RuntimeKind,
 };
 
+/// A `hostPath` is used in place; there is no Docker to create a named volume with.
+pub const VOLUMES: super::VolumeSupport = super::VolumeSupport { host_path: true, named: false };
+
 pub struct LocalRuntime {
     state_dir: PathBuf,
     progress: Arc<dyn Fn(&str) + Send + Sync>,

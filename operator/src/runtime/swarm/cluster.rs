@@ -32,11 +32,12 @@ use sha2::Digest;
 
 use super::connect::Endpoint;
 use super::error::{is_conflict, is_not_found, SwarmError};
-use super::{data_volume, image, labels, ClusterTarget, SwarmRuntime, REGISTRY_IMAGE};
+use super::{data_volume, image, labels, volumes, ClusterTarget, SwarmRuntime, REGISTRY_IMAGE};
 use crate::api::cluster::NodeStatus;
 use crate::api::condition::{Condition, ConditionStatus};
 use crate::api::quantity::Memory;
 use crate::runtime::local::master_api;
+use crate::runtime::volumes::VolumePlan;
 use crate::runtime::{ClusterPlan, ObservedCluster};
 
 pub const DEFAULT_MASTER_PORT: u16 = 7077;
@@ -100,6 +101,8 @@ struct PlanLabel {
     memory: String,
     master_port: Option<u16>,
     web_ui_port: Option<u16>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    volumes: Vec<VolumePlan>,
 }
 
 impl PlanLabel {
@@ -110,6 +113,7 @@ impl PlanLabel {
             memory: plan.worker_memory.0.clone(),
             master_port: plan.master_port,
             web_ui_port: plan.web_ui_port,
+            volumes: plan.volumes.clone(),
         }
     }
 
@@ -121,6 +125,7 @@ impl PlanLabel {
             worker_memory: Memory::new(&self.memory),
             master_port: self.master_port,
             web_ui_port: self.web_ui_port,
+            volumes: self.volumes.clone(),
         }
     }
 }
@@ -218,6 +223,7 @@ pub(crate) fn master_spec(plan: &ClusterPlan, owner: &str, image: &str) -> Servi
                     format!("SPARK_MASTER_WEBUI_PORT={web}"),
                     format!("SPARK_DAEMON_MEMORY={DAEMON_MEMORY_MIB}m"),
                 ]),
+                mounts: Some(volumes::mounts(name, owner, &plan.volumes)),
                 ..Default::default()
             }),
             restart_policy: Some(restart_any()),
@@ -259,7 +265,11 @@ pub(crate) fn worker_spec(plan: &ClusterPlan, owner: &str, image: &str) -> Resul
                     format!("SPARK_DAEMON_MEMORY={DAEMON_MEMORY_MIB}m"),
                 ]),
                 // The executors read the jobs' files from here, at the driver's path.
-                mounts: Some(vec![data_volume::mount(name, owner)]),
+                mounts: Some(
+                    std::iter::once(data_volume::mount(name, owner))
+                        .chain(volumes::mounts(name, owner, &plan.volumes))
+                        .collect(),
+                ),
                 ..Default::default()
             }),
             // Limits only: reservations would leave replicas pending on a small machine
@@ -710,6 +720,7 @@ pub(crate) async fn delete(rt: &SwarmRuntime, name: &str) -> Result<(), SwarmErr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::swarm::data_volume::DATA_ROOT;
 
     fn plan() -> ClusterPlan {
         ClusterPlan {
@@ -719,6 +730,7 @@ mod tests {
             worker_memory: Memory::new("1g"),
             master_port: None,
             web_ui_port: Some(18080),
+            volumes: vec![],
         }
     }
 
@@ -753,6 +765,40 @@ mod tests {
         let label = s.labels.as_ref().and_then(|l| l.get(labels::PLAN)).expect("plan label");
         let back: PlanLabel = serde_json::from_str(label).expect("parse");
         assert_eq!(back.plan("demo"), plan());
+    }
+
+    #[test]
+    fn volumes_are_mounted_in_master_and_workers_and_change_the_plan() {
+        let mut p = plan();
+        p.volumes = vec![
+            VolumePlan {
+                name: "data".into(),
+                mount_path: "/data".into(),
+                source: crate::runtime::volumes::VolumeSource::Host("/proj/data".into()),
+            },
+            crate::runtime::swarm::volumes::tests::nfs(),
+        ];
+        let mounts = |s: &ServiceSpec| -> Vec<(Option<String>, Option<String>)> {
+            s.task_template
+                .as_ref()
+                .and_then(|t| t.container_spec.as_ref())
+                .and_then(|c| c.mounts.clone())
+                .unwrap_or_default()
+                .into_iter()
+                .map(|m| (m.target, m.volume_options.and_then(|o| o.driver_config).and_then(|d| d.name)))
+                .collect()
+        };
+        let want = |v: &[(&str, Option<&str>)]| -> Vec<(Option<String>, Option<String>)> {
+            v.iter().map(|(t, d)| (Some(t.to_string()), d.map(str::to_string))).collect()
+        };
+        let worker = worker_spec(&p, "o", "img").expect("spec");
+        assert_eq!(mounts(&worker), want(&[(DATA_ROOT, None), ("/data", None), ("/lake", Some("local"))]));
+        assert_eq!(mounts(&master_spec(&p, "o", "img")), want(&[("/data", None), ("/lake", Some("local"))]));
+        let hash = |s: &ServiceSpec| s.labels.as_ref().and_then(|l| l.get(labels::SPEC_HASH)).cloned();
+        assert_ne!(hash(&worker), hash(&worker_spec(&plan(), "o", "img").expect("spec")));
+        let label = worker.labels.as_ref().and_then(|l| l.get(labels::PLAN)).expect("plan label");
+        let back: PlanLabel = serde_json::from_str(label).expect("parse");
+        assert_eq!(back.plan("demo"), p);
     }
 
     #[test]

@@ -5,9 +5,9 @@
 //! the attempt's directory in the cluster's data volume (`data_volume`, mounted in the
 //! workers and the driver at one path), filled through the container archive API (a
 //! created, never started helper container mounts it; `PUT /containers/{id}/archive`
-//! unpacks a tar streamed from a temp file). The driver's task is placed on the node of
-//! the engine we talk to (where the files were unpacked), and so are the executors in the
-//! workers there. This was chosen over building a per-submission image pushed to the
+//! unpacks a tar streamed as it is built, in 1 MiB chunks). The driver's task is placed on
+//! the node of the engine we talk to (where the files were unpacked), and so are the
+//! executors in the workers there. This was chosen over building a per-submission image pushed to the
 //! cluster's registry because it needs no registry (the registry is optional) and no image
 //! build on every submission; Docker configs were out (1 MB each).
 //!
@@ -44,12 +44,13 @@ use tokio::io::AsyncWriteExt;
 
 use super::cluster::tasks_of;
 use super::error::{is_not_found, SwarmError};
-use super::{data_volume, stage};
+use super::{data_volume, stage, volumes};
 use super::{labels, ClusterTarget, SwarmRuntime};
 use crate::api::job::Results;
 use crate::manifest::paths::confine_dst;
 use crate::runtime::attempt::AttemptDir;
 use crate::runtime::local::{driver_log, fsutil};
+use crate::runtime::volumes::{announce, Seen};
 use crate::runtime::{AttemptObservation, AttemptState, JobSubmission};
 
 /// After this long without a service, a recorded submission is taken as never made.
@@ -108,9 +109,6 @@ impl Files {
     fn new(dir: &Path) -> Self {
         Files(AttemptDir::new(dir))
     }
-    fn upload(&self) -> PathBuf {
-        self.dir.join("upload.tar")
-    }
     fn record(&self) -> Option<JobRecord> {
         let text = fsutil::read_opt(&record_path(&self.dir)).ok().flatten()?;
         serde_json::from_str(&text).ok()
@@ -158,7 +156,8 @@ fn mib(m: &crate::api::quantity::Memory) -> Result<u64, SwarmError> {
 }
 
 /// spark-submit's arguments inside the driver's container (after the entrypoint's `driver`).
-pub(crate) fn submit_args(sub: &JobSubmission) -> Result<Vec<String>, SwarmError> {
+/// `extra_conf` (the volumes') comes after the user's confs: a job cannot re-point them.
+pub(crate) fn submit_args(sub: &JobSubmission, extra_conf: &[(String, String)]) -> Result<Vec<String>, SwarmError> {
     let mut a: Vec<String> = Vec::new();
     let mut push = |k: &str, v: String| {
         a.push(k.into());
@@ -176,6 +175,9 @@ pub(crate) fn submit_args(sub: &JobSubmission) -> Result<Vec<String>, SwarmError
         if k.is_empty() || k.contains('=') || k.contains(char::is_whitespace) {
             return Err(SwarmError::InvalidSpec(format!("invalid sparkConf key {k:?}")));
         }
+        push("--conf", format!("{k}={v}"));
+    }
+    for (k, v) in extra_conf {
         push("--conf", format!("{k}={v}"));
     }
     // Last, so that it cannot be overridden: it ties the application to this submission.
@@ -235,11 +237,11 @@ fn files_mount(rt: &SwarmRuntime, record: &JobRecord, l: &HashMap<String, String
     }
 }
 
-/// Writes the tar of the attempt's files, under `top` (the attempt's directory name), to
-/// `path` (streamed from disk afterwards, so a big input never sits in memory).
-fn write_tar(path: &Path, top: &Path, entries: &[(PathBuf, PathBuf)]) -> Result<(), SwarmError> {
-    let file = std::fs::File::create(path).map_err(SwarmError::io(format!("creating {}", path.display())))?;
-    let mut b = tar::Builder::new(std::io::BufWriter::new(file));
+/// Writes the tar of the attempt's files, under `top` (the attempt's directory name), into
+/// `w`: the upload itself ([`Chunks`]), so that a big input is read once and never written
+/// to a temporary file or held in memory.
+fn write_tar<W: std::io::Write>(w: W, top: &Path, entries: &[(PathBuf, PathBuf)]) -> Result<W, SwarmError> {
+    let mut b = tar::Builder::new(w);
     b.follow_symlinks(true);
     let dir = |b: &mut tar::Builder<_>, name: &Path| -> Result<(), SwarmError> {
         let mut h = tar::Header::new_gnu();
@@ -269,11 +271,62 @@ fn write_tar(path: &Path, top: &Path, entries: &[(PathBuf, PathBuf)]) -> Result<
         b.append_file(top.join(dst), &mut f)
             .map_err(SwarmError::io(format!("adding {} to the upload", src.display())))?;
     }
-    let w = b.into_inner().map_err(SwarmError::io("finishing the upload tar"))?;
-    w.into_inner()
-        .map_err(|e| SwarmError::IoError { what: "flushing the upload tar".into(), source: e.into_error() })?
-        .sync_all()
-        .map_err(SwarmError::io("syncing the upload tar"))
+    b.into_inner().map_err(SwarmError::io("finishing the upload tar"))
+}
+
+/// How much of the tar travels per message to the upload: big enough that the per-chunk
+/// cost (a channel hop, an HTTP body frame) vanishes next to the copy, small enough to
+/// bound memory at [`UPLOAD_CHUNKS_IN_FLIGHT`] chunks.
+const UPLOAD_CHUNK: usize = 1 << 20;
+const UPLOAD_CHUNKS_IN_FLIGHT: usize = 4;
+
+type Chunk = Result<tokio_util::bytes::Bytes, std::io::Error>;
+
+/// A blocking writer whose bytes become the chunks of an async body.
+struct Chunks {
+    tx: tokio::sync::mpsc::Sender<Chunk>,
+    buf: Vec<u8>,
+}
+
+impl Chunks {
+    fn send(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let full = std::mem::replace(&mut self.buf, Vec::with_capacity(UPLOAD_CHUNK));
+        self.tx
+            .blocking_send(Ok(full.into()))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the upload stopped reading"))
+    }
+}
+
+impl std::io::Write for Chunks {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        let n = data.len().min(UPLOAD_CHUNK - self.buf.len());
+        self.buf.extend_from_slice(&data[..n]);
+        if self.buf.len() == UPLOAD_CHUNK {
+            self.send()?;
+        }
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.send()
+    }
+}
+
+/// The attempt's tar as a body, built on a blocking thread while it is sent; the handle
+/// says whether the tar was complete.
+fn tar_stream(
+    top: PathBuf,
+    entries: Vec<(PathBuf, PathBuf)>,
+) -> (impl futures::Stream<Item = Chunk> + Send + 'static, tokio::task::JoinHandle<Result<(), SwarmError>>) {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Chunk>(UPLOAD_CHUNKS_IN_FLIGHT);
+    let built = tokio::task::spawn_blocking(move || {
+        let mut w = write_tar(Chunks { tx, buf: Vec::with_capacity(UPLOAD_CHUNK) }, &top, &entries)?;
+        std::io::Write::flush(&mut w).map_err(SwarmError::io("sending the end of the upload"))
+    });
+    let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+    (stream, built)
 }
 
 async fn remove_container(docker: &Docker, id: &str) {
@@ -330,9 +383,10 @@ pub(crate) async fn submit(rt: &SwarmRuntime, sub: &JobSubmission) -> Result<(),
     if f.cancelled().exists() {
         return write(&f.exitcode(), format!("{KILLED_EXIT_CODE}\n").as_bytes());
     }
-    let args = submit_args(sub)?;
     let entries = layout(sub)?;
     let target = rt.target(&sub.cluster).ok_or_else(|| SwarmError::UnknownCluster(sub.cluster.clone()))?;
+    let announced = announce(&target.volumes, Seen::Mounted);
+    let args = submit_args(sub, &announced.conf)?;
     let docker = rt.client(&target).await?;
     let info = docker.info().await.map_err(SwarmError::api("reading the engine's info"))?;
     let node_id = info
@@ -365,30 +419,25 @@ pub(crate) async fn submit(rt: &SwarmRuntime, sub: &JobSubmission) -> Result<(),
     let root = record.root().to_string();
     let mount = files_mount(rt, &record, &l);
 
-    let tar_path = f.upload();
-    let entries_for_tar = entries.clone();
-    let tp = tar_path.clone();
-    let top = PathBuf::from(&sub.submission_id);
-    tokio::task::spawn_blocking(move || write_tar(&tp, &top, &entries_for_tar))
-        .await
-        .map_err(|e| SwarmError::InvalidSpec(format!("building the upload: {e}")))??;
     let helper_name = format!("{}-upload", record.service);
     let id = helper(&docker, &image, &mount, &l, &helper_name).await?;
-    let upload = async {
-        let file = tokio::fs::File::open(&tar_path)
-            .await
-            .map_err(SwarmError::io(format!("opening {}", tar_path.display())))?;
-        let stream = tokio_util::io::ReaderStream::new(file);
-        let opts = UploadToContainerOptionsBuilder::default().path(data_volume::DATA_ROOT).build();
-        docker
-            .upload_to_container(&id, Some(opts), bollard::body_try_stream(stream))
-            .await
-            .map_err(SwarmError::api("uploading the job's files"))
-    }
-    .await;
+    let (stream, built) = tar_stream(PathBuf::from(&sub.submission_id), entries.clone());
+    let opts = UploadToContainerOptionsBuilder::default().path(data_volume::DATA_ROOT).build();
+    let upload = docker
+        .upload_to_container(&id, Some(opts), bollard::body_try_stream(stream))
+        .await
+        .map_err(SwarmError::api("uploading the job's files"));
+    let built = built.await.map_err(|e| SwarmError::InvalidSpec(format!("building the upload: {e}")));
     remove_container(&docker, &id).await;
-    let _ = tokio::fs::remove_file(&tar_path).await;
-    upload?;
+    match (built?, upload) {
+        (Ok(()), up) => up?,
+        // The tar stopped because the upload did: the upload's error is the cause.
+        (Err(SwarmError::IoError { source, .. }), Err(up)) if source.kind() == std::io::ErrorKind::BrokenPipe => {
+            return Err(up)
+        }
+        // The tar's own failure (an unreadable file) explains a cut-off upload better.
+        (Err(b), _) => return Err(b),
+    }
     // The workers on the other nodes need the files too, at the same path.
     let others = stage::other_nodes(&docker, &node_id).await?;
     if !others.is_empty() {
@@ -421,9 +470,12 @@ pub(crate) async fn submit(rt: &SwarmRuntime, sub: &JobSubmission) -> Result<(),
                             format!("SPARKSWARM_OUTPUT_DIR={root}/outputs"),
                             format!("SPARKSWARM_SUBMISSION_ID={}", sub.submission_id),
                         ])
+                        .chain(announced.env.iter().map(|(k, v)| format!("{k}={v}")))
                         .collect(),
                 ),
-                mounts: Some(vec![mount]),
+                mounts: Some(
+                    std::iter::once(mount).chain(volumes::mounts(&sub.cluster, rt.owner(), &target.volumes)).collect(),
+                ),
                 ..Default::default()
             }),
             // Restarts are the operator's business (restartPolicy), never the swarm's.
@@ -862,7 +914,7 @@ mod tests {
 
     #[test]
     fn argv_points_into_the_volume() {
-        let args = submit_args(&sub()).expect("args").join("|");
+        let args = submit_args(&sub(), &[]).expect("args").join("|");
         assert!(args.starts_with("--master|spark://sparkswarm-demo-master:7077|--deploy-mode|client"), "{args}");
         assert!(args.contains("--executor-memory|1024m"));
         assert!(
@@ -873,10 +925,34 @@ mod tests {
         );
         let mut dup = sub();
         dup.py_files.push(PathBuf::from("/other/a.py"));
-        assert!(submit_args(&dup).is_err());
+        assert!(submit_args(&dup, &[]).is_err());
         let mut bad = sub();
         bad.files.push((PathBuf::from("/x"), "../escape".into()));
         assert!(layout(&bad).is_err());
+    }
+
+    #[tokio::test]
+    async fn the_streamed_upload_is_the_whole_tar_in_bounded_chunks() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let src = tmp.path().join("big.bin");
+        let data: Vec<u8> = (0..3 * UPLOAD_CHUNK + 12345).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&src, &data).expect("write");
+        let (stream, built) = tar_stream(PathBuf::from("sub-1"), vec![(src, PathBuf::from("work/big.bin"))]);
+        let chunks: Vec<tokio_util::bytes::Bytes> = stream.map(|c| c.expect("chunk")).collect().await;
+        built.await.expect("join").expect("tar");
+        assert!(chunks.iter().all(|c| c.len() <= UPLOAD_CHUNK), "a chunk over {UPLOAD_CHUNK} bytes");
+        let whole: Vec<u8> = chunks.concat();
+        let mut archive = tar::Archive::new(whole.as_slice());
+        let mut found = None;
+        for e in archive.entries().expect("entries") {
+            let mut e = e.expect("entry");
+            if e.path().map(|p| p.display().to_string()).unwrap_or_default() == "sub-1/work/big.bin" {
+                let mut got = Vec::new();
+                std::io::Read::read_to_end(&mut e, &mut got).expect("read");
+                found = Some(got);
+            }
+        }
+        assert!(found == Some(data), "the file came through whole");
     }
 
     #[test]
@@ -884,10 +960,9 @@ mod tests {
         let tmp = tempfile::tempdir().expect("tempdir");
         let src = tmp.path().join("in.csv");
         std::fs::write(&src, "a,b\n1,2\n").expect("write");
-        let tar_path = tmp.path().join("u.tar");
-        write_tar(&tar_path, Path::new("sub-1"), &[(src.clone(), PathBuf::from("work/data/deep/in.csv"))])
+        let tar = write_tar(Vec::new(), Path::new("sub-1"), &[(src.clone(), PathBuf::from("work/data/deep/in.csv"))])
             .expect("tar");
-        let mut archive = tar::Archive::new(std::fs::File::open(&tar_path).expect("open"));
+        let mut archive = tar::Archive::new(tar.as_slice());
         let names: Vec<String> = archive
             .entries()
             .expect("entries")

@@ -21,6 +21,7 @@ pub mod labels;
 pub mod nodes;
 pub mod ssh;
 pub mod stage;
+pub mod volumes;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -41,6 +42,8 @@ use crate::api::cluster::{Provider, RegistrySpec, SwarmProvider, TlsSpec};
 /// The image a cluster runs when its spec names none: what `images/spark` builds.
 pub const DEFAULT_IMAGE: &str = "sparkswarm/spark:4.0.1";
 pub const REGISTRY_IMAGE: &str = "sparkswarm/registry:2";
+/// Bind mounts of the engine's host directories, named volumes on every node.
+pub const VOLUMES: super::VolumeSupport = super::VolumeSupport { host_path: true, named: true };
 
 /// What the runtime keeps of a cluster's provider settings (the file may be gone later).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,6 +70,9 @@ pub struct ClusterTarget {
     /// bootstrap does that).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registry_host: Option<String>,
+    /// The cluster's volumes as last converged: what every driver mounts and announces.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<super::volumes::VolumePlan>,
 }
 
 impl ClusterTarget {
@@ -80,6 +86,7 @@ impl ClusterTarget {
             registry: registry.clone(),
             ssh: None,
             registry_host: None,
+            volumes: Vec::new(),
         }
     }
 
@@ -273,6 +280,7 @@ impl SwarmRuntime {
         req: &ClusterRequest,
         notes: &mut Vec<Note>,
     ) -> Result<Converged, RuntimeError> {
+        let target = &ClusterTarget { volumes: req.plan.volumes.clone(), ..target.clone() };
         self.configure(target)?;
         let plan = &req.plan;
         let lock = self.cluster_lock(&plan.name);
