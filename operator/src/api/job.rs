@@ -241,9 +241,11 @@ pub struct SparkJobStatus {
     pub spark_application_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub web_ui_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "super::time::option")]
+    #[schemars(with = "Option<DateTime<Utc>>")]
     pub start_time: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "super::time::option")]
+    #[schemars(with = "Option<DateTime<Utc>>")]
     pub completion_time: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
