@@ -113,7 +113,7 @@ pub fn main() -> ExitCode {
         Err(CliError(message)) => {
             eprintln!(
                 "{}",
-                if message.starts_with("error") || message.starts_with("Error") {
+                if message.starts_with("error:") || message.starts_with("Error") {
                     message
                 } else {
                     format!("error: {message}")
