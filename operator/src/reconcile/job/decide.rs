@@ -178,6 +178,8 @@ fn lost_end(now: DateTime<Utc>, live: Option<&AttemptObservation>) -> AttemptEnd
         web_ui_url: None,
         results: Default::default(),
         outputs_dir: live.map(|l| l.outputs_dir.display().to_string()),
+        event_log: event_log(live),
+        spark_metrics: live.and_then(|l| l.spark_metrics.clone()),
     }
 }
 
@@ -197,6 +199,8 @@ fn exited_end(code: i32, live: &AttemptObservation, now: DateTime<Utc>) -> Attem
         web_ui_url: live.web_ui_url.clone(),
         results: live.results.clone(),
         outputs_dir: Some(live.outputs_dir.display().to_string()),
+        event_log: event_log(Some(live)),
+        spark_metrics: live.spark_metrics.clone(),
     }
 }
 
@@ -217,7 +221,13 @@ pub fn killed_end(
         web_ui_url: live.and_then(|l| l.web_ui_url.clone()),
         results: Default::default(),
         outputs_dir: live.map(|l| l.outputs_dir.display().to_string()),
+        event_log: event_log(live),
+        spark_metrics: live.and_then(|l| l.spark_metrics.clone()),
     }
+}
+
+fn event_log(live: Option<&AttemptObservation>) -> Option<String> {
+    live.and_then(|l| l.event_log.as_ref()).map(|p| p.display().to_string())
 }
 
 fn to_std(d: chrono::Duration) -> Duration {
@@ -266,6 +276,7 @@ pub fn status(v: &JobView, previous: Option<&SparkJobStatus>) -> SparkJobStatus 
                 st.spark_application_id = app;
                 st.web_ui_url = live.and_then(|l| l.web_ui_url.clone());
                 st.outputs_dir = live.map(|l| l.outputs_dir.display().to_string());
+                st.event_log = event_log(live);
                 cond("Submitted", ConditionStatus::True, "Submitted", &format!("attempt {} submitted", a.number));
                 if st.phase == JobPhase::Running {
                     cond("Running", ConditionStatus::True, "Running", "the driver is running");
@@ -279,6 +290,8 @@ pub fn status(v: &JobView, previous: Option<&SparkJobStatus>) -> SparkJobStatus 
                 st.web_ui_url = end.web_ui_url.clone();
                 st.exit_code = end.exit_code;
                 st.outputs_dir = end.outputs_dir.clone();
+                st.event_log = end.event_log.clone();
+                st.spark_metrics = end.spark_metrics.clone();
                 st.results = end.results.clone();
                 cond("Submitted", ConditionStatus::True, "Submitted", &format!("attempt {} submitted", a.number));
                 cond("Running", ConditionStatus::False, end.reason.as_str(), "");

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use chrono::TimeZone;
 
 use super::*;
-use crate::api::job::{RestartPolicy, SparkJobSpec};
+use crate::api::job::{RestartPolicy, SparkJobSpec, SparkMetrics};
 
 fn spec() -> SparkJobSpec {
     serde_json::from_value(serde_json::json!({"clusterRef": "demo", "mainApplicationFile": "main.py"})).unwrap()
@@ -36,6 +36,8 @@ fn end(code: Option<i32>, reason: EndReason, at: i64) -> AttemptEnd {
         web_ui_url: None,
         results: [("rmse".to_string(), serde_json::json!(4.2))].into_iter().collect(),
         outputs_dir: Some("/s/out".into()),
+        event_log: Some("/s/eventlog/app-1".into()),
+        spark_metrics: None,
     }
 }
 
@@ -50,6 +52,8 @@ fn live(state: AttemptState) -> AttemptObservation {
         outputs_dir: PathBuf::from("/s/out"),
         results: [("r2".to_string(), serde_json::json!(0.7))].into_iter().collect(),
         driver_log: PathBuf::from("/s/driver.log"),
+        event_log: Some(PathBuf::from("/s/eventlog/app-7.inprogress")),
+        spark_metrics: Some(SparkMetrics { jobs: 2, tasks: 4, ..Default::default() }),
     }
 }
 
@@ -115,6 +119,9 @@ fn an_exit_is_recorded_then_the_job_succeeds_with_results() {
     assert_eq!(st.results.get("r2"), Some(&serde_json::json!(0.7)));
     assert_eq!(st.exit_code, Some(0));
     assert!(st.completion_time.is_some());
+    // The end record keeps where the event log was, for `ui` once the driver is gone.
+    assert_eq!(st.event_log.as_deref(), Some("/s/eventlog/app-7.inprogress"));
+    assert_eq!(st.spark_metrics.map(|m| (m.jobs, m.tasks)), Some((2, 4)));
 }
 
 #[test]
