@@ -198,7 +198,7 @@ fn every_shipped_manifest_validates() {
 fn labelled_jobs(p: &Project) {
     let job = |name: &str, labels: &str, phase: &str, attempts: u32, start: &str| {
         format!(
-            "apiVersion: sparkswarm.io/v1alpha1\nkind: SparkJob\nmetadata:\n  name: {name}\n  labels: {labels}\nspec:\n  clusterRef: c\n  mainApplicationFile: ../apps/app.py\nstatus:\n  phase: {phase}\n  attempts: {attempts}\n  startTime: \"{start}\"\n"
+            "apiVersion: sparkswarm.io/v1alpha1\nkind: SparkJob\nmetadata:\n  name: {name}\n  labels: {labels}\nspec:\n  clusterRef: c\n  mainApplicationFile: ../apps/app.py\nstatus:\n  phase: {phase}\n  attempts: {attempts}\n  startTime: \"{start}\"\n  sparkMetrics: {{jobs: 2, stages: 3, tasks: 6, failedTasks: 0, executorRunTimeMillis: 900, inputBytes: 0, shuffleReadBytes: 2048, shuffleWriteBytes: 2048, peakExecutionMemoryBytes: 0, longestStage: {{id: 2, name: 'count at app.py:9', durationMillis: 300}}}}\n"
         )
     };
     p.drop_manifest(
@@ -262,6 +262,13 @@ fn get_speaks_kubectl_jsonpath_custom_columns_selectors_and_sort_by() {
     assert_eq!(names(&["--sort-by", ".status.startTime"]), ["lr", "rf", "etl"]);
     assert_eq!(names(&["--sort-by", "{.status.attempts}"]), ["rf", "etl", "lr"]);
     assert_eq!(names(&["--sort-by", ".metadata.name", "-l", "team=ml"]), ["lr", "rf"]);
+    // `describe` shows the figures from the event log with the rest of the status.
+    let (described, _) = text(&p.cli(&["describe", "sj", "rf"]));
+    assert!(described.contains("sparkMetrics:") && described.contains("shuffleReadBytes: 2048"), "{described}");
+    assert_eq!(
+        out(&p, &["get", "sj", "rf", "-o", "jsonpath={.status.sparkMetrics.longestStage.name}"]),
+        "count at app.py:9"
+    );
     let (table, _) = text(&p.cli(&["get", "sj", "-l", "team=data"]));
     assert_eq!(table.lines().count(), 2, "{table}");
     assert!(table.lines().nth(1).is_some_and(|l| l.starts_with("etl ")), "{table}");
