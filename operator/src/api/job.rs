@@ -260,7 +260,7 @@ pub struct SparkJobStatus {
     pub event_log: Option<String>,
     /// Totals from Spark's event log of the latest attempt, once it ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub spark_metrics: Option<SparkMetrics>,
+    pub spark_metrics: Option<Box<SparkMetrics>>,
     /// Lifted from $SPARKSWARM_OUTPUT_DIR/results.json, in the app's own key order.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub results: Results,

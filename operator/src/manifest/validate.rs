@@ -20,8 +20,9 @@ const INLINE_TOKEN: &str = "inline tokens are rejected: use tokenFrom: {env: NAM
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Resource {
-    Cluster(SparkCluster),
-    Job(SparkJob),
+    Cluster(Box<SparkCluster>),
+    /// Boxed: both are large and moved around often.
+    Job(Box<SparkJob>),
 }
 
 impl Resource {
@@ -260,11 +261,11 @@ pub fn validate(path: &Path, doc: &Document) -> Result<Resource, Vec<FieldError>
     let typed = match kind {
         Kind::SparkCluster => serde_json::from_value::<SparkCluster>(instance).map(|mut c| {
             c.status = status.and_then(|s| serde_json::from_value::<SparkClusterStatus>(s).ok());
-            Resource::Cluster(c)
+            Resource::Cluster(Box::new(c))
         }),
         Kind::SparkJob => serde_json::from_value::<SparkJob>(instance).map(|mut j| {
             j.status = status.and_then(|s| serde_json::from_value::<SparkJobStatus>(s).ok());
-            Resource::Job(j)
+            Resource::Job(Box::new(j))
         }),
     };
     typed.map_err(|e| {

@@ -38,21 +38,21 @@ impl AttemptDir {
             .ok()?
             .flatten()
             .map(|e| e.path())
-            .filter(|p| p.is_file() && !p.extension().is_some_and(|x| x == "crc"))
+            .filter(|p| p.is_file() && p.extension().is_none_or(|x| x != "crc"))
             .collect();
         files.sort_by_key(|p| p.extension().is_some_and(|x| x == "inprogress"));
         files.into_iter().next()
     }
 
     /// Totals over the event log, once Spark closed it (renamed it from `.inprogress`).
-    pub fn read_spark_metrics(&self) -> Option<crate::api::job::SparkMetrics> {
-        let log = self.event_log().filter(|p| !p.extension().is_some_and(|x| x == "inprogress"))?;
+    pub fn read_spark_metrics(&self) -> Option<Box<crate::api::job::SparkMetrics>> {
+        let log = self.event_log().filter(|p| p.extension().is_none_or(|x| x != "inprogress"))?;
         if std::fs::metadata(&log).ok()?.len() > EVENT_LOG_MAX_BYTES {
             tracing::warn!(path = %log.display(), "the event log is too big to sum up; status.sparkMetrics left out");
             return None;
         }
         let text = std::fs::read_to_string(&log).ok()?;
-        Some(super::event_log_metrics::parse(&text))
+        Some(Box::new(super::event_log_metrics::parse(&text)))
     }
 
     /// The driver's stdout and stderr.

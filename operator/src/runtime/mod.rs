@@ -166,7 +166,7 @@ pub struct AttemptObservation {
     /// Spark's event log of the attempt, once there is one in the attempt's directory.
     pub event_log: Option<PathBuf>,
     /// Totals over the event log, once Spark closed it.
-    pub spark_metrics: Option<crate::api::job::SparkMetrics>,
+    pub spark_metrics: Option<Box<crate::api::job::SparkMetrics>>,
 }
 
 /// Why a runtime failed; the variant name is the event and condition reason, except for the

@@ -86,7 +86,7 @@ pub struct AttemptEnd {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_log: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub spark_metrics: Option<crate::api::job::SparkMetrics>,
+    pub spark_metrics: Option<Box<crate::api::job::SparkMetrics>>,
 }
 
 impl AttemptEnd {

@@ -26,14 +26,15 @@ use super::ReconcileError;
 const KIND: &str = "SparkCluster";
 
 pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileError> {
-    let (file, index, generation, cluster): (_, _, _, SparkCluster) = match dereference(ctx, Kind::SparkCluster, name)
-        .await?
-    {
-        Dereferenced::Gone => return cleanup(ctx, name).await,
-        Dereferenced::Done(action) => return Ok(action),
-        Dereferenced::Valid { file, index, generation, resource: Resource::Cluster(c) } => (file, index, generation, c),
-        Dereferenced::Valid { .. } => return Ok(Action::AwaitChange),
-    };
+    let (file, index, generation, cluster): (_, _, _, SparkCluster) =
+        match dereference(ctx, Kind::SparkCluster, name).await? {
+            Dereferenced::Gone => return cleanup(ctx, name).await,
+            Dereferenced::Done(action) => return Ok(action),
+            Dereferenced::Valid { file, index, generation, resource: Resource::Cluster(c) } => {
+                (file, index, generation, *c)
+            }
+            Dereferenced::Valid { .. } => return Ok(Action::AwaitChange),
+        };
     let Some(doc) = Found::doc(&file, index) else { return Ok(Action::AwaitChange) };
     let previous = cluster.status.clone();
     let new_generation = previous.as_ref().and_then(|p| p.observed_generation) != Some(generation);

@@ -57,7 +57,7 @@ pub enum Step {
     /// Record and submit attempt `number` of the current generation.
     Submit { number: u32 },
     /// The latest attempt ended: record how.
-    RecordEnd(AttemptEnd),
+    RecordEnd(Box<AttemptEnd>),
     /// Stop the running attempt; its end is recorded with this reason.
     Kill { reason: EndReason, message: String },
     /// `ttlSecondsAfterFinished` passed: remove the attempts' logs and outputs.
@@ -104,12 +104,12 @@ fn step_for_open_attempt(v: &JobView, open: &AttemptRecord) -> Step {
             if v.now - open.submitted_at < chrono::Duration::from_std(LOST_AFTER).unwrap_or_default() {
                 return Step::Wait(Some(POLL_RUNNING));
             }
-            return Step::RecordEnd(lost_end(v.now, None));
+            return Step::RecordEnd(Box::new(lost_end(v.now, None)));
         }
     };
     match &live.state {
-        AttemptState::Lost => Step::RecordEnd(lost_end(v.now, Some(live))),
-        AttemptState::Exited(code) => Step::RecordEnd(exited_end(*code, live, v.now)),
+        AttemptState::Lost => Step::RecordEnd(Box::new(lost_end(v.now, Some(live)))),
+        AttemptState::Exited(code) => Step::RecordEnd(Box::new(exited_end(*code, live, v.now))),
         AttemptState::Running => {
             if open.generation != v.generation {
                 return Step::Kill {

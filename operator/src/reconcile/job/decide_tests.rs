@@ -53,7 +53,7 @@ fn live(state: AttemptState) -> AttemptObservation {
         results: [("r2".to_string(), serde_json::json!(0.7))].into_iter().collect(),
         driver_log: PathBuf::from("/s/driver.log"),
         event_log: Some(PathBuf::from("/s/eventlog/app-7.inprogress")),
-        spark_metrics: Some(SparkMetrics { jobs: 2, tasks: 4, ..Default::default() }),
+        spark_metrics: Some(Box::new(SparkMetrics { jobs: 2, tasks: 4, ..Default::default() })),
     }
 }
 
@@ -111,7 +111,7 @@ fn an_exit_is_recorded_then_the_job_succeeds_with_results() {
     let step = next_step(&view(&s, &l, Some(&obs), &c, 60));
     let Step::RecordEnd(e) = step else { panic!("{step:?}") };
     assert_eq!(e.reason, EndReason::Completed);
-    l.attempts[0].ended = Some(e);
+    l.attempts[0].ended = Some(*e);
     let v = view(&s, &l, None, &c, 61);
     assert_eq!(next_step(&v), Step::Wait(None));
     let st = status(&v, None);

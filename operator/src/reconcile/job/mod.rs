@@ -31,7 +31,7 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
     let (file, index, generation, job): (_, _, _, SparkJob) = match dereference(ctx, Kind::SparkJob, name).await? {
         Dereferenced::Gone => return cleanup(ctx, name).await,
         Dereferenced::Done(action) => return Ok(action),
-        Dereferenced::Valid { file, index, generation, resource: Resource::Job(j) } => (file, index, generation, j),
+        Dereferenced::Valid { file, index, generation, resource: Resource::Job(j) } => (file, index, generation, *j),
         Dereferenced::Valid { .. } => return Ok(Action::AwaitChange),
     };
     let Some(doc) = Found::doc(&file, index) else { return Ok(Action::AwaitChange) };
@@ -114,7 +114,7 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
                 let (ok, reason, message) = (end.succeeded(), end.reason, end.message.clone());
                 let number = ledger.latest().map(|a| a.number).unwrap_or(0);
                 if let Some(last) = ledger.latest_mut() {
-                    last.ended = Some(end);
+                    last.ended = Some(*end);
                 }
                 ledger.save(&job_dir)?;
                 if ok {
