@@ -311,9 +311,6 @@ async fn cluster_and_jobs_on_real_spark() {
     assert!(m.jobs >= 2 && m.stages >= 3 && m.tasks >= 6 && m.failed_tasks == 0, "{m:?}");
     assert!(m.shuffle_read_bytes > 0 && m.shuffle_write_bytes > 0 && m.executor_run_time_millis > 0, "{m:?}");
     assert!(m.longest_stage.as_ref().is_some_and(|s| !s.name.is_empty()), "{m:?}");
-    if let Some(keep) = std::env::var_os("SPARKSWARM_KEEP_EVENT_LOG") {
-        let _ = std::fs::copy(&log, keep);
-    }
     // Submitting the same attempt again never runs it twice.
     rt.submit(&submission(&app, &master_url, ok_dir.clone(), "sub-ok", "ok")).await.expect("resubmit");
     let again = JobRuntime::observe(&rt, &ok_dir).await.expect("observe").expect("attempt");
