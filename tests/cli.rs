@@ -193,3 +193,107 @@ fn every_shipped_manifest_validates() {
     }
     assert!(valid >= 8, "{valid} valid documents");
 }
+
+/// Three jobs with labels and a written status, as fixed input for kubectl's formats.
+fn labelled_jobs(p: &Project) {
+    let job = |name: &str, labels: &str, phase: &str, attempts: u32, start: &str| {
+        format!(
+            "apiVersion: sparkswarm.io/v1alpha1\nkind: SparkJob\nmetadata:\n  name: {name}\n  labels: {labels}\nspec:\n  clusterRef: c\n  mainApplicationFile: ../apps/app.py\nstatus:\n  phase: {phase}\n  attempts: {attempts}\n  startTime: \"{start}\"\n  sparkMetrics: {{jobs: 2, stages: 3, tasks: 6, failedTasks: 0, executorRunTimeMillis: 900, inputBytes: 0, shuffleReadBytes: 2048, shuffleWriteBytes: 2048, peakExecutionMemoryBytes: 0, longestStage: {{id: 2, name: 'count at app.py:9', durationMillis: 300}}}}\n"
+        )
+    };
+    p.drop_manifest(
+        "jobs.yaml",
+        &[
+            job("rf", "{team: ml, env: prod}", "Succeeded", 1, "2026-12-01T10:00:00Z"),
+            job("lr", "{team: ml, env: dev}", "Failed", 3, "2026-12-01T09:00:00Z"),
+            job("etl", "{team: data}", "Running", 2, "2026-12-01T11:00:00Z"),
+        ]
+        .join("---\n"),
+    );
+}
+
+fn out(p: &Project, args: &[&str]) -> String {
+    let o = p.cli(args);
+    assert!(o.status.success(), "{args:?}: {}", text(&o).1);
+    text(&o).0
+}
+
+#[test]
+fn get_speaks_kubectl_jsonpath_custom_columns_selectors_and_sort_by() {
+    let p = Project::new();
+    labelled_jobs(&p);
+    assert_eq!(out(&p, &["get", "sj", "-o", "jsonpath={.items[*].metadata.name}"]), "rf lr etl");
+    assert_eq!(out(&p, &["get", "sj", "rf", "-o", "jsonpath={.status.phase}"]), "Succeeded");
+    assert_eq!(
+        out(
+            &p,
+            &["get", "sj", "-o", r#"jsonpath={range .items[*]}{.metadata.name}{"\t"}{.status.attempts}{"\n"}{end}"#]
+        ),
+        "rf\t1\nlr\t3\netl\t2\n"
+    );
+    assert_eq!(out(&p, &["get", "sj", "-o", r#"jsonpath={.items[?(@.status.phase=="Failed")].metadata.name}"#]), "lr");
+    assert_eq!(out(&p, &["get", "sj", "-o", "jsonpath={.items[?@.status.attempts > 1].metadata.name}"]), "lr etl");
+    assert_eq!(
+        out(
+            &p,
+            &[
+                "get",
+                "sj",
+                "-o",
+                "custom-columns=NAME:.metadata.name,TEAM:.metadata.labels.team,ENV:.metadata.labels.env"
+            ]
+        ),
+        "NAME   TEAM   ENV\nrf     ml     prod\nlr     ml     dev\netl    data   <none>\n"
+    );
+    assert_eq!(out(&p, &["get", "sj", "--no-headers", "-o", "custom-columns=N:metadata.name"]), "rf\nlr\netl\n");
+
+    let names = |args: &[&str]| {
+        let mut a = vec!["get", "sj", "-o", "name"];
+        a.extend_from_slice(args);
+        out(&p, &a).lines().map(|l| l.trim_start_matches("sparkjob.sparkswarm.io/").to_string()).collect::<Vec<_>>()
+    };
+    assert_eq!(names(&["-l", "team=ml"]), ["rf", "lr"]);
+    assert_eq!(names(&["-l", "team==ml,env!=prod"]), ["lr"]);
+    assert_eq!(names(&["-l", "env!=prod"]), ["lr", "etl"]);
+    assert_eq!(names(&["--selector", "env in (prod,dev)"]), ["rf", "lr"]);
+    assert_eq!(names(&["-l", "team notin (ml)"]), ["etl"]);
+    assert_eq!(names(&["-l", "env"]), ["rf", "lr"]);
+    assert_eq!(names(&["-l", "!env"]), ["etl"]);
+    assert_eq!(names(&["--sort-by", ".status.startTime"]), ["lr", "rf", "etl"]);
+    assert_eq!(names(&["--sort-by", "{.status.attempts}"]), ["rf", "etl", "lr"]);
+    assert_eq!(names(&["--sort-by", ".metadata.name", "-l", "team=ml"]), ["lr", "rf"]);
+    // `describe` shows the figures from the event log with the rest of the status.
+    let (described, _) = text(&p.cli(&["describe", "sj", "rf"]));
+    assert!(described.contains("sparkMetrics:") && described.contains("shuffleReadBytes: 2048"), "{described}");
+    assert_eq!(
+        out(&p, &["get", "sj", "rf", "-o", "jsonpath={.status.sparkMetrics.longestStage.name}"]),
+        "count at app.py:9"
+    );
+    let (table, _) = text(&p.cli(&["get", "sj", "-l", "team=data"]));
+    assert_eq!(table.lines().count(), 2, "{table}");
+    assert!(table.lines().nth(1).is_some_and(|l| l.starts_with("etl ")), "{table}");
+
+    // Several objects are kubectl's List; timestamps stay strings for YAML 1.1 readers.
+    let yaml = out(&p, &["get", "sj", "-o", "yaml", "-l", "team=ml"]);
+    assert!(yaml.starts_with("apiVersion: v1\nitems:\n") || yaml.contains("kind: List"), "{yaml}");
+    assert!(yaml.contains("startTime: \"2026-12-01T10:00:00Z\""), "{yaml}");
+    let v: serde_json::Value = serde_yaml::from_str(&yaml).unwrap();
+    assert_eq!(v["kind"], "List");
+    assert_eq!(v["items"].as_array().map(Vec::len), Some(2));
+
+    // Errors read like kubectl's and exit 1 (2 for what clap refuses, as kubectl's flags do).
+    let bad = p.cli(&["get", "sj", "-o", "jsonpath={.items["]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(text(&bad).1.starts_with("error: error parsing jsonpath {.items[, "), "{}", text(&bad).1);
+    let bad = p.cli(&["get", "sj", "-o", "custom-columns=NAME"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(text(&bad).1.contains("unexpected custom-columns spec: NAME, expected <header>:<json-path-expr>"));
+    let bad = p.cli(&["get", "sj", "-l", "env in (prod"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(text(&bad).1.starts_with("error: unable to parse requirement"), "{}", text(&bad).1);
+    let bad = p.cli(&["get", "sj", "rf", "-l", "env"]);
+    assert_eq!(text(&bad).1.trim(), "error: name cannot be provided when a selector is specified");
+    let bad = p.cli(&["get", "sj", "-o", "xml"]);
+    assert_ne!(bad.status.code(), Some(0));
+    assert!(text(&bad).1.contains("unable to match a printer suitable for the output format \"xml\""));
+}

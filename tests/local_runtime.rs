@@ -163,12 +163,14 @@ spark = SparkSession.builder.getOrCreate()
 with open("data/input.txt") as f:
     numbers = [int(x) for x in f.read().split()]
 total = spark.sparkContext.parallelize(numbers, 2).map(helper.double).sum()
+# A shuffle, so that the event log has shuffle reads and writes to sum up.
+groups = spark.sparkContext.parallelize(numbers, 2).map(lambda x: (x % 3, x)).reduceByKey(lambda a, b: a + b, 2).count()
 if mode == "fail":
     raise ValueError("boom")
 if mode == "sleep":
     time.sleep(600)
 with open(os.path.join(os.environ["SPARKSWARM_OUTPUT_DIR"], "results.json"), "w") as f:
-    json.dump({"total": total, "arg": sys.argv[2], "conf": spark.conf.get("spark.sparkswarm.submissionId")}, f)
+    json.dump({"total": total, "groups": groups, "arg": sys.argv[2], "conf": spark.conf.get("spark.sparkswarm.submissionId")}, f)
 spark.stop()
 "#;
 
@@ -184,7 +186,11 @@ fn submission(app: &Path, master_url: &str, attempt_dir: PathBuf, id: &str, mode
         arguments: vec![mode.into(), "it's $(touch pwned) `x`".into()],
         files: vec![(app.join("numbers.txt"), "data/input.txt".into())],
         py_files: vec![app.join("helper.py")],
-        spark_conf: BTreeMap::from([("spark.sql.shuffle.partitions".to_string(), "2".to_string())]),
+        spark_conf: BTreeMap::from([
+            ("spark.sql.shuffle.partitions".to_string(), "2".to_string()),
+            // A secret handed to executors through a conf: Spark's event log must not keep it.
+            ("spark.executorEnv.API_TOKEN".to_string(), "s3cr3t-in-conf".to_string()),
+        ]),
         env: vec![],
         driver_cores: 1,
         driver_memory: Memory::new("512m"),
@@ -295,6 +301,18 @@ async fn cluster_and_jobs_on_real_spark() {
     assert!(!ok_dir.join("work").join("pwned").exists(), "an argument was evaluated by a shell");
     assert!(ok.started.is_some() && ok.finished.is_some() && ok.started <= ok.finished);
     assert_eq!(ok.outputs_dir, ok_dir.join("outputs"));
+    // Spark's event log, closed (no `.inprogress`) and named after the application.
+    let log = ok.event_log.clone().expect("an event log");
+    assert_eq!(log, ok_dir.join("eventlog").join(&app_id), "{log:?}");
+    let events = std::fs::read_to_string(&log).expect("read the event log");
+    assert!(events.lines().any(|l| l.contains("SparkListenerApplicationStart") && l.contains(&app_id)));
+    assert!(events.contains("\"spark.eventLog.enabled\":\"true\""), "the log records its confs");
+    assert!(!events.contains("s3cr3t-in-conf"), "a secret conf reached the event log");
+    // The figures a user looks at first, from that log: the app's sum and its shuffle.
+    let m = ok.spark_metrics.clone().expect("sparkMetrics of a finished attempt");
+    assert!(m.jobs >= 2 && m.stages >= 3 && m.tasks >= 6 && m.failed_tasks == 0, "{m:?}");
+    assert!(m.shuffle_read_bytes > 0 && m.shuffle_write_bytes > 0 && m.executor_run_time_millis > 0, "{m:?}");
+    assert!(m.longest_stage.as_ref().is_some_and(|s| !s.name.is_empty()), "{m:?}");
     // Submitting the same attempt again never runs it twice.
     rt.submit(&submission(&app, &master_url, ok_dir.clone(), "sub-ok", "ok")).await.expect("resubmit");
     let again = JobRuntime::observe(&rt, &ok_dir).await.expect("observe").expect("attempt");

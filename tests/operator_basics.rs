@@ -218,6 +218,12 @@ fn status_is_written_into_the_file_and_nothing_else_moves() {
     assert!(after.contains("# a comment after the status block\r\n"));
     assert!(after.contains("\r\nstatus:\r\n  phase: Pending\r\n"), "the status uses the file's CRLF:\n{after}");
     assert!(!after.contains("Bogus"), "the user's status was replaced");
+    // Timestamps as kubectl writes them: quoted, RFC 3339 UTC, to the second.
+    let stamp = after.lines().find_map(|l| l.trim().strip_prefix("lastTransitionTime: ")).unwrap_or_default();
+    let unquoted = stamp.trim_matches('"');
+    assert!(stamp.starts_with('"') && unquoted.len() == 20 && unquoted.ends_with('Z'), "{after}");
+    assert!(chrono::DateTime::parse_from_rfc3339(unquoted).is_ok(), "{stamp}");
+    assert_eq!(p.assert_statuses_match_schemas(), 2);
     assert!(!after.ends_with('\n') || COMMENTED.ends_with('\n'), "no trailing newline added");
     let msg = p.field("commented.yaml", "/status/message").unwrap_or_default();
     assert!(msg.as_str().unwrap_or_default().contains("\"nowhere\" not found"), "{msg}");
@@ -291,7 +297,15 @@ fn metrics_and_healthz_are_served() {
         "sparkswarm_reconcile_duration_seconds_bucket",
         "sparkswarm_jobs{phase=\"Pending\"} 1",
         "sparkswarm_watch_events_total",
-        "sparkswarm_job_submit_latency_seconds",
+        "spark_app_submit_latency_seconds",
+        // kubeflow spark-operator's names, for its users' dashboards.
+        "spark_app_count 1",
+        "spark_app_submit_count 0",
+        "spark_app_running_count 0",
+        "spark_app_success_count 0",
+        "spark_app_failure_count 0",
+        "spark_app_success_execution_time_seconds_bucket",
+        "spark_app_failure_execution_time_seconds_count 0",
     ] {
         assert!(metrics.contains(needle), "missing {needle} in\n{metrics}");
     }

@@ -11,6 +11,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
+use crate::api::job::JobPhase;
+
 type Labels = Vec<(String, String)>;
 
 struct Metrics {
@@ -18,8 +20,69 @@ struct Metrics {
     reconciles: Family<Labels, Counter>,
     reconcile_duration: Family<Labels, Histogram, fn() -> Histogram>,
     jobs_by_phase: Family<Labels, Gauge>,
-    submit_latency: Histogram,
     watch_events: Counter,
+    apps: SparkApps,
+}
+
+/// The names kubeflow's spark-operator exports, where the meaning is the same, so that its
+/// users' dashboards and alerts work unchanged. Its counts are Prometheus counters exposed
+/// without `_total`; OpenMetrics would append that suffix to a counter, so the counts here are
+/// gauges that only ever go up (`rate()` and `increase()` work on them all the same).
+struct SparkApps {
+    count: Gauge,
+    submit_count: Gauge,
+    success_count: Gauge,
+    failure_count: Gauge,
+    running_count: Gauge,
+    success_execution_time: Histogram,
+    failure_execution_time: Histogram,
+    submit_latency: Histogram,
+}
+
+fn execution_histogram() -> Histogram {
+    // 1 s .. ~9 h
+    Histogram::new(exponential_buckets(1.0, 2.0, 16))
+}
+
+impl SparkApps {
+    fn register(registry: &mut Registry) -> Self {
+        let apps = SparkApps {
+            count: Gauge::default(),
+            submit_count: Gauge::default(),
+            success_count: Gauge::default(),
+            failure_count: Gauge::default(),
+            running_count: Gauge::default(),
+            success_execution_time: execution_histogram(),
+            failure_execution_time: execution_histogram(),
+            submit_latency: latency_histogram(),
+        };
+        let r = registry;
+        r.register("spark_app_count", "SparkJobs the operator has seen since it started", apps.count.clone());
+        r.register(
+            "spark_app_submit_count",
+            "Attempts submitted (each retry and rerun counts)",
+            apps.submit_count.clone(),
+        );
+        r.register("spark_app_success_count", "SparkJobs that became Succeeded", apps.success_count.clone());
+        r.register("spark_app_failure_count", "SparkJobs that became Failed", apps.failure_count.clone());
+        r.register("spark_app_running_count", "SparkJobs Running now", apps.running_count.clone());
+        r.register(
+            "spark_app_success_execution_time_seconds",
+            "From a succeeded job's start to its completion",
+            apps.success_execution_time.clone(),
+        );
+        r.register(
+            "spark_app_failure_execution_time_seconds",
+            "From a failed job's start to its completion",
+            apps.failure_execution_time.clone(),
+        );
+        r.register(
+            "spark_app_submit_latency_seconds",
+            "From deciding to submit an attempt to its driver running",
+            apps.submit_latency.clone(),
+        );
+        apps
+    }
 }
 
 fn latency_histogram() -> Histogram {
@@ -28,23 +91,19 @@ fn latency_histogram() -> Histogram {
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
-    let mut registry = Registry::with_prefix("sparkswarm");
+    let mut registry = Registry::default();
+    let apps = SparkApps::register(&mut registry);
+    let own = registry.sub_registry_with_prefix("sparkswarm");
     let reconciles = Family::<Labels, Counter>::default();
-    registry.register("reconciles", "Reconciles by kind and result", reconciles.clone());
+    own.register("reconciles", "Reconciles by kind and result", reconciles.clone());
     let reconcile_duration =
         Family::<Labels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
-    registry.register("reconcile_duration_seconds", "Time spent in one reconcile", reconcile_duration.clone());
+    own.register("reconcile_duration_seconds", "Time spent in one reconcile", reconcile_duration.clone());
     let jobs_by_phase = Family::<Labels, Gauge>::default();
-    registry.register("jobs", "SparkJobs by phase", jobs_by_phase.clone());
-    let submit_latency = latency_histogram();
-    registry.register(
-        "job_submit_latency_seconds",
-        "From deciding to submit an attempt to its driver running",
-        submit_latency.clone(),
-    );
+    own.register("jobs", "SparkJobs by phase", jobs_by_phase.clone());
     let watch_events = Counter::default();
-    registry.register("watch_events", "File-system events on the manifests directory", watch_events.clone());
-    Metrics { registry, reconciles, reconcile_duration, jobs_by_phase, submit_latency, watch_events }
+    own.register("watch_events", "File-system events on the manifests directory", watch_events.clone());
+    Metrics { registry, reconciles, reconcile_duration, jobs_by_phase, watch_events, apps }
 });
 
 pub fn reconciled(kind: &str, result: &str, took: Duration) {
@@ -59,7 +118,41 @@ pub fn add_jobs_in_phase(phase: &str, delta: i64) {
 }
 
 pub fn submitted(took: Duration) {
-    METRICS.submit_latency.observe(took.as_secs_f64());
+    let apps = &METRICS.apps;
+    apps.submit_count.inc();
+    apps.submit_latency.observe(took.as_secs_f64());
+}
+
+/// A job's phase moved from `old` to `new` (None: not known / gone); `ran` is how long a
+/// job that just finished ran, from its start to its completion.
+pub fn job_phase_changed(old: Option<JobPhase>, new: Option<JobPhase>, ran: Option<Duration>) {
+    let apps = &METRICS.apps;
+    if old.is_none() && new.is_some() {
+        apps.count.inc();
+    }
+    if old == Some(JobPhase::Running) {
+        apps.running_count.dec();
+    }
+    if new == Some(JobPhase::Running) {
+        apps.running_count.inc();
+    }
+    // A job already finished when the operator first sees it finished before it started.
+    let finished_now = old.is_some_and(|o| !o.is_finished());
+    match new {
+        Some(JobPhase::Succeeded) if finished_now => {
+            apps.success_count.inc();
+            if let Some(d) = ran {
+                apps.success_execution_time.observe(d.as_secs_f64());
+            }
+        }
+        Some(JobPhase::Failed) if finished_now => {
+            apps.failure_count.inc();
+            if let Some(d) = ran {
+                apps.failure_execution_time.observe(d.as_secs_f64());
+            }
+        }
+        _ => {}
+    }
 }
 
 pub fn watch_event() {

@@ -80,6 +80,22 @@ impl Project {
         self.field(name, "/status/phase").and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
     }
 
+    /// Every status in the manifests, read by PyYAML and checked against `schemas/` by
+    /// Python's jsonschema (Draft 2020-12): what a Python user scripting against the status
+    /// sees. Returns how many statuses were checked.
+    pub fn assert_statuses_match_schemas(&self) -> usize {
+        let script = repo_root().join("tests/common/status_schema.py");
+        let out = Command::new("python3")
+            .arg(&script)
+            .arg(repo_root().join("schemas"))
+            .arg(self.manifests())
+            .output()
+            .expect("python3 (with PyYAML and jsonschema) is needed to check statuses against schemas/");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "statuses do not match schemas/ as PyYAML reads them:\n{text}");
+        text.split_whitespace().next().and_then(|n| n.parse().ok()).unwrap_or(0)
+    }
+
     pub fn cli(&self, args: &[&str]) -> Output {
         Command::new(BIN)
             .args(args)

@@ -20,6 +20,8 @@ pub struct Condition {
     pub reason: String,
     #[serde(default)]
     pub message: String,
+    #[serde(with = "super::time")]
+    #[schemars(with = "DateTime<Utc>")]
     pub last_transition_time: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<u64>,

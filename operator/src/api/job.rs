@@ -288,9 +288,11 @@ pub struct SparkJobStatus {
     pub spark_application_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub web_ui_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "super::time::option")]
+    #[schemars(with = "Option<DateTime<Utc>>")]
     pub start_time: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "super::time::option")]
+    #[schemars(with = "Option<DateTime<Utc>>")]
     pub completion_time: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
@@ -300,6 +302,12 @@ pub struct SparkJobStatus {
     /// Where what the app wrote to $SPARKSWARM_OUTPUT_DIR was collected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outputs_dir: Option<String>,
+    /// Spark's event log of the latest attempt (`sparkswarm ui sparkjob NAME` replays it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_log: Option<String>,
+    /// Totals from Spark's event log of the latest attempt, once it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spark_metrics: Option<Box<SparkMetrics>>,
     /// Lifted from $SPARKSWARM_OUTPUT_DIR/results.json, in the app's own key order.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub results: Results,
@@ -317,4 +325,33 @@ pub struct SparkJobStatus {
 pub struct InputRun {
     pub attempt: u32,
     pub completion_time: DateTime<Utc>,
+}
+
+/// What a user looks at first in Spark's UI, summed over the attempt's event log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SparkMetrics {
+    pub jobs: u64,
+    /// Completed stage attempts.
+    pub stages: u64,
+    pub tasks: u64,
+    pub failed_tasks: u64,
+    /// Summed over every task.
+    pub executor_run_time_millis: u64,
+    pub input_bytes: u64,
+    /// Local and remote.
+    pub shuffle_read_bytes: u64,
+    pub shuffle_write_bytes: u64,
+    /// The highest any one task reached.
+    pub peak_execution_memory_bytes: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub longest_stage: Option<StageTime>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StageTime {
+    pub id: u64,
+    pub name: String,
+    pub duration_millis: u64,
 }

@@ -10,6 +10,7 @@ pub mod meta;
 pub mod quantity;
 pub mod redact;
 pub mod runtime_kind;
+pub mod time;
 
 pub use cluster::{SparkCluster, SparkClusterSpec, SparkClusterStatus};
 pub use condition::{Condition, ConditionStatus};

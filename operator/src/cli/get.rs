@@ -1,4 +1,5 @@
-//! `sparkswarm get KIND [NAME] [-o wide|yaml|json|name] [-w]`
+//! `sparkswarm get KIND [NAME] [-o wide|yaml|json|name|jsonpath=|custom-columns=] [-l SELECTOR]
+//! [--sort-by EXPR] [-w]`
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -12,58 +13,77 @@ use crate::state::generations::Generations;
 use crate::state::StateDir;
 
 use super::changes::Changes;
+use super::jsonpath::Template;
+use super::output::{sort_by, Columns, Output};
+use super::selector::Selector;
 use super::table::{age, Table};
 use super::target::{find, load, parse_kind, qualified, warn_file_errors};
-use super::{CliResult, Globals};
+use super::{CliError, CliResult, Globals};
 
 #[derive(Debug, clap::Args)]
 pub struct GetArgs {
     /// sparkclusters (sc) or sparkjobs (sj)
     pub kind: String,
     pub name: Option<String>,
-    /// Output format: wide, yaml, json or name.
+    /// Output format: wide, yaml, json, name, jsonpath=TEMPLATE or custom-columns=SPEC.
     #[arg(short = 'o', long = "output")]
     pub output: Option<Output>,
+    /// Selector (label query) to filter on: `k=v`, `k!=v`, `k in (a,b)`, `k notin (a)`, `k`, `!k`.
+    #[arg(short = 'l', long = "selector")]
+    pub selector: Option<String>,
+    /// Sort the list by the value of this JSONPath expression (e.g. `.status.startTime`).
+    #[arg(long = "sort-by")]
+    pub sort_by: Option<String>,
+    /// Print tables without their header line.
+    #[arg(long = "no-headers")]
+    pub no_headers: bool,
     /// After listing, watch for changes and print them.
     #[arg(short = 'w', long = "watch")]
     pub watch: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Output {
-    Wide,
-    Yaml,
-    Json,
-    Name,
-}
-
 pub fn run(g: &Globals, args: GetArgs) -> CliResult {
     let kind = parse_kind(&args.kind)?;
+    if args.name.is_some() && args.selector.is_some() {
+        return Err(CliError("name cannot be provided when a selector is specified".into()));
+    }
+    let selector = args.selector.as_deref().map(Selector::parse).transpose()?;
     let catalog = load(&g.manifests)?;
     warn_file_errors(&catalog);
-    let entries: Vec<&Entry> = match &args.name {
+    let mut entries: Vec<&Entry> = match &args.name {
         Some(n) => vec![find(&catalog, kind, n)?],
-        None => catalog.iter_kind(kind).collect(),
+        None => catalog.iter_kind(kind).filter(|e| selector.as_ref().is_none_or(|s| s.matches(&labels(e)))).collect(),
     };
-    let wide = args.output == Some(Output::Wide);
-    match args.output {
-        Some(Output::Yaml) | Some(Output::Json) => {
-            let shown = |e: &&Entry| {
-                let mut v = e.raw.clone();
-                crate::api::redact::redact(&mut v);
-                v
-            };
-            let value = if args.name.is_some() {
-                entries.first().map(shown).unwrap_or(Value::Null)
-            } else {
-                serde_json::json!({"apiVersion": "v1", "kind": "List", "items": entries.iter().map(shown).collect::<Vec<_>>()})
-            };
-            let text = if args.output == Some(Output::Json) {
-                serde_json::to_string_pretty(&value)? + "\n"
-            } else {
-                serde_yaml::to_string(&value)?
-            };
-            print!("{text}");
+    // What every format but the table shows: the object as written, secrets redacted.
+    let mut shown: Vec<(Value, usize)> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let mut v = e.raw.clone();
+            crate::api::redact::redact(&mut v);
+            (v, i)
+        })
+        .collect();
+    if let Some(expr) = &args.sort_by {
+        sort_by(&mut shown, expr)?;
+        entries = shown.iter().filter_map(|(_, i)| entries.get(*i).copied()).collect();
+    }
+    let objects: Vec<Value> = shown.into_iter().map(|(v, _)| v).collect();
+    // kubectl prints one object as itself, a listing as a `List`.
+    let value = || match (&args.name, objects.first()) {
+        (Some(_), Some(one)) => one.clone(),
+        _ => {
+            serde_json::json!({"apiVersion": "v1", "kind": "List", "items": objects, "metadata": {"resourceVersion": ""}})
+        }
+    };
+    let wide = matches!(args.output, Some(Output::Wide));
+    match &args.output {
+        Some(Output::Json) => print!("{}", serde_json::to_string_pretty(&value())? + "\n"),
+        Some(Output::Yaml) => print!("{}", crate::manifest::render::document(&value())?),
+        Some(Output::JsonPath(template)) => print!("{}", Template::parse(template)?.render(&value())),
+        Some(Output::CustomColumns(spec)) => {
+            let table = Columns::parse(spec)?.table(&objects);
+            print_table(&table, args.no_headers);
         }
         Some(Output::Name) => {
             for e in &entries {
@@ -72,20 +92,32 @@ pub fn run(g: &Globals, args: GetArgs) -> CliResult {
                 }
             }
         }
-        _ => {
+        Some(Output::Wide) | None => {
             let gens = Generations::load(&g.state).ok();
-            let table = render(kind, &entries, wide, gens.as_ref());
-            if table.is_empty() {
-                eprintln!("No resources found.");
-            } else {
-                print!("{}", table.render(true));
-            }
+            print_table(&render(kind, &entries, wide, gens.as_ref()), args.no_headers);
         }
     }
     if args.watch {
         watch(g, kind, args.name.as_deref(), wide)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_table(table: &Table, no_headers: bool) {
+    if table.is_empty() {
+        eprintln!("No resources found.");
+    } else {
+        print!("{}", table.render(!no_headers));
+    }
+}
+
+/// `metadata.labels` as written; a document whose labels are not strings has none to match.
+fn labels(e: &Entry) -> BTreeMap<String, String> {
+    e.raw
+        .pointer("/metadata/labels")
+        .and_then(Value::as_object)
+        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string()))).collect())
+        .unwrap_or_default()
 }
 
 /// Prints a row again whenever what it shows changes, like `kubectl get -w`. The first

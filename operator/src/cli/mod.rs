@@ -7,10 +7,13 @@ mod delete;
 mod demo;
 mod describe;
 mod get;
+mod jsonpath;
 mod logs;
+mod output;
 mod rerun;
 mod run;
 mod schema;
+mod selector;
 mod table;
 mod target;
 mod validate;
@@ -111,7 +114,7 @@ pub fn main() -> ExitCode {
         Err(CliError(message)) => {
             eprintln!(
                 "{}",
-                if message.starts_with("error") || message.starts_with("Error") {
+                if message.starts_with("error:") || message.starts_with("Error") {
                     message
                 } else {
                     format!("error: {message}")

@@ -79,6 +79,10 @@ pub(crate) fn scalar(v: &Value) -> Result<String, String> {
         if is_yaml11_bool(s) {
             return Ok(format!("'{s}'"));
         }
+        if looks_like_yaml11_timestamp(s) {
+            // kubectl's own quoting of `creationTimestamp`.
+            return Ok(double_quoted(s));
+        }
     }
     let text = serde_yaml::to_string(v).map_err(|e| e.to_string())?;
     let text = text.strip_suffix('\n').unwrap_or(&text);
@@ -98,6 +102,30 @@ fn is_yaml11_bool(s: &str) -> bool {
     const WORDS: [&str; 11] = ["y", "yes", "n", "no", "on", "off", "true", "false", "Y", "N", "~"];
     WORDS.contains(&s)
         || ["yes", "no", "on", "off", "true", "false"].iter().any(|w| s == w.to_uppercase() || s == capitalized(w))
+}
+
+/// YAML 1.1 readers (PyYAML) turn a plain `2024-01-02` or `2024-01-02T03:04:05Z` into a
+/// date object, which then fails the schema's `type: string`. Anything that starts like a
+/// date and holds only what a timestamp can is quoted; quoting too much is harmless.
+fn looks_like_yaml11_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 8
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b.iter().all(|c| c.is_ascii_digit() || b"-:.+Tt Zz\t".contains(c))
+}
+
+/// A whole mapping as block YAML, the way `get -o yaml` prints an object: the same scalars
+/// (and quoting) as a status written into a manifest.
+pub(crate) fn document(value: &Value) -> Result<String, String> {
+    match value {
+        Value::Object(m) if !m.is_empty() => {
+            let mut lines = Vec::new();
+            mapping(m, 0, &mut lines)?;
+            Ok(lines.join("\n") + "\n")
+        }
+        other => Ok(scalar(other)? + "\n"),
+    }
 }
 
 fn capitalized(w: &str) -> String {
@@ -151,6 +179,17 @@ mod tests {
             let back: Value = serde_yaml::from_str(&text).expect("parse");
             assert_eq!(back, json!({"status": v}), "{text}");
         }
+    }
+
+    #[test]
+    fn timestamps_are_quoted_for_yaml11_readers() {
+        let v = json!({"startTime": "2026-12-01T12:00:00Z", "day": "2026-12-01", "num": "2026", "id": "app-2026-x"});
+        let text = document(&json!({"status": v})).expect("render");
+        assert!(text.contains("startTime: \"2026-12-01T12:00:00Z\""), "{text}");
+        assert!(text.contains("day: \"2026-12-01\""), "{text}");
+        assert!(text.contains("num: '2026'") && text.contains("id: app-2026-x"), "{text}");
+        let back: Value = serde_yaml::from_str(&text).expect("parse");
+        assert_eq!(back, json!({"status": v}));
     }
 
     #[test]

@@ -45,7 +45,8 @@ impl Context {
     /// Records a job's phase and updates the jobs-by-phase gauge incrementally, under the
     /// same lock, so concurrent reconciles can neither publish a stale count nor pay for a
     /// full recount each.
-    pub fn set_job_phase(&self, name: &str, phase: Option<JobPhase>) {
+    /// `ran`: for a finished job, how long it ran (start to completion).
+    pub fn set_job_phase(&self, name: &str, phase: Option<JobPhase>, ran: Option<std::time::Duration>) {
         let mut phases = self.job_phases.lock();
         let old = match phase {
             Some(p) => phases.insert(name.to_string(), p),
@@ -54,6 +55,7 @@ impl Context {
         if old == phase {
             return;
         }
+        crate::metrics::job_phase_changed(old, phase, ran);
         if let Some(o) = old {
             crate::metrics::add_jobs_in_phase(o.as_str(), -1);
         }

@@ -130,7 +130,7 @@ pub async fn mark_spec_invalid(
     let (reason, message) = describe_errors(errors);
     mark_invalid(ctx, path, Some(kind), Some(name), index, previous, &reason, &message, Some(generation)).await?;
     if kind == Kind::SparkJob {
-        ctx.set_job_phase(name, Some(crate::api::job::JobPhase::Failed));
+        ctx.set_job_phase(name, Some(crate::api::job::JobPhase::Failed), None);
     }
     Ok(())
 }

@@ -92,6 +92,8 @@ impl JobRuntime for FakeRuntime {
                 outputs_dir: dir.join("outputs"),
                 results: results.clone(),
                 driver_log: dir.join("driver.log"),
+                event_log: None,
+                spark_metrics: None,
             }))
         })
     }

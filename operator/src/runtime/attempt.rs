@@ -7,6 +7,8 @@ use crate::api::job::Results;
 
 /// `results.json` above this is ignored (it is lifted into the status).
 const RESULTS_MAX_BYTES: u64 = 1024 * 1024;
+/// Reading a bigger event log on each observation would stall the reconciler.
+const EVENT_LOG_MAX_BYTES: u64 = 256 * 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttemptDir {
@@ -22,6 +24,35 @@ impl AttemptDir {
     /// What the app wrote to `$SPARKSWARM_OUTPUT_DIR`, collected.
     pub fn outputs(&self) -> PathBuf {
         self.dir.join("outputs")
+    }
+
+    /// Where Spark's event log of the attempt is (written there or collected there).
+    pub fn event_log_dir(&self) -> PathBuf {
+        self.dir.join(super::event_log::DIR)
+    }
+
+    /// The event log file: `<app id>` once the application ended, `<app id>.inprogress`
+    /// while it runs (and after a driver that died without closing it).
+    pub fn event_log(&self) -> Option<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.event_log_dir())
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_file() && p.extension().is_none_or(|x| x != "crc"))
+            .collect();
+        files.sort_by_key(|p| p.extension().is_some_and(|x| x == "inprogress"));
+        files.into_iter().next()
+    }
+
+    /// Totals over the event log, once Spark closed it (renamed it from `.inprogress`).
+    pub fn read_spark_metrics(&self) -> Option<Box<crate::api::job::SparkMetrics>> {
+        let log = self.event_log().filter(|p| p.extension().is_none_or(|x| x != "inprogress"))?;
+        if std::fs::metadata(&log).ok()?.len() > EVENT_LOG_MAX_BYTES {
+            tracing::warn!(path = %log.display(), "the event log is too big to sum up; status.sparkMetrics left out");
+            return None;
+        }
+        let text = std::fs::read_to_string(&log).ok()?;
+        Some(Box::new(super::event_log_metrics::parse(&text)))
     }
 
     /// The driver's stdout and stderr.

@@ -6,6 +6,8 @@
 pub mod attempt;
 pub mod converge;
 pub mod digitalocean;
+pub mod event_log;
+pub mod event_log_metrics;
 pub mod local;
 pub mod registry;
 pub mod swarm;
@@ -179,6 +181,10 @@ pub struct AttemptObservation {
     /// The flat map in `results.json`, once the attempt ended.
     pub results: crate::api::job::Results,
     pub driver_log: PathBuf,
+    /// Spark's event log of the attempt, once there is one in the attempt's directory.
+    pub event_log: Option<PathBuf>,
+    /// Totals over the event log, once Spark closed it.
+    pub spark_metrics: Option<Box<crate::api::job::SparkMetrics>>,
 }
 
 /// Why a runtime failed; the variant name is the event and condition reason, except for the

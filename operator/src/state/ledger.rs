@@ -95,6 +95,10 @@ pub struct AttemptEnd {
     pub results: crate::api::job::Results,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outputs_dir: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_log: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spark_metrics: Option<Box<crate::api::job::SparkMetrics>>,
 }
 
 impl AttemptEnd {

@@ -62,7 +62,7 @@ pub enum Step {
     /// Record and submit attempt `number` of the current generation.
     Submit { number: u32 },
     /// The latest attempt ended: record how.
-    RecordEnd(AttemptEnd),
+    RecordEnd(Box<AttemptEnd>),
     /// Stop the running attempt; its end is recorded with this reason.
     Kill { reason: EndReason, message: String },
     /// `ttlSecondsAfterFinished` passed: remove the attempts' logs and outputs.
@@ -123,12 +123,12 @@ fn step_for_open_attempt(v: &JobView, open: &AttemptRecord) -> Step {
             if v.now - open.submitted_at < chrono::Duration::from_std(LOST_AFTER).unwrap_or_default() {
                 return Step::Wait(Some(POLL_STARTING));
             }
-            return Step::RecordEnd(lost_end(v.now, None));
+            return Step::RecordEnd(Box::new(lost_end(v.now, None)));
         }
     };
     match &live.state {
-        AttemptState::Lost => Step::RecordEnd(lost_end(v.now, Some(live))),
-        AttemptState::Exited(code) => Step::RecordEnd(exited_end(*code, live, v.spec, v.now)),
+        AttemptState::Lost => Step::RecordEnd(Box::new(lost_end(v.now, Some(live)))),
+        AttemptState::Exited(code) => Step::RecordEnd(Box::new(exited_end(*code, live, v.spec, v.now))),
         AttemptState::Running => {
             if open.generation != v.generation {
                 return Step::Kill {
@@ -203,6 +203,8 @@ fn lost_end(now: DateTime<Utc>, live: Option<&AttemptObservation>) -> AttemptEnd
         web_ui_url: None,
         results: Default::default(),
         outputs_dir: live.map(|l| l.outputs_dir.display().to_string()),
+        event_log: event_log(live),
+        spark_metrics: live.and_then(|l| l.spark_metrics.clone()),
     }
 }
 
@@ -226,6 +228,8 @@ fn exited_end(code: i32, live: &AttemptObservation, spec: &SparkJobSpec, now: Da
         web_ui_url: live.web_ui_url.clone(),
         results: live.results.clone(),
         outputs_dir: Some(live.outputs_dir.display().to_string()),
+        event_log: event_log(Some(live)),
+        spark_metrics: live.spark_metrics.clone(),
     }
 }
 
@@ -246,7 +250,13 @@ pub fn killed_end(
         web_ui_url: live.and_then(|l| l.web_ui_url.clone()),
         results: Default::default(),
         outputs_dir: live.map(|l| l.outputs_dir.display().to_string()),
+        event_log: event_log(live),
+        spark_metrics: live.and_then(|l| l.spark_metrics.clone()),
     }
+}
+
+fn event_log(live: Option<&AttemptObservation>) -> Option<String> {
+    live.and_then(|l| l.event_log.as_ref()).map(|p| p.display().to_string())
 }
 
 fn to_std(d: chrono::Duration) -> Duration {
@@ -324,6 +334,7 @@ pub fn status(v: &JobView, previous: Option<&SparkJobStatus>) -> SparkJobStatus 
                 st.spark_application_id = app;
                 st.web_ui_url = live.and_then(|l| l.web_ui_url.clone());
                 st.outputs_dir = live.map(|l| l.outputs_dir.display().to_string());
+                st.event_log = event_log(live);
                 cond("Submitted", ConditionStatus::True, "Submitted", &format!("attempt {} submitted", a.number));
                 if st.phase == JobPhase::Running {
                     cond("Running", ConditionStatus::True, "Running", "the driver is running");
@@ -337,6 +348,8 @@ pub fn status(v: &JobView, previous: Option<&SparkJobStatus>) -> SparkJobStatus 
                 st.web_ui_url = end.web_ui_url.clone();
                 st.exit_code = end.exit_code;
                 st.outputs_dir = end.outputs_dir.clone();
+                st.event_log = end.event_log.clone();
+                st.spark_metrics = end.spark_metrics.clone();
                 st.results = end.results.clone();
                 cond("Submitted", ConditionStatus::True, "Submitted", &format!("attempt {} submitted", a.number));
                 cond("Running", ConditionStatus::False, end.reason.as_str(), "");

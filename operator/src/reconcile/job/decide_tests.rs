@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use chrono::TimeZone;
 
 use super::*;
-use crate::api::job::{RestartPolicy, SparkJobSpec};
+use crate::api::job::{RestartPolicy, SparkJobSpec, SparkMetrics};
 
 fn spec() -> SparkJobSpec {
     serde_json::from_value(serde_json::json!({"clusterRef": "demo", "mainApplicationFile": "main.py"})).unwrap()
@@ -38,6 +38,8 @@ fn end(code: Option<i32>, reason: EndReason, at: i64) -> AttemptEnd {
         web_ui_url: None,
         results: [("rmse".to_string(), serde_json::json!(4.2))].into_iter().collect(),
         outputs_dir: Some("/s/out".into()),
+        event_log: Some("/s/eventlog/app-1".into()),
+        spark_metrics: None,
     }
 }
 
@@ -52,6 +54,8 @@ fn live(state: AttemptState) -> AttemptObservation {
         outputs_dir: PathBuf::from("/s/out"),
         results: [("r2".to_string(), serde_json::json!(0.7))].into_iter().collect(),
         driver_log: PathBuf::from("/s/driver.log"),
+        event_log: Some(PathBuf::from("/s/eventlog/app-7.inprogress")),
+        spark_metrics: Some(Box::new(SparkMetrics { jobs: 2, tasks: 4, ..Default::default() })),
     }
 }
 
@@ -116,7 +120,7 @@ fn an_exit_is_recorded_then_the_job_succeeds_with_results() {
     let step = next_step(&view(&s, &l, Some(&obs), &c, 60));
     let Step::RecordEnd(e) = step else { panic!("{step:?}") };
     assert_eq!(e.reason, EndReason::Completed);
-    l.attempts[0].ended = Some(e);
+    l.attempts[0].ended = Some(*e);
     let v = view(&s, &l, None, &c, 61);
     assert_eq!(next_step(&v), Step::Wait(None));
     let st = status(&v, None);
@@ -124,6 +128,9 @@ fn an_exit_is_recorded_then_the_job_succeeds_with_results() {
     assert_eq!(st.results.get("r2"), Some(&serde_json::json!(0.7)));
     assert_eq!(st.exit_code, Some(0));
     assert!(st.completion_time.is_some());
+    // The end record keeps where the event log was, for `ui` once the driver is gone.
+    assert_eq!(st.event_log.as_deref(), Some("/s/eventlog/app-7.inprogress"));
+    assert_eq!(st.spark_metrics.map(|m| (m.jobs, m.tasks)), Some((2, 4)));
 }
 
 #[test]
@@ -313,7 +320,7 @@ fn unmet_criteria_fail_an_exit_zero_and_are_not_retried() {
     let Step::RecordEnd(e) = next_step(&view(&s, &l, Some(&obs), &c, 60)) else { panic!() };
     assert_eq!(e.reason, EndReason::CriteriaNotMet);
     assert_eq!(e.message, "r2 = 0.7, want >= 0.75");
-    l.attempts[0].ended = Some(e);
+    l.attempts[0].ended = Some(*e);
     let v = view(&s, &l, None, &c, 100);
     assert_eq!(next_step(&v), Step::Wait(None));
     let st = status(&v, None);

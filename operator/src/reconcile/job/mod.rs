@@ -167,7 +167,7 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
                     ctx.end_watches.forget(&ctx.state.attempt_dir(name, open.seq));
                 }
                 if let Some(last) = ledger.latest_mut() {
-                    last.ended = Some(end);
+                    last.ended = Some(*end);
                 }
                 ledger.save(&job_dir)?;
                 if ok {
@@ -226,6 +226,10 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
     let status = decide::status(&view, previous.as_ref());
     let phase = status.phase;
     let typed = SparkJob { status: Some(status.clone()), ..job.clone() };
+    let ran = match (status.start_time, status.completion_time) {
+        (Some(a), Some(b)) => (b - a).to_std().ok(),
+        _ => None,
+    };
     let value = serde_json::to_value(&status).map_err(|e| ReconcileError::InternalError(e.to_string()))?;
     let write = StatusWrite {
         path: file.path.clone(),
@@ -240,7 +244,7 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
     if previous.as_ref().map(|p| p.phase) != Some(phase) {
         tracing::info!(job = name, phase = phase.as_str(), "job phase");
     }
-    ctx.set_job_phase(name, Some(phase));
+    ctx.set_job_phase(name, Some(phase), ran);
     Ok(match wait {
         Some(d) => Action::Requeue(d),
         None => Action::AwaitChange,
@@ -292,7 +296,7 @@ async fn cleanup(ctx: &Context, name: &str) -> Result<Action, ReconcileError> {
     ctx.generations.lock().remove(&StateDir::object_key(Kind::SparkJob, name));
     ctx.events.forget(KIND, name);
     automation::wake_downstream(ctx, name);
-    ctx.set_job_phase(name, None);
+    ctx.set_job_phase(name, None, None);
     Ok(Action::AwaitChange)
 }
 

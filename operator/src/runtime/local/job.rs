@@ -118,6 +118,11 @@ fn submit_args(sub: &JobSubmission, extra_conf: &[(String, String)]) -> Result<V
     for (k, v) in extra_conf {
         push("--conf", format!("{k}={v}"));
     }
+    for (k, v) in
+        super::super::event_log::spark_conf(&AttemptDir::new(&sub.attempt_dir).event_log_dir().to_string_lossy())
+    {
+        push("--conf", format!("{k}={v}"));
+    }
     // Last, so that it cannot be overridden: it ties the application to this submission.
     push("--conf", format!("spark.sparkswarm.submissionId={}", sub.submission_id));
     if !sub.py_files.is_empty() {
@@ -159,7 +164,7 @@ pub(crate) async fn submit(rt: &LocalRuntime, sub: &JobSubmission) -> Result<(),
         .collect::<Result<_, _>>()?;
     let dist = rt.spark().await?.clone();
 
-    for d in [f.dir.clone(), f.work(), f.outputs()] {
+    for d in [f.dir.clone(), f.work(), f.outputs(), f.event_log_dir()] {
         std::fs::create_dir_all(&d).map_err(RuntimeError::io(format!("creating {}", d.display())))?;
     }
     for ((src, _), dst) in sub.files.iter().zip(&destinations) {
@@ -293,6 +298,8 @@ pub(crate) async fn observe(attempt_dir: &Path) -> Result<Option<AttemptObservat
         web_ui_url: log.web_ui_url,
         error_line,
         outputs_dir: f.outputs(),
+        event_log: f.event_log(),
+        spark_metrics: f.read_spark_metrics(),
         results,
         driver_log: f.driver_log(),
     }))

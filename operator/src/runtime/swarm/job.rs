@@ -180,10 +180,13 @@ pub(crate) fn submit_args(sub: &JobSubmission, extra_conf: &[(String, String)]) 
     for (k, v) in extra_conf {
         push("--conf", format!("{k}={v}"));
     }
+    let root = data_volume::attempt_root(&sub.submission_id)?;
+    for (k, v) in crate::runtime::event_log::spark_conf(&format!("{root}/{}", crate::runtime::event_log::DIR)) {
+        push("--conf", format!("{k}={v}"));
+    }
     // Last, so that it cannot be overridden: it ties the application to this submission.
     push("--conf", format!("spark.sparkswarm.submissionId={}", sub.submission_id));
     let entries = layout(sub)?;
-    let root = data_volume::attempt_root(&sub.submission_id)?;
     let py: Vec<String> = entries
         .iter()
         .filter(|(_, dst)| dst.starts_with("app/py"))
@@ -254,7 +257,7 @@ fn write_tar<W: std::io::Write>(w: W, top: &Path, entries: &[(PathBuf, PathBuf)]
     };
     // The driver runs as whoever the image says; world-writable dirs keep any user working.
     let mut made = std::collections::BTreeSet::new();
-    for d in ["", "work", "outputs", "app", "app/main", "app/py"] {
+    for d in ["", "work", "outputs", crate::runtime::event_log::DIR, "app", "app/main", "app/py"] {
         dir(&mut b, Path::new(d))?;
         made.insert(PathBuf::from(d));
     }
@@ -571,18 +574,19 @@ async fn fetch_logs(docker: &Docker, service: &str, to: &Path) -> Result<(), Swa
     file.write_all(&buf[have as usize..]).map_err(SwarmError::io(format!("appending to {}", to.display())))
 }
 
-/// Copies the driver's `outputs/` into the attempt's `outputs/`.
-async fn collect_outputs(
+/// Copies one directory of the driver's (`outputs/`, `eventlog/`) into the attempt's.
+async fn collect_dir(
     rt: &SwarmRuntime,
     docker: &Docker,
     image: &str,
     record: &JobRecord,
     l: &HashMap<String, String>,
+    sub: &str,
     to: &Path,
 ) -> Result<(), SwarmError> {
-    let name = format!("{}-collect", record.service);
+    let name = format!("{}-collect-{sub}", record.service);
     let id = helper(docker, image, &files_mount(rt, record, l), l, &name).await?;
-    let opts = DownloadFromContainerOptionsBuilder::default().path(&format!("{}/outputs/.", record.root())).build();
+    let opts = DownloadFromContainerOptionsBuilder::default().path(&format!("{}/{sub}/.", record.root())).build();
     let tmp = to.with_extension("tar.partial");
     let result = async {
         let mut file =
@@ -736,6 +740,8 @@ fn observation(f: &Files, state: AttemptState) -> AttemptObservation {
         web_ui_url: log.web_ui_url,
         error_line,
         outputs_dir: f.outputs(),
+        event_log: f.event_log(),
+        spark_metrics: f.read_spark_metrics(),
         results,
         driver_log: f.driver_log(),
     }
@@ -798,8 +804,11 @@ pub(crate) async fn observe(rt: &SwarmRuntime, attempt_dir: &Path) -> Result<Opt
         }
     }
     let l = job_labels(rt, &record.cluster, &record.job, &record.submission_id, "driver");
-    if let Err(e) = collect_outputs(rt, &docker, &cluster_image(&target), &record, &l, &f.outputs()).await {
-        tracing::warn!(service = %record.service, error = %e, "could not collect the outputs");
+    let image = cluster_image(&target);
+    for (sub, to) in [("outputs", f.outputs()), (crate::runtime::event_log::DIR, f.event_log_dir())] {
+        if let Err(e) = collect_dir(rt, &docker, &image, &record, &l, sub, &to).await {
+            tracing::warn!(service = %record.service, error = %e, "could not collect {sub}");
+        }
     }
     write(&f.exitcode(), format!("{code}\n").as_bytes())?;
     cleanup(rt, &docker, &record, &cluster_image(&target)).await;
