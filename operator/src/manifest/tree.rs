@@ -267,7 +267,8 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Doc>, TreeError> {
                 stack.push(Frame::Map {
                     start,
                     decorated: anchor != 0 || tag.is_some(),
-                    flow: span_text(text, &offsets, &span).ends_with('{'),
+                    // After a tag the span runs on over the blanks that follow the `{`.
+                    flow: span_text(text, &offsets, &span).trim_end().ends_with('{'),
                     entries: Vec::new(),
                     pending_key: None,
                     seen: HashMap::new(),
@@ -280,7 +281,7 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Doc>, TreeError> {
                 stack.push(Frame::Seq {
                     start,
                     decorated: anchor != 0 || tag.is_some(),
-                    flow: span_text(text, &offsets, &span).ends_with('['),
+                    flow: span_text(text, &offsets, &span).trim_end().ends_with('['),
                     items: Vec::new(),
                     anchor,
                     weight: 1,
