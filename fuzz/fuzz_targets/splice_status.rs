@@ -8,7 +8,7 @@ use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::{json, Value};
-use sparkswarm::manifest::{parse, splice_status};
+use sparkswarm::manifest::{parse, splice_status, SpliceError};
 
 fn statuses() -> [Value; 5] {
     [
@@ -39,6 +39,10 @@ fuzz_target!(|data: &[u8]| {
         }
         let set = match splice_status(text, i, Some(status)) {
             Ok(set) => set,
+            // `&a: 1`: libyaml (serde) and saphyr (positions) disagree on where an anchor
+            // name ends, so one sees a mapping and the other a scalar; the write is refused
+            // with an error rather than guessed.
+            Err(SpliceError::NotBlockMapping { .. }) if text.contains(['&', '!']) => continue,
             Err(e) => panic!("no status for mapping document {i}: {e}\n{text:?}"),
         };
         let after = match parse(path, &set) {

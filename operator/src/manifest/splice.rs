@@ -36,8 +36,8 @@ pub(crate) fn documents(text: &str) -> Result<Vec<Doc>, SpliceError> {
 }
 
 /// The root of document `index`, which must be a block mapping with its keys at column 0.
-pub(crate) fn block_root(docs: &[Doc], index: usize) -> Result<&Node, SpliceError> {
-    let (root, style) = editable_root(docs, index)?;
+pub(crate) fn block_root<'d>(text: &str, docs: &'d [Doc], index: usize) -> Result<&'d Node, SpliceError> {
+    let (root, style) = editable_root(text, docs, index)?;
     match style {
         RootStyle::Block { indent: 0 } => Ok(root),
         _ => Err(SpliceError::NotBlockMapping { line: root.start.line, what: format!("document {index}") }),
@@ -53,16 +53,21 @@ enum RootStyle {
     Flow,
 }
 
-fn editable_root(docs: &[Doc], index: usize) -> Result<(&Node, RootStyle), SpliceError> {
+fn editable_root<'d>(text: &str, docs: &'d [Doc], index: usize) -> Result<(&'d Node, RootStyle), SpliceError> {
     let doc = docs.get(index).ok_or(SpliceError::NoSuchDocument { index, count: docs.len() })?;
     let root = &doc.root;
     let not_a_mapping = || SpliceError::NotBlockMapping { line: root.start.line, what: format!("document {index}") };
     match &root.kind {
         NodeKind::Mapping { flow: true, .. } => Ok((root, RootStyle::Flow)),
         NodeKind::Mapping { flow: false, entries } => {
-            let indent = entries.first().map_or(0, |(k, _)| k.start.col);
-            // Block keys share one column; anything else is not a mapping this code understands.
-            if entries.iter().any(|(k, _)| k.start.col != indent) {
+            // The indentation of the first key's line, not the key's column: `? key` and a
+            // tag in front of the key put it further right.
+            let indent = entries.first().map_or(0, |(k, _)| {
+                let line_start = line_start_of(text, k.start.byte);
+                text[line_start..k.start.byte].bytes().take_while(|b| *b == b' ').count()
+            });
+            // An explicit `? status` key is more than a `status:` line to replace.
+            if entries.iter().any(|(k, _)| k.scalar() == Some("status") && k.start.col != indent) {
                 return Err(not_a_mapping());
             }
             Ok((root, RootStyle::Block { indent }))
@@ -81,7 +86,7 @@ pub(crate) fn entry_extent(text: &str, key: &Node, value: &Node) -> (usize, usiz
 /// Sets (`Some`) or removes (`None`) the top-level `status` of document `doc_index`.
 pub fn splice_status(text: &str, doc_index: usize, status: Option<&Value>) -> Result<String, SpliceError> {
     let docs = documents(text)?;
-    let (root, style) = editable_root(&docs, doc_index)?;
+    let (root, style) = editable_root(text, &docs, doc_index)?;
     match style {
         RootStyle::Block { indent } => splice_block(text, root, indent, status),
         RootStyle::Flow => splice_flow(text, root, status),
@@ -105,7 +110,7 @@ fn splice_block(text: &str, root: &Node, indent: usize, status: Option<&Value>) 
         (Some((key, value)), None) => {
             let (start, end) = entry_extent(text, key, value);
             // The indentation in front of the key goes with the entry.
-            let line_start = text[..start].rfind(['\n', '\r']).map_or(0, |i| i + 1);
+            let line_start = line_start_of(text, start);
             let start = if text[line_start..start].bytes().all(|b| b == b' ') { line_start } else { start };
             // Take the line break before the block with it, mirroring how it was inserted;
             // a status on the very first line takes the one after it instead.
@@ -182,6 +187,11 @@ fn flow_entry_end(text: &str, key: &Node, value: &Node) -> usize {
     } else {
         key_end
     }
+}
+
+/// The byte where the line holding `at` starts.
+fn line_start_of(text: &str, at: usize) -> usize {
+    text[..at].rfind(['\n', '\r']).map_or(0, |i| i + 1)
 }
 
 fn replace(text: &str, start: usize, end: usize, with: &str) -> String {
@@ -312,6 +322,10 @@ spec: {}
             "\u{feff}é: ü\nstatus: ä\n",
             "a:\n- 1\n- - 2\n  - 3\n",
             "key with spaces: 1\n",
+            // Found by `cargo fuzz run splice_status`: explicit keys sit right of the column.
+            "? p\n",
+            "? a\n: 1\nb: 2\n",
+            "---\n  ? a\n  : 1\n",
         ] {
             let before = values(text);
             let set = splice(text, 0, Some(&status));
