@@ -236,7 +236,11 @@ fn every_valid_document_gets_its_status_and_keeps_its_owner() {
                 Some(s) => sparkswarm::manifest::splice_status(&edited, 0, Some(&s)).expect("splice"),
                 None => edited,
             };
-        std::fs::write(&owned, with_status).expect("edit");
+        // Saved as most editors save: a temp file renamed over the manifest.
+        let tmp = p.manifests().join(".owned.yaml.swp");
+        std::fs::write(&tmp, with_status).expect("edit");
+        std::os::unix::fs::chown(&tmp, Some(owner.0), Some(owner.1)).expect("chown");
+        std::fs::rename(&tmp, &owned).expect("save");
     }
     let final_hash = {
         let file = sparkswarm::manifest::document::read(&owned).expect("read");
