@@ -69,10 +69,6 @@ impl Node {
         }
     }
 
-    pub fn is_block_mapping(&self) -> bool {
-        matches!(&self.kind, NodeKind::Mapping { flow: false, .. })
-    }
-
     /// The first entry whose key is the scalar `key`.
     pub fn get(&self, key: &str) -> Option<&(Node, Node)> {
         self.entries()?.iter().find(|(k, _)| k.scalar() == Some(key))
@@ -476,7 +472,7 @@ mod tests {
     fn flow_and_block_collections_are_told_apart() {
         let docs = parse("a: &x {b: 1}\nc: [1]\nd:\n- 1\n").unwrap_or_default();
         let root = &docs[0].root;
-        assert!(root.is_block_mapping());
+        assert!(matches!(&root.kind, NodeKind::Mapping { flow: false, .. }));
         assert!(matches!(root.get("a").map(|e| &e.1.kind), Some(NodeKind::Mapping { flow: true, .. })));
         let c = root.get("c").map(|e| e.1.clone()).expect("c");
         assert_eq!(c.content_end, Some(text_len_until("a: &x {b: 1}\nc: [1]")));
