@@ -64,7 +64,9 @@ fn editable_root<'d>(text: &str, docs: &'d [Doc], index: usize) -> Result<(&'d N
             // tag in front of the key put it further right.
             let indent = entries.first().map_or(0, |(k, _)| {
                 let line_start = line_start_of(text, k.start.byte);
-                text[line_start..k.start.byte].bytes().take_while(|b| *b == b' ').count()
+                let line_indent = text[line_start..k.start.byte].bytes().take_while(|b| *b == b' ').count();
+                // A `?` on the line before its key starts the mapping there.
+                line_indent.min(root.start.col)
             });
             // An explicit `? status` key is more than a `status:` line to replace.
             if entries.iter().any(|(k, _)| k.scalar() == Some("status") && k.start.col != indent) {
@@ -326,6 +328,8 @@ spec: {}
             "? p\n",
             "? a\n: 1\nb: 2\n",
             "---\n  ? a\n  : 1\n",
+            "?\r a",
+            "a: 1\rb: 2\r",
         ] {
             let before = values(text);
             let set = splice(text, 0, Some(&status));

@@ -427,8 +427,9 @@ pub(crate) fn line_end(text: &str, at: usize) -> usize {
 
 /// The line break the file uses, judged by its first one; LF for a one-line file.
 pub(crate) fn line_ending(text: &str) -> &'static str {
-    match text.find('\n') {
-        Some(i) if i > 0 && text.as_bytes()[i - 1] == b'\r' => "\r\n",
+    match text.find(['\n', '\r']).map(|i| &text.as_bytes()[i..]) {
+        Some([b'\r', b'\n', ..]) => "\r\n",
+        Some([b'\r', ..]) => "\r",
         _ => "\n",
     }
 }
