@@ -167,17 +167,28 @@ pub async fn run(cfg: Config, progress: Arc<dyn Fn(&str) + Send + Sync>) -> Resu
 
 /// What reading a changed file found.
 enum Loaded {
-    /// The echo of our own status write: nothing that is reconciled changed.
-    OwnWrite,
+    /// The echo of our own status write, parsed all the same.
+    OwnWrite(document::ManifestFile),
     /// `None`: the file is gone.
     Read(Option<Result<document::ManifestFile, document::ParseError>>),
 }
 
 fn load(status: &crate::manifest::StatusWriter, path: &Path) -> Loaded {
-    if document::read_bytes(path).is_ok_and(|bytes| status.is_own_write(path, &bytes)) {
-        return Loaded::OwnWrite;
+    let bytes = match document::read_bytes(path) {
+        Ok(bytes) => bytes,
+        Err(_) if !path.exists() => return Loaded::Read(None),
+        Err(e) => return Loaded::Read(Some(Err(e))),
+    };
+    if status.is_own_write(path, &bytes) {
+        // Our write may have landed on a user's edit (the writer re-reads and splices into
+        // the new text when the file changed under it): the bytes are ours, the spec is
+        // theirs. Only a reflector that finds no document changed may skip the reconcile.
+        return match document::parse_bytes(path, bytes) {
+            Ok(file) => Loaded::OwnWrite(file),
+            Err(e) => Loaded::Read(Some(Err(e))),
+        };
     }
-    Loaded::Read(if path.exists() { Some(document::read(path)) } else { None })
+    Loaded::Read(Some(document::parse_bytes(path, bytes)))
 }
 
 /// Re-reads one file into the reflector and hints the objects that changed.
@@ -187,10 +198,9 @@ fn refresh(ctx: &Context, path: &Path) {
 
 fn apply(ctx: &Context, path: &Path, loaded: Loaded) {
     let parsed = match loaded {
-        Loaded::OwnWrite => {
-            ctx.store.lock().touch(path);
-            return;
-        }
+        // The documents' hashes tell whether anything but a status changed: `update` hints
+        // only the objects whose spec or identity did.
+        Loaded::OwnWrite(file) => Some(Ok(file)),
         Loaded::Read(parsed) => parsed,
     };
     if let Some(Err(e)) = &parsed {
