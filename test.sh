@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# All tests: unit, property, end-to-end on a real Spark, Docker Swarm and the DigitalOcean
+# All tests: unit, property, a short fuzz run (fuzz/ci.sh; SPARKSWARM_SKIP_FUZZ=1 skips it), end-to-end on a real Spark, Docker Swarm and the DigitalOcean
 # stand-in, and the schema freshness check. On a fresh machine it first installs what they
 # need (scripts/setup.sh: Debian packages, nextest, data sets, the images built offline);
 # SPARKSWARM_SKIP_SETUP=1 skips that on a machine known to have it all.
@@ -14,3 +14,7 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 printf '\n==> running the tests\n'
 cargo nextest run --workspace --locked --no-fail-fast "$@"
+if [ "${SPARKSWARM_SKIP_FUZZ:-0}" != 1 ]; then
+  printf '\n==> a short fuzz run of the manifest reader and the status splice\n'
+  fuzz/ci.sh
+fi

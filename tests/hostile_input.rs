@@ -187,3 +187,81 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// The status contract on every valid YAML document (issue 10, point 6): an indented root and
+/// a flow-style document get their status in their own style, every byte outside `status:`
+/// kept; a file given to another owner and group keeps them; after a burst of spec edits
+/// the status catches up with the last one.
+#[test]
+fn every_valid_document_gets_its_status_and_keeps_its_owner() {
+    use std::os::unix::fs::MetadataExt;
+    let p = Project::new();
+    p.write_app("app.py", "print(1)\n");
+    let indented = "# indented\n---\n  apiVersion: sparkswarm.io/v1alpha1\n  kind: SparkJob\n  metadata:\n    name: indented\n  spec:\n    clusterRef: missing\n    mainApplicationFile: ../apps/app.py\n  # after the spec\n";
+    let flow = "{apiVersion: sparkswarm.io/v1alpha1, kind: SparkJob,  # flow\n  metadata: {name: flow}, spec: {clusterRef: missing, mainApplicationFile: ../apps/app.py}}\n";
+    p.drop_manifest("indented.yaml", indented);
+    p.drop_manifest("flow.yaml", flow);
+    let owned_text = Project::job_yaml("owned", "missing", "app.py", "");
+    let owned = p.drop_manifest("owned.yaml", &owned_text);
+    // Only root can give a file away; as anyone else the file stays one's own.
+    let me = (std::fs::metadata(&owned).expect("meta").uid(), std::fs::metadata(&owned).expect("meta").gid());
+    let owner = if me.0 == 0 { (65534, 4242) } else { me };
+    std::os::unix::fs::chown(&owned, Some(owner.0), Some(owner.1)).expect("chown");
+    let mut op = p.start(&[]);
+
+    for (name, text) in [("indented.yaml", indented), ("flow.yaml", flow), ("owned.yaml", owned_text.as_str())] {
+        let path = p.manifest(name);
+        let status =
+            eventually(Duration::from_secs(60), &format!("{name}: a status"), || status_of(&path), || op.log());
+        assert!(status.get("conditions").is_some(), "{name}: {status}");
+        let after = std::fs::read_to_string(&path).expect("read");
+        let without = sparkswarm::manifest::splice_status(&after, 0, None).expect("splice");
+        assert_eq!(without, text, "{name}: bytes outside status changed:\n{after}");
+    }
+    let indented_after = p.read("indented.yaml");
+    assert!(indented_after.contains("\n  status:\n    "), "not indented like its document:\n{indented_after}");
+    assert!(p.read("flow.yaml").starts_with("{status: {"), "not flow style:\n{}", p.read("flow.yaml"));
+    let md = std::fs::metadata(&owned).expect("meta");
+    assert_eq!((md.uid(), md.gid()), owner, "owner and group after a status write");
+
+    // A burst of spec edits as fast as the disk takes them; then the status must catch up
+    // with the generation of the last one.
+    let edits = 60;
+    for i in 0..edits {
+        let spec = format!("  sparkConf: {{spark.sparkswarm.burst: '{i}'}}\n");
+        let edited = Project::job_yaml("owned", "missing", "app.py", &spec);
+        // Keep whatever status is there, as an editor would.
+        let with_status =
+            match sparkswarm::manifest::document::read(&owned).ok().and_then(|f| f.docs[0].status().cloned()) {
+                Some(s) => sparkswarm::manifest::splice_status(&edited, 0, Some(&s)).expect("splice"),
+                None => edited,
+            };
+        // Saved as most editors save: a temp file renamed over the manifest.
+        let tmp = p.manifests().join(".owned.yaml.swp");
+        std::fs::write(&tmp, with_status).expect("edit");
+        std::os::unix::fs::chown(&tmp, Some(owner.0), Some(owner.1)).expect("chown");
+        std::fs::rename(&tmp, &owned).expect("save");
+    }
+    let final_hash = {
+        let file = sparkswarm::manifest::document::read(&owned).expect("read");
+        file.docs[0].generation_hash()
+    };
+    let state = sparkswarm::state::StateDir::at(p.state());
+    let key = sparkswarm::state::StateDir::object_key(sparkswarm::api::Kind::SparkJob, "owned");
+    let (generation, observed) = eventually(
+        Duration::from_secs(60),
+        "status.observedGeneration at the last edit's generation",
+        || {
+            let gens = sparkswarm::state::generations::Generations::load(&state).ok()?;
+            let rec = gens.get(&key).filter(|r| r.hash == final_hash)?;
+            let observed = status_of(&owned)?.get("observedGeneration")?.as_u64()?;
+            (observed == rec.generation).then_some((rec.generation, observed))
+        },
+        || op.log(),
+    );
+    assert!(generation > 1, "the edits bumped no generation");
+    println!("burst: {edits} spec edits, generation {generation}, observedGeneration {observed}");
+    let md = std::fs::metadata(&owned).expect("meta");
+    assert_eq!((md.uid(), md.gid()), owner, "owner and group after the burst");
+    assert!(op.is_running(), "the operator died:\n{}", op.log());
+}

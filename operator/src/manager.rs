@@ -25,6 +25,7 @@ use crate::state::events::Recorder;
 use crate::state::generations::Generations;
 use crate::state::lock::{LockError, OperatorLock};
 use crate::state::StateDir;
+use crate::watch::loader::Loader;
 use crate::watch::{self, WatchEvent};
 
 #[derive(Debug, Clone)]
@@ -115,7 +116,7 @@ pub async fn run(cfg: Config, progress: Arc<dyn Fn(&str) + Send + Sync>) -> Resu
     // Watch before listing, so nothing that changes during the first list is missed.
     let (watch_tx, mut watch_rx) = mpsc::unbounded_channel();
     let _watcher = watch::start(&manifests, watch_tx).map_err(|e| ManagerError::Watch(manifests.clone(), e))?;
-    relist(&ctx, false);
+    relist(&ctx, false, |_| false);
     hint_orphans(&ctx).await;
     tracing::info!(manifests = %manifests.display(), state = %state.root().display(), "operator started");
 
@@ -135,15 +136,21 @@ pub async fn run(cfg: Config, progress: Arc<dyn Fn(&str) + Send + Sync>) -> Resu
     resync.tick().await;
     let mut flush = tokio::time::interval(Duration::from_secs(1));
     let mut done_check = tokio::time::interval(Duration::from_millis(250));
+    // File events are read off the loop, so that a file slow to refuse holds up no other.
+    let mut loader = {
+        let status = ctx.status.clone();
+        Loader::new(move |path: &Path| load(&status, path))
+    };
     let outcome = loop {
         tokio::select! {
             _ = async { match sigint.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => break Outcome::Stopped,
             _ = async { match sigterm.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => break Outcome::Stopped,
             Some(event) = watch_rx.recv() => match event {
-                WatchEvent::Changed(path) => refresh(&ctx, &path),
-                WatchEvent::Relist => relist(&ctx, false),
+                WatchEvent::Changed(path) => loader.request(path),
+                WatchEvent::Relist => relist(&ctx, false, |p| loader.is_loading(p)),
             },
-            _ = resync.tick() => relist(&ctx, true),
+            Some((path, loaded)) = loader.next() => apply(&ctx, &path, loaded),
+            _ = resync.tick() => relist(&ctx, true, |p| loader.is_loading(p)),
             _ = flush.tick() => flush_generations(&ctx),
             _ = done_check.tick(), if cfg.exit_when_done => {
                 if let Some(done) = all_jobs_done(&ctx) {
@@ -159,19 +166,50 @@ pub async fn run(cfg: Config, progress: Arc<dyn Fn(&str) + Send + Sync>) -> Resu
     Ok(outcome)
 }
 
+/// What reading a changed file found.
+enum Loaded {
+    /// The echo of our own status write, parsed all the same.
+    OwnWrite(document::ManifestFile),
+    /// `None`: the file is gone.
+    Read(Option<Result<document::ManifestFile, document::ParseError>>),
+}
+
+fn load(status: &crate::manifest::StatusWriter, path: &Path) -> Loaded {
+    let bytes = match document::read_bytes(path) {
+        Ok(bytes) => bytes,
+        Err(_) if !path.exists() => return Loaded::Read(None),
+        Err(e) => return Loaded::Read(Some(Err(e))),
+    };
+    if status.is_own_write(path, &bytes) {
+        // Our write may have landed on a user's edit (the writer re-reads and splices into
+        // the new text when the file changed under it): the bytes are ours, the spec is
+        // theirs. Only a reflector that finds no document changed may skip the reconcile.
+        return match document::parse_bytes(path, bytes) {
+            Ok(file) => Loaded::OwnWrite(file),
+            Err(e) => Loaded::Read(Some(Err(e))),
+        };
+    }
+    Loaded::Read(Some(document::parse_bytes(path, bytes)))
+}
+
 /// Re-reads one file into the reflector and hints the objects that changed.
 fn refresh(ctx: &Context, path: &Path) {
-    // The echo of our own status write: nothing that is reconciled changed.
-    if document::read_bytes(path).is_ok_and(|bytes| ctx.status.is_own_write(path, &bytes)) {
-        ctx.store.lock().touch(path);
-        return;
-    }
-    let parsed = if path.exists() { Some(document::read(path)) } else { None };
+    apply(ctx, path, load(&ctx.status, path));
+}
+
+fn apply(ctx: &Context, path: &Path, loaded: Loaded) {
+    let parsed = match loaded {
+        // The documents' hashes tell whether anything but a status changed: `update` hints
+        // only the objects whose spec or identity did.
+        Loaded::OwnWrite(file) => Some(Ok(file)),
+        Loaded::Read(parsed) => parsed,
+    };
     if let Some(Err(e)) = &parsed {
         tracing::warn!(path = %path.display(), "{e}");
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         ctx.events.warning("File", &name, e.reason(), e.to_string());
     }
+    let invalid = invalid_objects(path, parsed.as_ref());
     let mut store = ctx.store.lock();
     let keys = store.update(path, parsed);
     for key in keys {
@@ -180,18 +218,32 @@ fn refresh(ctx: &Context, path: &Path) {
             // An editor that truncates and rewrites in place makes an object vanish for an
             // instant; deleting is destructive, so look again once the write has settled.
             let _ = ctx.hints.send(Hint::After(key, DELETE_GRACE));
+        } else if matches!(&key, Key::Document(..)) || invalid.contains(&key) {
+            let _ = ctx.hints.send(Hint::Low(key));
         } else {
             ctx.hint(key);
         }
     }
 }
 
+/// The objects of a file that fail validation: they only need their `Valid=False`, which
+/// can wait behind good objects (the reconcile validates again; this only picks the lane).
+fn invalid_objects(path: &Path, parsed: Option<&Result<document::ManifestFile, document::ParseError>>) -> Vec<Key> {
+    let Some(Ok(file)) = parsed else { return Vec::new() };
+    file.docs
+        .iter()
+        .filter(|d| crate::manifest::validate(path, d).is_err())
+        .filter_map(|d| Some(Key::Object(d.kind().and_then(Kind::from_kind_field)?, d.name()?.to_string())))
+        .collect()
+}
+
 /// How long an object must stay gone from its file before its deletion is acted on.
 const DELETE_GRACE: Duration = Duration::from_secs(2);
 
 /// Re-lists the directory: files gone from disk are removed, new or (with `by_stamp`)
-/// changed ones re-read. Without `by_stamp` every file is re-read.
-fn relist(ctx: &Context, by_stamp: bool) {
+/// changed ones re-read. Without `by_stamp` every file is re-read. A file being read by the
+/// loader is left to it: its result, or the read after it, is at least as new.
+fn relist(ctx: &Context, by_stamp: bool, being_read: impl Fn(&Path) -> bool) {
     let listed = match scan::list_files(&ctx.manifests) {
         Ok(files) => files,
         Err(e) => {
@@ -210,13 +262,13 @@ fn relist(ctx: &Context, by_stamp: bool) {
     let known = ctx.store.lock().paths();
     let on_disk: std::collections::HashSet<&PathBuf> = listed.iter().collect();
     for path in &known {
-        if !on_disk.contains(path) {
+        if !on_disk.contains(path) && !being_read(path) {
             refresh(ctx, path);
         }
     }
     for path in &listed {
         let unchanged = by_stamp && ctx.store.lock().stamp(path).is_some_and(|s| Some(s) == stamp_of(path));
-        if !unchanged {
+        if !unchanged && !being_read(path) {
             refresh(ctx, path);
         }
     }

@@ -33,6 +33,9 @@ pub enum Action {
 pub enum Hint<K> {
     Now(K),
     After(K, Duration),
+    /// Now, behind every other due key: a document known to be invalid only needs its
+    /// `Valid=False`, and a directory full of them must not hold up a good file.
+    Low(K),
 }
 
 enum Outcome<E> {
@@ -59,6 +62,11 @@ pub async fn run<K, R, Fut, E, P>(
     let concurrency = concurrency.max(1);
     let mut scheduler: Scheduler<K> = Scheduler::default();
     let mut ready: VecDeque<K> = VecDeque::new();
+    let mut ready_low: VecDeque<K> = VecDeque::new();
+    let mut low: HashSet<K> = HashSet::new();
+    // Low keys never take the last slot, so a good key finds one free at once.
+    let low_slots = if concurrency > 1 { concurrency - 1 } else { 1 };
+    let mut running_low: HashSet<K> = HashSet::new();
     let mut queued: HashSet<K> = HashSet::new();
     let mut running: HashSet<K> = HashSet::new();
     let mut rerun: HashSet<K> = HashSet::new();
@@ -68,7 +76,17 @@ pub async fn run<K, R, Fut, E, P>(
 
     loop {
         while running.len() < concurrency {
-            let Some(key) = ready.pop_front() else { break };
+            let key = match ready.pop_front() {
+                Some(key) => key,
+                None if running_low.len() < low_slots => match ready_low.pop_front() {
+                    Some(key) => {
+                        running_low.insert(key.clone());
+                        key
+                    }
+                    None => break,
+                },
+                None => break,
+            };
             queued.remove(&key);
             if running.contains(&key) {
                 rerun.insert(key);
@@ -91,6 +109,7 @@ pub async fn run<K, R, Fut, E, P>(
             Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
                 let Ok((key, outcome)) = joined else { continue };
                 running.remove(&key);
+                running_low.remove(&key);
                 let now = Instant::now();
                 match outcome {
                     Outcome::Done(Ok(action)) => {
@@ -125,15 +144,29 @@ pub async fn run<K, R, Fut, E, P>(
                 }
             }
             hint = hints.recv(), if hints_open => match hint {
-                Some(Hint::Now(key)) => scheduler.schedule(key, Instant::now()),
+                Some(Hint::Now(key)) => {
+                    low.remove(&key);
+                    scheduler.schedule(key, Instant::now());
+                }
                 Some(Hint::After(key, after)) => scheduler.schedule(key, Instant::now() + after),
+                Some(Hint::Low(key)) => {
+                    if !scheduler.contains(&key) && !queued.contains(&key) {
+                        low.insert(key.clone());
+                    }
+                    scheduler.schedule(key, Instant::now());
+                }
                 None => hints_open = false,
             },
             key = std::future::poll_fn(|cx| scheduler.poll_expired(cx)) => {
+                let is_low = low.remove(&key);
                 if running.contains(&key) {
                     rerun.insert(key);
                 } else if queued.insert(key.clone()) {
-                    ready.push_back(key);
+                    if is_low {
+                        ready_low.push_back(key);
+                    } else {
+                        ready.push_back(key);
+                    }
                 }
             }
         }

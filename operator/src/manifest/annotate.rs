@@ -8,7 +8,7 @@ use super::tree::{self, Node, NodeKind};
 /// Sets `metadata.annotations.KEY` of document `doc_index` to `value` (written double-quoted).
 pub fn set_annotation(text: &str, doc_index: usize, key: &str, value: &str) -> Result<String, SpliceError> {
     let docs = documents(text)?;
-    let root = block_root(&docs, doc_index)?;
+    let root = block_root(text, &docs, doc_index)?;
     let le = tree::line_ending(text);
     let entry = format!("{}: {}", render_key(key), double_quoted(value));
 

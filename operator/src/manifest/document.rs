@@ -254,6 +254,20 @@ pub fn parse_bytes(path: &Path, bytes: Vec<u8>) -> Result<ManifestFile, ParseErr
     parse(path, &text)
 }
 
+/// The parsers report an error at the end of the input on the line after the final line
+/// break, a line no editor shows: such an error is put at the end of the last line.
+fn on_a_line(text: &str, line: usize, column: usize) -> (usize, usize) {
+    // Line breaks as YAML counts them: CR LF, a lone CR, LF.
+    let lines: Vec<&str> = text.split("\r\n").flat_map(|l| l.split(['\r', '\n'])).collect();
+    let shown =
+        if lines.len() > 1 && lines.last().is_some_and(|l| l.is_empty()) { lines.len() - 1 } else { lines.len() };
+    if line <= shown.max(1) {
+        return (line, column);
+    }
+    let last = lines.get(shown.saturating_sub(1)).map_or(0, |l| l.chars().count());
+    (shown.max(1), last + 1)
+}
+
 fn byte_position(bytes: &[u8], at: usize) -> (usize, usize) {
     let before = &bytes[..at.min(bytes.len())];
     let line = 1 + before.iter().filter(|b| **b == b'\n').count();
@@ -274,7 +288,8 @@ pub fn parse(path: &Path, text: &str) -> Result<ManifestFile, ParseError> {
             ParseErrorKind::TooComplex => e.message,
             _ => format!("invalid YAML: {}", e.message),
         };
-        ParseError::new(path, e.line, e.column, kind, message)
+        let (line, column) = on_a_line(text, e.line, e.column);
+        ParseError::new(path, line, column, kind, message)
     })?;
     let mut docs = Vec::new();
     for t in trees.iter().filter(|t| !t.root.is_nothing()) {
@@ -283,6 +298,7 @@ pub fn parse(path: &Path, text: &str) -> Result<ManifestFile, ParseError> {
         let offset = t.slice_line - 1;
         let yaml_error = |e: serde_yaml::Error| {
             let (line, column) = e.location().map_or((t.root.start.line, 1), |l| (l.line() + offset, l.column()));
+            let (line, column) = on_a_line(text, line, column);
             ParseError::new(
                 path,
                 line,
@@ -466,6 +482,18 @@ mod tests {
 
     fn p(text: &str) -> ManifestFile {
         parse(Path::new("m.yaml"), text).expect("parses")
+    }
+
+    /// Found by `cargo fuzz run parse_validate`: errors at the end of the input named a line
+    /// past the last one.
+    #[test]
+    fn errors_at_the_end_name_the_last_line() {
+        for (text, at) in
+            [("a: &a [x,ap xA,V", (1, 17)), ("a: [x,\n", (1, 7)), ("a: 1\nb: {c\r\n", (2, 6)), ("a: 1\rb: [\r", (2, 5))]
+        {
+            let e = parse(Path::new("m.yaml"), text).expect_err("invalid");
+            assert_eq!((e.line, e.column), at, "{text:?}: {e}");
+        }
     }
 
     #[test]

@@ -68,6 +68,52 @@ fn sequence(items: &[Value], indent: usize, out: &mut Vec<String>) -> Result<(),
     Ok(())
 }
 
+/// `key: value` in flow style, on one line, for a document written as a flow mapping. Strings
+/// are always double-quoted: a plain scalar may not hold the flow indicators `,[]{}`.
+pub(crate) fn flow(key: &str, value: &Value) -> Result<String, String> {
+    let mut out = format!("{}: ", double_quoted_if_needed(key));
+    flow_value(value, &mut out)?;
+    Ok(out)
+}
+
+fn double_quoted_if_needed(key: &str) -> String {
+    if !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        key.to_string()
+    } else {
+        double_quoted(key)
+    }
+}
+
+fn flow_value(value: &Value, out: &mut String) -> Result<(), String> {
+    match value {
+        Value::Object(m) => {
+            out.push('{');
+            for (i, (k, v)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(&double_quoted(k));
+                out.push_str(": ");
+                flow_value(v, out)?;
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                flow_value(v, out)?;
+            }
+            out.push(']');
+        }
+        Value::String(s) => out.push_str(&double_quoted(s)),
+        other => out.push_str(&scalar(other)?),
+    }
+    Ok(())
+}
+
 /// One scalar (or empty collection) on one line.
 pub(crate) fn scalar(v: &Value) -> Result<String, String> {
     if let Value::String(s) = v {

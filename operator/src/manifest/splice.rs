@@ -9,7 +9,7 @@
 use serde_json::Value;
 
 use super::render;
-use super::tree::{self, Doc, Node};
+use super::tree::{self, Doc, Node, NodeKind};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SpliceError {
@@ -36,14 +36,46 @@ pub(crate) fn documents(text: &str) -> Result<Vec<Doc>, SpliceError> {
 }
 
 /// The root of document `index`, which must be a block mapping with its keys at column 0.
-pub(crate) fn block_root(docs: &[Doc], index: usize) -> Result<&Node, SpliceError> {
+pub(crate) fn block_root<'d>(text: &str, docs: &'d [Doc], index: usize) -> Result<&'d Node, SpliceError> {
+    let (root, style) = editable_root(text, docs, index)?;
+    match style {
+        RootStyle::Block { indent: 0 } => Ok(root),
+        _ => Err(SpliceError::NotBlockMapping { line: root.start.line, what: format!("document {index}") }),
+    }
+}
+
+/// How a document's root mapping is written, which is how its status is written too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RootStyle {
+    /// Keys at column `indent` (0 for the usual manifest, more for an indented document).
+    Block { indent: usize },
+    /// `{apiVersion: ..., kind: ..., ...}`, on one line or several.
+    Flow,
+}
+
+fn editable_root<'d>(text: &str, docs: &'d [Doc], index: usize) -> Result<(&'d Node, RootStyle), SpliceError> {
     let doc = docs.get(index).ok_or(SpliceError::NoSuchDocument { index, count: docs.len() })?;
     let root = &doc.root;
-    let keys_at_column_0 = root.entries().is_some_and(|e| e.iter().all(|(k, _)| k.start.col == 0));
-    if !root.is_block_mapping() || !keys_at_column_0 {
-        return Err(SpliceError::NotBlockMapping { line: root.start.line, what: format!("document {index}") });
+    let not_a_mapping = || SpliceError::NotBlockMapping { line: root.start.line, what: format!("document {index}") };
+    match &root.kind {
+        NodeKind::Mapping { flow: true, .. } => Ok((root, RootStyle::Flow)),
+        NodeKind::Mapping { flow: false, entries } => {
+            // The indentation of the first key's line, not the key's column: `? key` and a
+            // tag in front of the key put it further right.
+            let indent = entries.first().map_or(0, |(k, _)| {
+                let line_start = line_start_of(text, k.start.byte);
+                let line_indent = text[line_start..k.start.byte].bytes().take_while(|b| *b == b' ').count();
+                // A `?` on the line before its key starts the mapping there.
+                line_indent.min(root.start.col)
+            });
+            // An explicit `? status` key is more than a `status:` line to replace.
+            if entries.iter().any(|(k, _)| k.scalar() == Some("status") && k.start.col != indent) {
+                return Err(not_a_mapping());
+            }
+            Ok((root, RootStyle::Block { indent }))
+        }
+        _ => Err(not_a_mapping()),
     }
-    Ok(root)
 }
 
 /// The byte range of a `key: value` entry, from the key to the end of the line holding the
@@ -56,9 +88,21 @@ pub(crate) fn entry_extent(text: &str, key: &Node, value: &Node) -> (usize, usiz
 /// Sets (`Some`) or removes (`None`) the top-level `status` of document `doc_index`.
 pub fn splice_status(text: &str, doc_index: usize, status: Option<&Value>) -> Result<String, SpliceError> {
     let docs = documents(text)?;
-    let root = block_root(&docs, doc_index)?;
+    let (root, style) = editable_root(text, &docs, doc_index)?;
+    match style {
+        RootStyle::Block { indent } => splice_block(text, root, indent, status),
+        RootStyle::Flow => splice_flow(text, root, status),
+    }
+}
+
+fn splice_block(text: &str, root: &Node, indent: usize, status: Option<&Value>) -> Result<String, SpliceError> {
     let le = tree::line_ending(text);
-    let rendered = status.map(|s| render::keyed_block("status", s, le).map_err(SpliceError::Render)).transpose()?;
+    let pad = " ".repeat(indent);
+    let rendered = status
+        .map(|s| render::keyed_block("status", s, le).map_err(SpliceError::Render))
+        .transpose()?
+        // Rendered scalars never hold a line break, so every break starts a line of the block.
+        .map(|block| if indent == 0 { block } else { block.replace(le, &format!("{le}{pad}")) });
 
     match (root.get("status"), rendered) {
         (Some((key, value)), Some(block)) => {
@@ -67,6 +111,9 @@ pub fn splice_status(text: &str, doc_index: usize, status: Option<&Value>) -> Re
         }
         (Some((key, value)), None) => {
             let (start, end) = entry_extent(text, key, value);
+            // The indentation in front of the key goes with the entry.
+            let line_start = line_start_of(text, start);
+            let start = if text[line_start..start].bytes().all(|b| b == b' ') { line_start } else { start };
             // Take the line break before the block with it, mirroring how it was inserted;
             // a status on the very first line takes the one after it instead.
             let before = &text[..start];
@@ -81,10 +128,72 @@ pub fn splice_status(text: &str, doc_index: usize, status: Option<&Value>) -> Re
         (None, Some(block)) => {
             let last = root.content_end.unwrap_or(root.start.byte);
             let at = tree::line_end(text, last);
-            Ok(replace(text, at, at, &format!("{le}{block}")))
+            Ok(replace(text, at, at, &format!("{le}{pad}{block}")))
         }
         (None, None) => Ok(text.to_string()),
     }
+}
+
+/// A flow root gets a flow status as its first entry, so that nothing the user wrote after
+/// the last entry (a trailing comma, a comment before the `}`) has to be understood.
+fn splice_flow(text: &str, root: &Node, status: Option<&Value>) -> Result<String, SpliceError> {
+    let entries = root.entries().unwrap_or_default();
+    let rendered = status.map(|s| render::flow("status", s).map_err(SpliceError::Render)).transpose()?;
+    let position = entries.iter().position(|(k, _)| k.scalar() == Some("status"));
+    match (position, rendered) {
+        (Some(i), Some(entry)) => {
+            let (key, value) = &entries[i];
+            Ok(replace(text, key.start.byte, flow_entry_end(text, key, value), &entry))
+        }
+        (Some(i), None) => {
+            let (key, value) = &entries[i];
+            let end = flow_entry_end(text, key, value);
+            if let Some((next, _)) = entries.get(i + 1) {
+                return Ok(replace(text, key.start.byte, next.start.byte, ""));
+            }
+            // The last entry: its comma goes with it when nothing but blanks surround it.
+            if let Some((pk, pv)) = i.checked_sub(1).and_then(|p| entries.get(p)) {
+                let prev_end = flow_entry_end(text, pk, pv);
+                let between = &text[prev_end..key.start.byte];
+                if between.trim_matches([' ', '\t', '\r', '\n']) == "," {
+                    return Ok(replace(text, prev_end, end, ""));
+                }
+            }
+            Ok(replace(text, key.start.byte, end, ""))
+        }
+        (None, Some(entry)) => match entries.first() {
+            Some((first, _)) => Ok(replace(text, first.start.byte, first.start.byte, &format!("{entry}, "))),
+            None => {
+                let open = text[root.start.byte..].find('{').map(|i| root.start.byte + i + 1);
+                let open = open.ok_or_else(|| SpliceError::NotBlockMapping {
+                    line: root.start.line,
+                    what: "the flow mapping".into(),
+                })?;
+                Ok(replace(text, open, open, &entry))
+            }
+        },
+        (None, None) => Ok(text.to_string()),
+    }
+}
+
+/// The byte after a flow entry: after its value, or after the `:` of an empty value.
+fn flow_entry_end(text: &str, key: &Node, value: &Node) -> usize {
+    if let Some(end) = value.content_end {
+        return end.max(key.content_end.unwrap_or(key.start.byte));
+    }
+    let key_end = key.content_end.unwrap_or(key.start.byte);
+    let rest = &text[key_end..];
+    let blanks = rest.len() - rest.trim_start_matches([' ', '\t', '\r', '\n']).len();
+    if rest[blanks..].starts_with(':') {
+        key_end + blanks + 1
+    } else {
+        key_end
+    }
+}
+
+/// The byte where the line holding `at` starts.
+fn line_start_of(text: &str, at: usize) -> usize {
+    text[..at].rfind(['\n', '\r']).map_or(0, |i| i + 1)
 }
 
 fn replace(text: &str, start: usize, end: usize, with: &str) -> String {
@@ -215,6 +324,12 @@ spec: {}
             "\u{feff}é: ü\nstatus: ä\n",
             "a:\n- 1\n- - 2\n  - 3\n",
             "key with spaces: 1\n",
+            // Found by `cargo fuzz run splice_status`: explicit keys sit right of the column.
+            "? p\n",
+            "? a\n: 1\nb: 2\n",
+            "---\n  ? a\n  : 1\n",
+            "?\r a",
+            "a: 1\rb: 2\r",
         ] {
             let before = values(text);
             let set = splice(text, 0, Some(&status));
@@ -233,18 +348,60 @@ spec: {}
     }
 
     #[test]
-    fn refuses_what_it_cannot_edit_in_place() {
-        assert!(matches!(splice_status("{a: 1}\n", 0, Some(&json!(1))), Err(SpliceError::NotBlockMapping { .. })));
+    fn refuses_what_is_not_a_mapping() {
         assert!(matches!(splice_status("- a\n", 0, Some(&json!(1))), Err(SpliceError::NotBlockMapping { .. })));
+        assert!(matches!(splice_status("just text\n", 0, Some(&json!(1))), Err(SpliceError::NotBlockMapping { .. })));
         assert!(matches!(
             splice_status("a: 1\n", 1, Some(&json!(1))),
             Err(SpliceError::NoSuchDocument { index: 1, count: 1 })
         ));
         assert!(matches!(splice_status("a: [\n", 0, Some(&json!(1))), Err(SpliceError::Unparseable { .. })));
-        assert!(matches!(
-            splice_status("--- \n  a: 1\n  b: 2\n", 0, Some(&json!(1))),
-            Err(SpliceError::NotBlockMapping { .. })
-        ));
+    }
+
+    #[test]
+    fn indented_roots_get_an_indented_status() {
+        let status = json!({"m": "x\ny", "nodes": [{"a": 1}], "phase": "Ready"});
+        let text = "--- \n  a: 1\n  b:\n    c: 2\n  # the user's\n";
+        let set = splice(text, 0, Some(&status));
+        assert_eq!(
+            set,
+            "--- \n  a: 1\n  b:\n    c: 2\n  status:\n    m: \"x\\ny\"\n    nodes:\n    - a: 1\n    phase: Ready\n  # the user's\n"
+        );
+        assert_eq!(values(&set)[0]["status"], status);
+        assert_eq!(splice(&set, 0, None), text);
+        assert_eq!(splice(&set, 0, Some(&json!("s"))), "--- \n  a: 1\n  b:\n    c: 2\n  status: s\n  # the user's\n");
+        let crlf = "---\r\n    a: 1\r\n    status: old\r\n    z: 2\r\n";
+        assert_eq!(
+            splice(crlf, 0, Some(&json!({"p": 1}))),
+            "---\r\n    a: 1\r\n    status:\r\n      p: 1\r\n    z: 2\r\n"
+        );
+        assert_eq!(splice(crlf, 0, None), "---\r\n    a: 1\r\n    z: 2\r\n");
+    }
+
+    #[test]
+    fn flow_roots_get_a_flow_status() {
+        let status = json!({"phase": "Ready", "conditions": [{"type": "Valid", "message": "a, [b]: {c}\n"}], "n": 1.5});
+        let text = "{apiVersion: sparkswarm.io/v1alpha1, kind: SparkJob,   # c\n  metadata: {name: x}, spec: {clusterRef: d},}\n";
+        let set = splice(text, 0, Some(&status));
+        assert_eq!(
+            set,
+            "{status: {\"phase\": \"Ready\", \"conditions\": [{\"type\": \"Valid\", \"message\": \"a, [b]: {c}\\n\"}], \"n\": 1.5}, \
+             apiVersion: sparkswarm.io/v1alpha1, kind: SparkJob,   # c\n  metadata: {name: x}, spec: {clusterRef: d},}\n"
+        );
+        assert_eq!(values(&set)[0]["status"], status);
+        assert_eq!(splice(&set, 0, None), text);
+        assert_eq!(splice(&set, 0, Some(&status)), set);
+        for (text, set, removed) in [
+            ("{}", "{status: \"s\"}", "{}"),
+            ("--- !!map { }\n", "--- !!map {status: \"s\" }\n", "--- !!map { }\n"),
+            ("{a: 1, status: {x: [1,\n 2]}}", "{a: 1, status: \"s\"}", "{a: 1}"),
+            ("{a: 1, status: , b: 2}", "{a: 1, status: \"s\" , b: 2}", "{a: 1, b: 2}"),
+            ("{a: 1, status}", "{a: 1, status: \"s\"}", "{a: 1}"),
+        ] {
+            assert_eq!(splice(text, 0, Some(&json!("s"))), set, "{text:?}");
+            assert_eq!(splice(text, 0, None), removed, "{text:?}");
+            assert_eq!(values(set)[0]["status"], json!("s"));
+        }
     }
 
     // ---- property tests ----

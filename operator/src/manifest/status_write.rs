@@ -193,7 +193,6 @@ fn check_only_status_changed(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::splice::SpliceError;
     use crate::manifest::write::tests::temp_names;
     use serde_json::json;
     use std::fs;
@@ -234,12 +233,16 @@ mod tests {
     }
 
     #[test]
-    fn refuses_flow_documents() {
+    fn flow_and_indented_documents_get_their_status() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let p = dir.path().join("m.yaml");
-        fs::write(&p, "{kind: SparkJob, metadata: {name: a}}\n").expect("write");
-        let e = StatusWriter::default().write(job(&p, "a", &json!({"phase": "X"}))).expect_err("flow");
-        assert!(matches!(e, WriteError::Splice { source: SpliceError::NotBlockMapping { .. }, .. }), "{e}");
+        for text in ["{kind: SparkJob, metadata: {name: a}}\n", "---\n  kind: SparkJob\n  metadata:\n    name: a\n"] {
+            let p = dir.path().join("m.yaml");
+            fs::write(&p, text).expect("write");
+            StatusWriter::default().write(job(&p, "a", &json!({"phase": "X"}))).expect("status written");
+            let file = crate::manifest::read(&p).expect("parse");
+            assert_eq!(file.docs[0].status(), Some(&json!({"phase": "X"})), "{}", file.text);
+            assert_eq!(crate::manifest::splice_status(&file.text, 0, None).as_deref(), Ok(text));
+        }
     }
 
     #[test]

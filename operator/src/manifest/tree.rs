@@ -69,10 +69,6 @@ impl Node {
         }
     }
 
-    pub fn is_block_mapping(&self) -> bool {
-        matches!(&self.kind, NodeKind::Mapping { flow: false, .. })
-    }
-
     /// The first entry whose key is the scalar `key`.
     pub fn get(&self, key: &str) -> Option<&(Node, Node)> {
         self.entries()?.iter().find(|(k, _)| k.scalar() == Some(key))
@@ -267,7 +263,8 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Doc>, TreeError> {
                 stack.push(Frame::Map {
                     start,
                     decorated: anchor != 0 || tag.is_some(),
-                    flow: span_text(text, &offsets, &span).ends_with('{'),
+                    // After a tag the span runs on over the blanks that follow the `{`.
+                    flow: span_text(text, &offsets, &span).trim_end().ends_with('{'),
                     entries: Vec::new(),
                     pending_key: None,
                     seen: HashMap::new(),
@@ -280,7 +277,7 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Doc>, TreeError> {
                 stack.push(Frame::Seq {
                     start,
                     decorated: anchor != 0 || tag.is_some(),
-                    flow: span_text(text, &offsets, &span).ends_with('['),
+                    flow: span_text(text, &offsets, &span).trim_end().ends_with('['),
                     items: Vec::new(),
                     anchor,
                     weight: 1,
@@ -430,8 +427,9 @@ pub(crate) fn line_end(text: &str, at: usize) -> usize {
 
 /// The line break the file uses, judged by its first one; LF for a one-line file.
 pub(crate) fn line_ending(text: &str) -> &'static str {
-    match text.find('\n') {
-        Some(i) if i > 0 && text.as_bytes()[i - 1] == b'\r' => "\r\n",
+    match text.find(['\n', '\r']).map(|i| &text.as_bytes()[i..]) {
+        Some([b'\r', b'\n', ..]) => "\r\n",
+        Some([b'\r', ..]) => "\r",
         _ => "\n",
     }
 }
@@ -475,7 +473,7 @@ mod tests {
     fn flow_and_block_collections_are_told_apart() {
         let docs = parse("a: &x {b: 1}\nc: [1]\nd:\n- 1\n").unwrap_or_default();
         let root = &docs[0].root;
-        assert!(root.is_block_mapping());
+        assert!(matches!(&root.kind, NodeKind::Mapping { flow: false, .. }));
         assert!(matches!(root.get("a").map(|e| &e.1.kind), Some(NodeKind::Mapping { flow: true, .. })));
         let c = root.get("c").map(|e| e.1.clone()).expect("c");
         assert_eq!(c.content_end, Some(text_len_until("a: &x {b: 1}\nc: [1]")));

@@ -9,6 +9,8 @@ use notify::{EventKind, RecursiveMode};
 use notify_debouncer_full::{new_debouncer, DebounceEventResult, Debouncer, RecommendedCache};
 use tokio::sync::mpsc;
 
+pub mod loader;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WatchEvent {
     /// The file was created, changed, renamed or removed.
