@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::api::expansion;
-use crate::api::job::{JobPhase, SparkJob, SparkJobSpec};
+use crate::api::job::{JobPhase, SparkJob, SparkJobSpec, SparkJobStatus};
 use crate::api::Kind;
 use crate::controller::store::Key;
 use crate::manifest::document::Document;
@@ -67,15 +67,18 @@ pub fn roots_with_outputs(roots: &Roots, upstreams: &BTreeMap<String, Upstream>)
 }
 
 /// Records the status just written in the store and, when what a downstream job reads of
-/// it changed, wakes those jobs.
-pub fn publish(ctx: &Context, path: &Path, index: usize, job: SparkJob) {
+/// it changed, wakes those jobs. "Changed" is judged against the status this reconcile
+/// started from (`previous`) as well as the store's: the echo of the write may have reached
+/// the store first (the manager re-reads its own writes), and must not hide the change.
+pub fn publish(ctx: &Context, path: &Path, index: usize, job: SparkJob, previous: Option<&SparkJobStatus>) {
     let name = job.metadata.name.clone();
     let changed = {
         let mut store = ctx.store.lock();
         let before = store.job(&name).map(|j| Upstream::of(&j));
         let after = Upstream::of(&job);
+        let started_from = Upstream::of(&SparkJob { status: previous.cloned(), ..job.clone() });
         store.set_job(path, index, Arc::new(job));
-        before != Some(after)
+        before != Some(after.clone()) || started_from != after
     };
     if changed {
         wake_downstream(ctx, &name);
@@ -87,7 +90,7 @@ pub fn publish_invalid(ctx: &Context, path: &Path, index: usize, job: &SparkJob,
     let mut status = job.status.clone().unwrap_or_default();
     status.phase = JobPhase::Failed;
     status.message = Some(format!("Valid=False: {}", describe_errors(errors).1));
-    publish(ctx, path, index, SparkJob { status: Some(status), ..job.clone() });
+    publish(ctx, path, index, SparkJob { status: Some(status), ..job.clone() }, job.status.as_ref());
 }
 
 pub fn wake_downstream(ctx: &Context, name: &str) {

@@ -240,7 +240,7 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
     };
     let path = write.path.clone();
     write_status(ctx, write).await?;
-    automation::publish(ctx, &path, index, typed);
+    automation::publish(ctx, &path, index, typed, previous.as_ref());
     if previous.as_ref().map(|p| p.phase) != Some(phase) {
         tracing::info!(job = name, phase = phase.as_str(), "job phase");
     }
