@@ -1038,6 +1038,43 @@ mod tests {
         assert!(layout(&bad).is_err());
     }
 
+    #[test]
+    fn secrets_travel_only_in_the_upload_as_a_private_file_and_deps_go_on_the_path() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let site = tmp.path().join("site");
+        std::fs::create_dir_all(site.join("tabulate")).expect("mkdir");
+        std::fs::write(site.join("tabulate/__init__.py"), "x = 1\n").expect("write");
+        let mut s = sub();
+        s.main_application_file = tmp.path().join("main.py");
+        std::fs::write(&s.main_application_file, "print(1)\n").expect("write");
+        s.files.clear();
+        s.py_files.clear();
+        s.deps = Some(site);
+        s.secrets = vec![("DB_PASSWORD".into(), job_env::Secret::new("hunter2-secret"))];
+        let python = PythonEnv::of(&s, "/sparkswarm/jobs/sub-1");
+        let conf = python.executor_conf();
+        let args = submit_args(&s, &conf).expect("args").join(" ");
+        let vars = format!("{:?}", python.vars);
+        for shown in [&args, &vars] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+        }
+        assert!(args.contains("spark.executorEnv.PYTHONPATH=/sparkswarm/jobs/sub-1/pyenv:/sparkswarm/jobs/sub-1/deps"));
+        assert!(args.contains("spark.executorEnv.SPARKSWARM_SECRETS_FILE=/sparkswarm/jobs/sub-1/secrets.json"));
+        assert!(args.contains("spark.redaction.regex=") && args.contains("|DB_PASSWORD"), "{args}");
+        let entries = layout(&s).expect("layout");
+        assert!(entries.iter().any(|(_, d)| d == Path::new("deps/tabulate/__init__.py")), "{entries:?}");
+        let tar = write_tar(Vec::new(), Path::new("sub-1"), &entries, &python.inline).expect("tar");
+        let mut archive = tar::Archive::new(tar.as_slice());
+        let mut secret_mode = None;
+        for e in archive.entries().expect("entries").flatten() {
+            let path = e.path().map(|p| p.display().to_string()).unwrap_or_default();
+            if path == "sub-1/secrets.json" {
+                secret_mode = e.header().mode().ok();
+            }
+        }
+        assert_eq!(secret_mode, Some(0o600));
+    }
+
     #[tokio::test]
     async fn the_streamed_upload_is_the_whole_tar_in_bounded_chunks() {
         let tmp = tempfile::tempdir().expect("tempdir");
