@@ -112,7 +112,11 @@ fn past_empty_nodes(text: &str, from: usize, until: usize, before_key: bool) -> 
         let next = at + if text[at..].starts_with("\r\n") { 2 } else { 1 };
         let line_end = tree::line_end(text, next).min(until);
         let line = text[next.min(line_end)..line_end].trim_start_matches([' ', '\t']);
-        let marker = line.starts_with("---") || line.starts_with("...") || (before_key && line.starts_with('?'));
+        // A byte order mark may only start a document: it ends this one.
+        let marker = line.starts_with("---")
+            || line.starts_with("...")
+            || line.starts_with('\u{feff}')
+            || (before_key && line.starts_with('?'));
         if marker {
             break;
         }
@@ -381,6 +385,9 @@ spec: {}
             "? x\n:\n... # end\n",
             "status:\n- 1\n-\nb: 2\n",
             "status:\n-\n?\n  b\n: 2\n",
+            // Found by the mutation run (tests/fuzz_corpus.rs): a byte order mark after the end.
+            "a: 1\n\u{feff}",
+            "? a\n:\n\u{feff}",
         ] {
             let before = values(text);
             let set = splice(text, 0, Some(&status));
