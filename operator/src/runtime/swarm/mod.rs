@@ -14,6 +14,7 @@
 pub mod cluster;
 pub mod connect;
 pub mod data_volume;
+pub mod deps;
 pub mod error;
 pub mod image;
 pub mod job;
@@ -360,6 +361,13 @@ impl ClusterRuntime for SwarmRuntime {
 }
 
 impl JobRuntime for SwarmRuntime {
+    fn prepare_deps<'a>(
+        &'a self,
+        req: &'a crate::runtime::pydeps::DepsRequest,
+    ) -> RuntimeFuture<'a, crate::runtime::pydeps::PreparedDeps> {
+        Box::pin(deps::prepare(&self.state_dir, req))
+    }
+
     fn submit<'a>(&'a self, sub: &'a JobSubmission) -> RuntimeFuture<'a, ()> {
         Box::pin(async move { Ok(job::submit(self, sub).await?) })
     }
