@@ -16,6 +16,7 @@ mod schema;
 mod selector;
 mod table;
 mod target;
+mod ui;
 mod validate;
 mod wait;
 
@@ -64,6 +65,8 @@ pub enum Command {
     Delete(delete::DeleteArgs),
     /// Run a job again with an unchanged spec.
     Rerun(rerun::RerunArgs),
+    /// Serve Spark's UI of a job's attempt: its event log replayed by a History Server.
+    Ui(ui::UiArgs),
     /// Check manifests against the schema, with file, line and field for each error.
     Validate(validate::ValidateArgs),
     /// Print the JSON Schemas, or write them to a directory.
@@ -106,6 +109,7 @@ pub fn main() -> ExitCode {
         Command::Apply(args) => apply::run(&globals, args),
         Command::Delete(args) => delete::run(&globals, args),
         Command::Rerun(args) => rerun::run(&globals, args),
+        Command::Ui(args) => ui::run(&globals, args),
         Command::Validate(args) => validate::run(&globals, args),
         Command::Schema(args) => schema::run(args),
     };
