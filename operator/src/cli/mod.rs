@@ -17,6 +17,7 @@ mod selector;
 mod table;
 mod target;
 mod trigger;
+mod ui;
 mod validate;
 mod wait;
 
@@ -67,6 +68,8 @@ pub enum Command {
     Rerun(rerun::RerunArgs),
     /// Start a run of a schedule now.
     Trigger(trigger::TriggerArgs),
+    /// Serve Spark's UI of a job's attempt: its event log replayed by a History Server.
+    Ui(ui::UiArgs),
     /// Check manifests against the schema, with file, line and field for each error.
     Validate(validate::ValidateArgs),
     /// Print the JSON Schemas, or write them to a directory.
@@ -110,6 +113,7 @@ pub fn main() -> ExitCode {
         Command::Delete(args) => delete::run(&globals, args),
         Command::Rerun(args) => rerun::run(&globals, args),
         Command::Trigger(args) => trigger::run(&globals, args),
+        Command::Ui(args) => ui::run(&globals, args),
         Command::Validate(args) => validate::run(&globals, args),
         Command::Schema(args) => schema::run(args),
     };

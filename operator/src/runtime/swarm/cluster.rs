@@ -716,6 +716,12 @@ pub(crate) async fn delete(rt: &SwarmRuntime, name: &str) -> Result<(), SwarmErr
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    // The copies Docker made of the cluster's volumes on the other nodes. A node whose
+    // engine refuses is reported, not retried for ever: the cluster itself is gone.
+    let image = target.service_image();
+    if let Err(e) = super::volume_reaper::reap_other_nodes(&docker, name, &owner, &image).await {
+        tracing::warn!(cluster = name, error = %e, "the cluster's volumes on other nodes may be left");
+    }
     if target.registry.enabled {
         // Our tag of the pushed image (the image itself stays under its own name).
         let tag = target.registry_image();

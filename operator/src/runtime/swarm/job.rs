@@ -336,8 +336,14 @@ fn write_tar<W: std::io::Write>(
                 dir(&mut b, a)?;
             }
         }
-        let mut f = std::fs::File::open(src).map_err(SwarmError::io(format!("opening {}", src.display())))?;
-        b.append_file(top.join(dst), &mut f)
+        let f = std::fs::File::open(src).map_err(SwarmError::io(format!("opening {}", src.display())))?;
+        let mut h = tar::Header::new_gnu();
+        let meta = f.metadata().map_err(SwarmError::io(format!("reading {}", src.display())))?;
+        h.set_metadata(&meta);
+        // Read in chunk-sized pieces: tar copies through an 8 KiB buffer, which would
+        // otherwise be one read(2) per 8 KiB of a big input.
+        let reader = std::io::BufReader::with_capacity(UPLOAD_CHUNK, f);
+        b.append_data(&mut h, top.join(dst), reader)
             .map_err(SwarmError::io(format!("adding {} to the upload", src.display())))?;
     }
     for (dst, bytes, mode) in inline {
@@ -517,7 +523,9 @@ pub(crate) async fn submit(rt: &SwarmRuntime, sub: &JobSubmission) -> Result<(),
         .await
         .map_err(SwarmError::api("uploading the job's files"));
     let built = built.await.map_err(|e| SwarmError::InvalidSpec(format!("building the upload: {e}")));
-    remove_container(&docker, &id).await;
+    // Off the path to the driver's start (the attempt's cleanup removes it too, by label).
+    let d = docker.clone();
+    tokio::spawn(async move { remove_container(&d, &id).await });
     match (built?, upload) {
         (Ok(()), up) => up?,
         // The tar stopped because the upload did: the upload's error is the cause.

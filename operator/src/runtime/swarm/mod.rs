@@ -22,6 +22,7 @@ pub mod labels;
 pub mod nodes;
 pub mod ssh;
 pub mod stage;
+pub mod volume_reaper;
 pub mod volumes;
 
 use std::collections::HashMap;
