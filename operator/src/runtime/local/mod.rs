@@ -10,6 +10,7 @@ mod deps;
 pub(crate) mod driver_log;
 mod failure_cause;
 pub(crate) mod fsutil;
+pub mod history_server;
 mod job;
 pub(crate) mod master_api;
 mod ports;

@@ -45,7 +45,7 @@ use tokio::io::AsyncWriteExt;
 use super::cluster::tasks_of;
 use super::error::{is_not_found, SwarmError};
 use super::{data_volume, stage, volumes};
-use super::{labels, ClusterTarget, SwarmRuntime};
+use super::{labels, SwarmRuntime};
 use crate::api::job::Results;
 use crate::manifest::paths::confine_dst;
 use crate::runtime::attempt::AttemptDir;
@@ -274,15 +274,6 @@ pub(crate) fn submit_args(sub: &JobSubmission, extra_conf: &[(String, String)]) 
     Ok(a)
 }
 
-/// The image the cluster's services run (the registry's copy when there is one).
-fn cluster_image(target: &ClusterTarget) -> String {
-    if target.registry.enabled {
-        target.registry_image()
-    } else {
-        target.image().to_string()
-    }
-}
-
 fn job_labels(
     rt: &SwarmRuntime,
     sub_cluster: &str,
@@ -345,8 +336,14 @@ fn write_tar<W: std::io::Write>(
                 dir(&mut b, a)?;
             }
         }
-        let mut f = std::fs::File::open(src).map_err(SwarmError::io(format!("opening {}", src.display())))?;
-        b.append_file(top.join(dst), &mut f)
+        let f = std::fs::File::open(src).map_err(SwarmError::io(format!("opening {}", src.display())))?;
+        let mut h = tar::Header::new_gnu();
+        let meta = f.metadata().map_err(SwarmError::io(format!("reading {}", src.display())))?;
+        h.set_metadata(&meta);
+        // Read in chunk-sized pieces: tar copies through an 8 KiB buffer, which would
+        // otherwise be one read(2) per 8 KiB of a big input.
+        let reader = std::io::BufReader::with_capacity(UPLOAD_CHUNK, f);
+        b.append_data(&mut h, top.join(dst), reader)
             .map_err(SwarmError::io(format!("adding {} to the upload", src.display())))?;
     }
     for (dst, bytes, mode) in inline {
@@ -492,7 +489,7 @@ pub(crate) async fn submit(rt: &SwarmRuntime, sub: &JobSubmission) -> Result<(),
         .and_then(|s| s.node_id)
         .filter(|n| !n.is_empty())
         .ok_or_else(|| SwarmError::NotSwarmManager { endpoint: target.endpoint.clone(), state: "no node id".into() })?;
-    let image = cluster_image(&target);
+    let image = target.service_image();
 
     for d in [f.dir.clone(), f.outputs()] {
         std::fs::create_dir_all(&d).map_err(SwarmError::io(format!("creating {}", d.display())))?;
@@ -526,7 +523,9 @@ pub(crate) async fn submit(rt: &SwarmRuntime, sub: &JobSubmission) -> Result<(),
         .await
         .map_err(SwarmError::api("uploading the job's files"));
     let built = built.await.map_err(|e| SwarmError::InvalidSpec(format!("building the upload: {e}")));
-    remove_container(&docker, &id).await;
+    // Off the path to the driver's start (the attempt's cleanup removes it too, by label).
+    let d = docker.clone();
+    tokio::spawn(async move { remove_container(&d, &id).await });
     match (built?, upload) {
         (Ok(()), up) => up?,
         // The tar stopped because the upload did: the upload's error is the cause.
@@ -900,14 +899,14 @@ pub(crate) async fn observe(rt: &SwarmRuntime, attempt_dir: &Path) -> Result<Opt
         }
     }
     let l = job_labels(rt, &record.cluster, &record.job, &record.submission_id, "driver");
-    let image = cluster_image(&target);
+    let image = target.service_image();
     for (sub, to) in [("outputs", f.outputs()), (crate::runtime::event_log::DIR, f.event_log_dir())] {
         if let Err(e) = collect_dir(rt, &docker, &image, &record, &l, sub, &to).await {
             tracing::warn!(service = %record.service, error = %e, "could not collect {sub}");
         }
     }
     write(&f.exitcode(), format!("{code}\n").as_bytes())?;
-    cleanup(rt, &docker, &record, &cluster_image(&target)).await;
+    cleanup(rt, &docker, &record, &target.service_image()).await;
     Ok(Some(observation(&f, AttemptState::Exited(code))))
 }
 
@@ -982,7 +981,7 @@ pub(crate) async fn kill(rt: &SwarmRuntime, attempt_dir: &Path) -> Result<(), Sw
     if let Err(e) = fetch_logs(&docker, &record.service, &f.driver_log()).await {
         tracing::debug!(service = %record.service, error = %e, "could not read the driver's logs");
     }
-    cleanup(rt, &docker, &record, &cluster_image(&target)).await;
+    cleanup(rt, &docker, &record, &target.service_image()).await;
     write(&f.exitcode(), format!("{KILLED_EXIT_CODE}\n").as_bytes())
 }
 
