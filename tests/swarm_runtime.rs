@@ -103,6 +103,8 @@ fn submission(
         py_files: py,
         spark_conf: [("spark.sql.shuffle.partitions".to_string(), "4".to_string())].into_iter().collect(),
         env: vec![],
+        secrets: vec![],
+        deps: None,
         driver_cores: 1,
         driver_memory: Memory::new("512m"),
         executor_instances: 1,
