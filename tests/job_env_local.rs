@@ -25,7 +25,7 @@ fn deps_env_and_secrets_on_local() {
     p.drop_manifest("deps.yaml", &Project::job_yaml("deps", "c", "job_env/main.py", &spec));
     let bad = job_env::spec(&[job_env::BAD_REQUIREMENT]);
     p.drop_manifest("bad.yaml", &Project::job_yaml("bad", "c", "job_env/main.py", &bad));
-    let _ = eventually(
+    eventually(
         BOOT,
         "cluster c Ready",
         || (p.phase("c.yaml") == "Ready").then_some(()),
