@@ -78,13 +78,13 @@ pub fn resolve_at(
         py_files.extend(one(format!("{at}/pyFiles/{i}"), p));
     }
     let requirements_file = match spec.deps.as_ref().and_then(|d| d.requirements_file.as_ref()) {
-        Some(rel) => one("/spec/deps/requirementsFile".into(), rel),
+        Some(rel) => one(format!("{at}/deps/requirementsFile"), rel),
         None => None,
     };
     let mut secret_files = BTreeMap::new();
     for (i, e) in spec.env.iter().enumerate() {
         if let Some(SecretRef::File(rel)) = &e.value_from {
-            if let Some(p) = one(format!("/spec/env/{i}/valueFrom/file"), &rel.to_string_lossy()) {
+            if let Some(p) = one(format!("{at}/env/{i}/valueFrom/file"), &rel.to_string_lossy()) {
                 secret_files.insert(i, p);
             }
         }
@@ -94,8 +94,8 @@ pub fn resolve_at(
             if std::env::var_os(var).is_none() {
                 errors.push(FieldError {
                     path: manifest.to_path_buf(),
-                    line: doc.line_of(&format!("/spec/env/{i}/valueFrom/env")),
-                    field: format!("spec.env.{i}.valueFrom.env"),
+                    line: doc.line_of(&format!("{at}/env/{i}/valueFrom/env")),
+                    field: format!("{}.env.{i}.valueFrom.env", at.trim_start_matches('/').replace('/', ".")),
                     message: format!("the operator's environment has no variable {var}"),
                     reason: "SecretNotFound".into(),
                 });

@@ -68,6 +68,16 @@ fn absolute(template: &SparkJobSpec, dir: &Path) -> SparkJobSpec {
         }
     }
     spec.py_files.iter_mut().for_each(fix);
+    if let Some(f) = spec.deps.as_mut().and_then(|d| d.requirements_file.as_mut()) {
+        fix(f);
+    }
+    for e in &mut spec.env {
+        if let Some(crate::api::cluster::SecretRef::File(p)) = &mut e.value_from {
+            let mut s = p.to_string_lossy().into_owned();
+            fix(&mut s);
+            *p = s.into();
+        }
+    }
     spec
 }
 
@@ -90,6 +100,8 @@ spec:
     files: [../apps/lr/data/boston.csv, {src: data/x.txt, dst: d/x.txt}, /abs/y.txt]
     pyFiles: [lib.zip]
     arguments: ['--n', '3']
+    deps: {requirementsFile: ../apps/lr/requirements.txt}
+    env: [{name: PW, valueFrom: {file: ../secrets/pw}}, {name: MODE, value: fast}]
 ";
 
     #[test]
@@ -113,6 +125,12 @@ spec:
         );
         assert_eq!(run.spec.py_files, ["/p/manifests/lib.zip"]);
         assert_eq!(run.spec.arguments, ["--n", "3"]);
+        let req = run.spec.deps.as_ref().and_then(|d| d.requirements_file.as_deref());
+        assert_eq!(req, Some("/p/manifests/../apps/lr/requirements.txt"));
+        assert_eq!(
+            run.spec.env[0].value_from,
+            Some(crate::api::cluster::SecretRef::File("/p/manifests/../secrets/pw".into()))
+        );
 
         // The file it becomes is a valid SparkJob that says what it is.
         let text = render(&run).expect("renders");
