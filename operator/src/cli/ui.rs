@@ -107,7 +107,7 @@ pub fn run(g: &Globals, args: UiArgs) -> CliResult {
     if kind != Kind::SparkJob {
         return Err(CliError(format!("error: Spark's UI is kept for sparkjobs, not {}", kind.plural())));
     }
-    let catalog = load(&g.manifests)?;
+    let catalog = load(g)?;
     find(&catalog, kind, &name)?;
     let ledger = JobLedger::load(&g.state.job_dir(&name))?;
     let rec = pick(&ledger, &name, args.attempt)?;

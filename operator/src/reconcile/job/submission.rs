@@ -23,6 +23,18 @@ pub fn resolve(
     doc: &Document,
     spec: &SparkJobSpec,
 ) -> Result<ResolvedPaths, Vec<FieldError>> {
+    resolve_at(roots, manifest, doc, spec, "/spec")
+}
+
+/// [`resolve`] for a job spec written at `at` (a JSON pointer): a schedule's template is
+/// checked as a job's spec, its errors naming `spec.template.…`.
+pub fn resolve_at(
+    roots: &Roots,
+    manifest: &Path,
+    doc: &Document,
+    spec: &SparkJobSpec,
+    at: &str,
+) -> Result<ResolvedPaths, Vec<FieldError>> {
     let mut errors = Vec::new();
     let mut one = |pointer: String, rel: &str| -> Option<PathBuf> {
         match resolve_one(roots, manifest, rel) {
@@ -39,7 +51,7 @@ pub fn resolve(
             }
         }
     };
-    let main = one("/spec/mainApplicationFile".into(), &spec.main_application_file);
+    let main = one(format!("{at}/mainApplicationFile"), &spec.main_application_file);
     let mut files = Vec::new();
     for (i, f) in spec.files.iter().enumerate() {
         // Checked once the upstream run it names is known (the spec is expanded then).
@@ -47,8 +59,8 @@ pub fn resolve(
             continue;
         }
         let pointer = match f {
-            crate::api::job::FileSpec::Path(_) => format!("/spec/files/{i}"),
-            crate::api::job::FileSpec::Mapped(_) => format!("/spec/files/{i}/src"),
+            crate::api::job::FileSpec::Path(_) => format!("{at}/files/{i}"),
+            crate::api::job::FileSpec::Mapped(_) => format!("{at}/files/{i}/src"),
         };
         if let Some(src) = one(pointer, f.src()) {
             files.push((src, f.dst()));
@@ -56,14 +68,14 @@ pub fn resolve(
     }
     let mut py_files = Vec::new();
     for (i, p) in spec.py_files.iter().enumerate() {
-        py_files.extend(one(format!("/spec/pyFiles/{i}"), p));
+        py_files.extend(one(format!("{at}/pyFiles/{i}"), p));
     }
     for (i, f) in spec.files.iter().enumerate() {
         if let Err(e) = confine_dst(&f.dst()) {
             errors.push(FieldError {
                 path: manifest.to_path_buf(),
-                line: doc.line_of(&format!("/spec/files/{i}")),
-                field: format!("spec.files.{i}.dst"),
+                line: doc.line_of(&format!("{at}/files/{i}")),
+                field: format!("{}.files.{i}.dst", at.trim_start_matches('/').replace('/', ".")),
                 message: e.to_string(),
                 reason: "PathNotAllowed".into(),
             });

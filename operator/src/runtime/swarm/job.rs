@@ -45,7 +45,7 @@ use tokio::io::AsyncWriteExt;
 use super::cluster::tasks_of;
 use super::error::{is_not_found, SwarmError};
 use super::{data_volume, stage, volumes};
-use super::{labels, ClusterTarget, SwarmRuntime};
+use super::{labels, SwarmRuntime};
 use crate::api::job::Results;
 use crate::manifest::paths::confine_dst;
 use crate::runtime::attempt::AttemptDir;
@@ -202,15 +202,6 @@ pub(crate) fn submit_args(sub: &JobSubmission, extra_conf: &[(String, String)]) 
     a.push(main);
     a.extend(sub.arguments.iter().cloned());
     Ok(a)
-}
-
-/// The image the cluster's services run (the registry's copy when there is one).
-pub(crate) fn cluster_image(target: &ClusterTarget) -> String {
-    if target.registry.enabled {
-        target.registry_image()
-    } else {
-        target.image().to_string()
-    }
 }
 
 fn job_labels(
@@ -403,7 +394,7 @@ pub(crate) async fn submit(rt: &SwarmRuntime, sub: &JobSubmission) -> Result<(),
         .and_then(|s| s.node_id)
         .filter(|n| !n.is_empty())
         .ok_or_else(|| SwarmError::NotSwarmManager { endpoint: target.endpoint.clone(), state: "no node id".into() })?;
-    let image = cluster_image(&target);
+    let image = target.service_image();
 
     for d in [f.dir.clone(), f.outputs()] {
         std::fs::create_dir_all(&d).map_err(SwarmError::io(format!("creating {}", d.display())))?;
@@ -812,14 +803,14 @@ pub(crate) async fn observe(rt: &SwarmRuntime, attempt_dir: &Path) -> Result<Opt
         }
     }
     let l = job_labels(rt, &record.cluster, &record.job, &record.submission_id, "driver");
-    let image = cluster_image(&target);
+    let image = target.service_image();
     for (sub, to) in [("outputs", f.outputs()), (crate::runtime::event_log::DIR, f.event_log_dir())] {
         if let Err(e) = collect_dir(rt, &docker, &image, &record, &l, sub, &to).await {
             tracing::warn!(service = %record.service, error = %e, "could not collect {sub}");
         }
     }
     write(&f.exitcode(), format!("{code}\n").as_bytes())?;
-    cleanup(rt, &docker, &record, &cluster_image(&target)).await;
+    cleanup(rt, &docker, &record, &target.service_image()).await;
     Ok(Some(observation(&f, AttemptState::Exited(code))))
 }
 
@@ -894,7 +885,7 @@ pub(crate) async fn kill(rt: &SwarmRuntime, attempt_dir: &Path) -> Result<(), Sw
     if let Err(e) = fetch_logs(&docker, &record.service, &f.driver_log()).await {
         tracing::debug!(service = %record.service, error = %e, "could not read the driver's logs");
     }
-    cleanup(rt, &docker, &record, &cluster_image(&target)).await;
+    cleanup(rt, &docker, &record, &target.service_image()).await;
     write(&f.exitcode(), format!("{KILLED_EXIT_CODE}\n").as_bytes())
 }
 
