@@ -18,7 +18,7 @@ fn schema_out_writes_exactly_what_schemas_holds() {
     let p = Project::new();
     let out = p.cli(&["schema", "--out", "generated"]);
     assert!(out.status.success());
-    for f in ["sparkcluster.json", "sparkjob.json"] {
+    for f in ["sparkcluster.json", "sparkjob.json", "sparkschedule.json"] {
         let generated = std::fs::read(p.root().join("generated").join(f)).unwrap();
         let committed = std::fs::read(repo_root().join("schemas").join(f)).unwrap();
         assert!(generated == committed, "schemas/{f} is stale: run `cargo run -- schema --out schemas`");

@@ -192,6 +192,8 @@ fn submission(app: &Path, master_url: &str, attempt_dir: PathBuf, id: &str, mode
             ("spark.executorEnv.API_TOKEN".to_string(), "s3cr3t-in-conf".to_string()),
         ]),
         env: vec![],
+        secrets: vec![],
+        deps: None,
         driver_cores: 1,
         driver_memory: Memory::new("512m"),
         executor_instances: 1,

@@ -181,6 +181,103 @@ fn jobs_succeed_fail_retry_and_rerun_with_status_in_the_file() {
     );
     assert_eq!(p.field("ok.yaml", "/status/observedGeneration"), Some(serde_json::json!(2)));
     assert!(p.read("ok.yaml").starts_with("# my job\n"));
+
+    ui_after_the_cluster_is_gone(&p, op, &app_id);
+}
+
+/// Spark's UI of a finished attempt, once its cluster is deleted and with no operator: `ui`
+/// replays the attempt's event log in a History Server on a loopback port until SIGINT.
+fn ui_after_the_cluster_is_gone(p: &Project, mut op: Operator, first_app_id: &str) {
+    use std::io::BufRead;
+    let t0 = std::time::Instant::now();
+    std::fs::remove_file(p.manifest("demo.yaml")).unwrap();
+    let marker = p.state().display().to_string();
+    eventually(
+        Duration::from_secs(60),
+        "the cluster's processes gone",
+        || processes_mentioning(&marker).is_empty().then_some(()),
+        || format!("{:?}", processes_mentioning(&marker)),
+    );
+    op.terminate();
+
+    let missing = p.cli(&["ui", "sparkjob", "nosuch"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("(NotFound)"), "{missing:?}");
+    let no_attempt = p.cli(&["ui", "sparkjob", "ok", "--attempt", "99"]);
+    assert_eq!(no_attempt.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&no_attempt.stderr);
+    assert!(err.contains("has no attempt 99 (its attempts: 1, 2)"), "{err}");
+
+    // The first attempt of `ok` (the rerun made a second one).
+    let tmp = p.root().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut ui = std::process::Command::new(BIN)
+        .args(["ui", "sparkjob", "ok", "--attempt", "1"])
+        .current_dir(p.root())
+        .env("SPARKSWARM_SPARK_CACHE", spark_cache())
+        .env("TMPDIR", &tmp)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("start sparkswarm ui");
+    let stdout = ui.stdout.take().expect("ui's stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut printed = Vec::new();
+    let url = loop {
+        let line = rx.recv_timeout(JOB).unwrap_or_else(|e| panic!("no URL from `ui` ({e}): {printed:?}"));
+        printed.push(line.clone());
+        if let Some(at) = line.find("http://127.0.0.1:") {
+            break line[at..].split_whitespace().next().unwrap_or_default().to_string();
+        }
+    };
+    let page_line = rx.recv_timeout(Duration::from_secs(5)).expect("the application's page");
+    assert!(page_line.contains(&format!("{url}/history/{first_app_id}/")), "{page_line}");
+    let port: u16 = url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("a port in the URL");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let apps: serde_json::Value = rt.block_on(async {
+        reqwest::get(format!("{url}/api/v1/applications")).await.expect("GET applications").json().await.expect("json")
+    });
+    let ids: Vec<&str> = apps.as_array().into_iter().flatten().filter_map(|a| a["id"].as_str()).collect();
+    assert_eq!(ids, vec![first_app_id], "only that attempt's application: {apps}");
+    let jobs: serde_json::Value = rt.block_on(async {
+        let u = format!("{url}/api/v1/applications/{first_app_id}/jobs");
+        reqwest::get(u).await.expect("GET jobs").json().await.expect("json")
+    });
+    assert!(jobs.as_array().is_some_and(|j| j.iter().any(|j| j["status"] == "SUCCEEDED")), "{jobs}");
+    // 127.0.0.1 only: `0100007F` in /proc/net/tcp, or as the v4-mapped tcp6 address.
+    let bound = listeners(port);
+    assert!(!bound.is_empty() && bound.iter().all(|a| a.ends_with("0100007F")), "listens on {bound:?}");
+    // Ctrl+C: the History Server stops, its port is free and its directory gone.
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(ui.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+    let status = ui.wait().expect("wait for ui");
+    assert!(status.success(), "ui ends cleanly on SIGINT: {status}");
+    assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(), "port {port} is free again");
+    assert!(processes_mentioning("sparkswarm.history=").iter().all(|(_, c)| !c.contains(&tmp.display().to_string())));
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "the History Server's directory is removed");
+    eprintln!("ui after the cluster is gone: {:?}", t0.elapsed());
+}
+
+/// The local addresses (as /proc/net/tcp{,6} write them) that listen on `port`.
+fn listeners(port: u16) -> Vec<String> {
+    let mut out = Vec::new();
+    for file in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            let Some((addr, p)) = cols.get(1).and_then(|a| a.split_once(':')) else { continue };
+            if cols.get(3) == Some(&"0A") && u16::from_str_radix(p, 16) == Ok(port) {
+                out.push(addr.to_string());
+            }
+        }
+    }
+    out
 }
 
 #[test]

@@ -68,7 +68,7 @@ def by_hand():
         "-e", "SPARKSWARM_OUTPUT_DIR=/out", "-w", "/apps/data", "sparkswarm/spark:4.0.1", "driver",
         "--master", f"spark://sparkswarm-{name}-master:7077", "--deploy-mode", "client", "--name", "by-hand",
         "--driver-memory", "512m", "--executor-memory", "512m", "--total-executor-cores", "1",
-        "--conf", "spark.sql.shuffle.partitions=4", "--py-files", "/apps/common/minipng.py",
+        "--conf", "spark.sql.shuffle.partitions=4",
         "/apps/linear_regression/main.py", "--data", "boston.csv"], capture_output=True, text=True)
     dt = time.time() - t
     assert r.returncode == 0, r.stderr[-3000:]

@@ -103,6 +103,8 @@ fn submission(
         py_files: py,
         spark_conf: [("spark.sql.shuffle.partitions".to_string(), "4".to_string())].into_iter().collect(),
         env: vec![],
+        secrets: vec![],
+        deps: None,
         driver_cores: 1,
         driver_memory: Memory::new("512m"),
         executor_instances: 1,
@@ -552,4 +554,43 @@ async fn a_tcp_endpoint_with_tls_verifies_both_sides() {
     };
     assert!(detail.manager && detail.nodes_ready >= 1, "{detail:?}");
     assert!(!seen.exists);
+}
+
+/// The job that removes a cluster's volumes on the nodes the manager's API does not reach,
+/// run here on this node (a single-node swarm has no other): it removes, through the
+/// node's own engine, exactly the volumes labelled for the cluster and this owner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_volume_reaper_removes_the_clusters_volumes_through_the_nodes_engine() {
+    use sparkswarm::runtime::swarm::volume_reaper;
+    let _engine = Engine::require();
+    let owner = format!("reap{}", &uuid_like()[24..]);
+    let _sweeper = Sweeper::owner(&owner);
+    let cluster = format!("rp{}", &uuid_like()[26..]);
+    let vol = |name: &str, labels: &[String]| {
+        let mut args = vec!["volume".to_string(), "create".to_string()];
+        for l in labels {
+            args.extend(["--label".to_string(), l.clone()]);
+        }
+        args.push(name.to_string());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (ok, out) = swarm_common::docker(&args);
+        assert!(ok, "docker volume create: {out}");
+    };
+    let ours = [format!("sparkswarm.io/cluster={cluster}"), format!("sparkswarm.io/owner={owner}")];
+    vol(&format!("sparkswarm-{cluster}-data"), &ours);
+    vol(&format!("sparkswarm-{cluster}-vol-lake-0"), &ours);
+    // Same cluster name, another operator's: not ours to remove.
+    let theirs = format!("sparkswarm-{cluster}-other");
+    vol(&theirs, &[format!("sparkswarm.io/cluster={cluster}"), "sparkswarm.io/owner=someone-else".into()]);
+    let docker = bollard::Docker::connect_with_local_defaults().expect("the engine");
+    let node = docker.info().await.expect("info").swarm.and_then(|s| s.node_id).expect("a swarm node");
+    let image = "sparkswarm/spark:4.0.1";
+    let t = Instant::now();
+    let spec = volume_reaper::spec(&cluster, &owner, image, &format!("node.id=={node}"));
+    volume_reaper::reap(&docker, spec, 1).await.expect("the job ran on the node");
+    eprintln!("reaped in {:?}", t.elapsed());
+    let volumes = |filter: String| swarm_common::docker(&["volume", "ls", "-q", "--filter", &filter]).1;
+    assert_eq!(volumes(format!("label=sparkswarm.io/owner={owner}")).trim(), "", "the cluster's volumes are gone");
+    assert_eq!(volumes(format!("name={theirs}")).trim(), theirs, "another owner's volume stays");
+    swarm_common::docker(&["volume", "rm", &theirs]);
 }

@@ -70,19 +70,17 @@ def output_dir():
     return out
 
 
-def load_minipng():
-    """The PNG helper ships with pyFiles; from a checkout it sits in ../common."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    for d in ("", os.path.join(here, "..", "common"), os.getcwd()):
-        if d and os.path.isfile(os.path.join(d, "minipng.py")) and d not in sys.path:
-            sys.path.append(d)
-        try:
-            import minipng
-            return minipng
-        except ImportError:
-            continue
-    print("WARN: minipng.py not found (add apps/common/minipng.py to pyFiles); no picture", file=sys.stderr)
-    return None
+def pyplot():
+    """matplotlib's pyplot without a display, from the job's deps (manifests/*.yaml);
+    None, with a warning, where it is not installed (a plain spark-submit)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        return plt
+    except ImportError:
+        print("WARN: matplotlib is not installed (the manifest's deps bring it); no picture", file=sys.stderr)
+        return None
 
 
 def main(argv=None):
@@ -139,12 +137,19 @@ def main(argv=None):
             w.writerow([r[c] for c in features] + [r[args.label], round(r["prediction"], 4),
                                                    round(r[args.label] - r["prediction"], 4)])
 
-    png = load_minipng()
-    if png:
-        png.scatter_png(os.path.join(out, "predicted_vs_actual.png"),
-                        [r[args.label] for r in test_rows], [r["prediction"] for r in test_rows],
-                        f"Test set: predicted vs actual  R2={results['r2']:.3f}",
-                        f"actual {args.label}", f"predicted {args.label}")
+    plt = pyplot()
+    if plt:
+        actual, predicted = [r[args.label] for r in test_rows], [r["prediction"] for r in test_rows]
+        lo, hi = min(actual + predicted), max(actual + predicted)
+        fig, ax = plt.subplots(figsize=(6.4, 6.0), dpi=100)
+        ax.plot([lo, hi], [lo, hi], "--", color="tab:red", label="perfect prediction")
+        ax.scatter(actual, predicted, s=16, alpha=0.6, color="tab:blue")
+        ax.set(title=f"Test set: predicted vs actual  R2={results['r2']:.3f}",
+               xlabel=f"actual {args.label}", ylabel=f"predicted {args.label}")
+        ax.legend(loc="upper left")
+        fig.tight_layout()
+        fig.savefig(os.path.join(out, "predicted_vs_actual.png"))
+        plt.close(fig)
 
     results["seconds"] = time.time() - started
     results = {k: round(v, 4) if isinstance(v, float) else v for k, v in results.items()}

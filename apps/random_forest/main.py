@@ -82,19 +82,17 @@ def output_dir():
     return out
 
 
-def load_minipng():
-    """The PNG helper ships with pyFiles; from a checkout it sits in ../common."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    for d in ("", os.path.join(here, "..", "common"), os.getcwd()):
-        if d and os.path.isfile(os.path.join(d, "minipng.py")) and d not in sys.path:
-            sys.path.append(d)
-        try:
-            import minipng
-            return minipng
-        except ImportError:
-            continue
-    print("WARN: minipng.py not found (add apps/common/minipng.py to pyFiles); no picture", file=sys.stderr)
-    return None
+def pyplot():
+    """matplotlib's pyplot without a display, from the job's deps (manifests/*.yaml);
+    None, with a warning, where it is not installed (a plain spark-submit)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        return plt
+    except ImportError:
+        print("WARN: matplotlib is not installed (the manifest's deps bring it); no picture", file=sys.stderr)
+        return None
 
 
 def plain(v):
@@ -185,12 +183,18 @@ def main(argv=None):
             w.writerow([plain(r[c]) for c in columns]
                        + [round(float(r["probability"][1]), 4), int(r["prediction"])])
 
-    png = load_minipng()
-    if png:
+    plt = pyplot()
+    if plt:
         pts = roc_points([(float(r["probability"][1]), r[args.label]) for r in scored])
-        png.curve_png(os.path.join(out, "roc_curve.png"), [p[0] for p in pts], [p[1] for p in pts],
-                      f"ROC on held-out data  AUC={results['areaUnderROC']:.3f}",
-                      "false positive rate", "true positive rate")
+        fig, ax = plt.subplots(figsize=(6.0, 6.0), dpi=100)
+        ax.plot([0, 1], [0, 1], "--", color="grey", label="random classifier")
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], color="tab:orange", linewidth=2.5, label="model")
+        ax.set(title=f"ROC on held-out data  AUC={results['areaUnderROC']:.3f}",
+               xlabel="false positive rate", ylabel="true positive rate", xlim=(0, 1), ylim=(0, 1))
+        ax.legend(loc="lower right")
+        fig.tight_layout()
+        fig.savefig(os.path.join(out, "roc_curve.png"))
+        plt.close(fig)
 
     results["seconds"] = time.time() - started
     results = {k: round(v, 4) if isinstance(v, float) else v for k, v in results.items()}

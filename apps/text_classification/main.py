@@ -67,19 +67,17 @@ def output_dir():
     return out
 
 
-def load_minipng():
-    """The PNG helper ships with pyFiles; from a checkout it sits in ../common."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    for d in ("", os.path.join(here, "..", "common"), os.getcwd()):
-        if d and os.path.isfile(os.path.join(d, "minipng.py")) and d not in sys.path:
-            sys.path.append(d)
-        try:
-            import minipng
-            return minipng
-        except ImportError:
-            continue
-    print("WARN: minipng.py not found (add apps/common/minipng.py to pyFiles); no picture", file=sys.stderr)
-    return None
+def pyplot():
+    """matplotlib's pyplot without a display, from the job's deps (manifests/*.yaml);
+    None, with a warning, where it is not installed (a plain spark-submit)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        return plt
+    except ImportError:
+        print("WARN: matplotlib is not installed (the manifest's deps bring it); no picture", file=sys.stderr)
+        return None
 
 
 def main(argv=None):
@@ -146,10 +144,23 @@ def main(argv=None):
             p = r["probability"]
             w.writerow([r["label"], class_names[int(r["prediction"])], round(float(max(p)), 4), r["text"][:300]])
 
-    png = load_minipng()
-    if png:
-        png.heatmap_png(os.path.join(out, "confusion_matrix.png"), confusion, class_names,
-                        f"Held-out confusion matrix  accuracy={results['accuracy']:.3f}")
+    plt = pyplot()
+    if plt:
+        n = len(class_names)
+        fig, ax = plt.subplots(figsize=(2.0 + 1.1 * n, 1.6 + 1.0 * n), dpi=100)
+        rates = [[c / (sum(row) or 1) for c in row] for row in confusion]
+        ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+        for r in range(n):
+            for k in range(n):
+                ax.text(k, r, str(confusion[r][k]), ha="center", va="center",
+                        color="white" if rates[r][k] > 0.5 else "black")
+        ax.set_xticks(range(n), class_names, rotation=30, ha="right")
+        ax.set_yticks(range(n), class_names)
+        ax.set(title=f"Held-out confusion matrix  accuracy={results['accuracy']:.3f}",
+               xlabel="predicted", ylabel="actual")
+        fig.tight_layout()
+        fig.savefig(os.path.join(out, "confusion_matrix.png"))
+        plt.close(fig)
 
     results["seconds"] = time.time() - started
     results = {k: round(v, 4) if isinstance(v, float) else v for k, v in results.items()}

@@ -5,7 +5,9 @@
 //! copied to the manager and pushed into the cluster's registry, and Spark starting.
 //!
 //! Run: `cargo bench --bench do_bringup` (needs the images `.ci/run` builds). Set
-//! `BENCH_NODES=1,3` to choose the counts, `BENCH_BOOT_SECS` for the boot delay.
+//! `BENCH_NODES=1,3` to choose the counts, `BENCH_BOOT_SECS` for the boot delay, and
+//! `BENCH_BASELINE_BIN` to another build's `sparkswarm` binary to run it side by side (before
+//! this build, for each count).
 
 #[path = "../../tests/do_standin/mod.rs"]
 mod do_standin;
@@ -30,10 +32,10 @@ fn status_of(path: &Path) -> serde_json::Value {
     doc.get("status").cloned().unwrap_or(serde_json::Value::Null)
 }
 
-fn start(root: &Path, standin: &Standin) -> Child {
+fn start(bin: &Path, root: &Path, standin: &Standin) -> Child {
     let log = std::fs::File::create(root.join("operator.log")).expect("log");
     let images = Path::new(env!("CARGO_MANIFEST_DIR")).join("../images");
-    Command::new(BIN)
+    Command::new(bin)
         .arg("run")
         .current_dir(root)
         .env("RUST_LOG", "sparkswarm=info,warn")
@@ -55,7 +57,7 @@ struct Run {
     api_requests: usize,
 }
 
-async fn one(nodes: u32, boot: Duration) -> Run {
+async fn one(bin: &Path, nodes: u32, boot: Duration) -> Run {
     let standin = Standin::start(Config {
         boot_delay: boot,
         max_per_page: 20,
@@ -65,7 +67,7 @@ async fn one(nodes: u32, boot: Duration) -> Run {
     .await;
     let root = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir_all(root.path().join("manifests")).expect("manifests");
-    let mut op = start(root.path(), &standin);
+    let mut op = start(bin, root.path(), &standin);
     let file = root.path().join("manifests/cluster.yaml");
     let name = format!("bench{nodes}");
     // Let the operator come up before the clock starts: the measure is the file's.
@@ -136,12 +138,22 @@ async fn main() {
         .unwrap_or_else(|| vec![1, 3, 10]);
     let boot = Duration::from_secs(std::env::var("BENCH_BOOT_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(20));
     println!("digitalocean bring-up, boot delay {} s (file dropped -> phase Ready)", boot.as_secs());
-    println!("{:>6} {:>12} {:>14} {:>9} {:>13}", "nodes", "all active", "swarm formed", "Ready", "API requests");
+    let mut builds = Vec::new();
+    if let Some(base) = std::env::var_os("BENCH_BASELINE_BIN") {
+        builds.push(("baseline", std::path::PathBuf::from(base)));
+    }
+    builds.push(("this", std::path::PathBuf::from(BIN)));
+    println!(
+        "{:>9} {:>6} {:>12} {:>14} {:>9} {:>13}",
+        "build", "nodes", "all active", "swarm formed", "Ready", "API requests"
+    );
     for n in counts {
-        let r = one(n, boot).await;
-        println!(
-            "{:>6} {:>11.1}s {:>13.1}s {:>8.1}s {:>13}",
-            r.nodes, r.all_active, r.swarm_formed, r.ready, r.api_requests
-        );
+        for (label, bin) in &builds {
+            let r = one(bin, n, boot).await;
+            println!(
+                "{:>9} {:>6} {:>11.1}s {:>13.1}s {:>8.1}s {:>13}",
+                label, r.nodes, r.all_active, r.swarm_formed, r.ready, r.api_requests
+            );
+        }
     }
 }

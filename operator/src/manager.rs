@@ -263,7 +263,11 @@ const DELETE_GRACE: Duration = Duration::from_secs(2);
 /// loader is left to it: its result, or the read after it, is at least as new.
 fn relist(ctx: &Context, by_stamp: bool, being_read: impl Fn(&Path) -> bool) {
     let listed = match scan::list_files(&ctx.manifests) {
-        Ok(files) => files,
+        // A schedule's runs are SparkJobs too, written by the operator under the state dir.
+        Ok(mut files) => {
+            files.extend(ctx.state.all_run_files());
+            files
+        }
         Err(e) => {
             tracing::warn!(error = %e, "cannot list the manifests directory");
             return;
@@ -328,8 +332,10 @@ fn flush_generations(ctx: &Context) {
     }
 }
 
+/// Schedules never end, and their runs do not hold up the exit: it counts the jobs the
+/// user wrote.
 fn all_jobs_done(ctx: &Context) -> Option<Outcome> {
-    let names = ctx.store.lock().names(Kind::SparkJob);
+    let names = ctx.store.lock().user_job_names();
     if names.is_empty() {
         return None;
     }

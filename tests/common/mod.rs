@@ -237,3 +237,5 @@ pub fn require_java() {
     let ok = Command::new("java").arg("-version").output().map(|o| o.status.success()).unwrap_or(false);
     assert!(ok, "Java 17+ is required for the Spark end-to-end tests (apt-get install openjdk-17-jre-headless)");
 }
+
+pub mod job_env;

@@ -12,6 +12,7 @@ schemas_dir, manifests = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
 schemas = {
     "SparkJob": json.loads((schemas_dir / "sparkjob.json").read_text()),
     "SparkCluster": json.loads((schemas_dir / "sparkcluster.json").read_text()),
+    "SparkSchedule": json.loads((schemas_dir / "sparkschedule.json").read_text()),
 }
 problems, checked = [], 0
 for path in sorted(manifests.rglob("*.y*ml")):

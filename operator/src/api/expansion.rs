@@ -116,8 +116,11 @@ pub fn expandable(spec: &SparkJobSpec) -> Vec<(String, &str)> {
     for (i, a) in spec.arguments.iter().enumerate() {
         out.push((format!("/spec/arguments/{i}"), a.as_str()));
     }
+    // Only plain values: a secret's source is a path or a variable name, never expanded.
     for (i, e) in spec.env.iter().enumerate() {
-        out.push((format!("/spec/env/{i}/value"), e.value.as_str()));
+        if let Some(v) = &e.value {
+            out.push((format!("/spec/env/{i}/value"), v.as_str()));
+        }
     }
     for (i, f) in spec.files.iter().enumerate() {
         let pointer = match f {

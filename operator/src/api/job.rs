@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::cluster::{default_memory, one};
+use super::cluster::{default_memory, one, SecretRef};
 use super::condition::Condition;
 use super::kind::ApiVersion;
 use super::meta::ObjectMeta;
@@ -51,6 +51,10 @@ pub struct SparkJobSpec {
     /// Python files or archives put on the PYTHONPATH of driver and executors.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub py_files: Vec<String>,
+    /// Python packages for the driver and the executors (pip requirement syntax), built
+    /// once per content hash for the cluster's Python and shipped with the job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deps: Option<DepsSpec>,
     /// Environment of the driver and the executors.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub env: Vec<EnvVar>,
@@ -96,13 +100,44 @@ impl fmt::Display for JobName {
     }
 }
 
+/// One variable of the driver's and the executors' environment: a plain `value`, or a
+/// secret read at submission from `valueFrom` (a file or a variable of the operator).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(extend("oneOf" = [{"required": ["value"]}, {"required": ["valueFrom"]}]))]
 pub struct EnvVar {
     #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"), length(min = 1))]
     pub name: String,
     /// May hold `$(jobs.NAME.results.KEY)` or `$(jobs.NAME.outputsDir)`.
-    pub value: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// A secret: its value never appears in a status, an event, a log or Spark's conf.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_from: Option<SecretRef>,
+}
+
+/// `deps`: what pip installs for the job.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DepsSpec {
+    /// Requirement lines as pip reads them (`pandas>=2.2`, `tabulate==0.9.0`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requirements: Vec<String>,
+    /// A requirements file, relative to this manifest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requirements_file: Option<String>,
+}
+
+/// What `deps` installed: the lock, so that a run can be repeated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DepsStatus {
+    /// `sha256:` of the requirements, the Python version and the platform.
+    pub hash: String,
+    /// The Python the packages were built for (`3.11`).
+    pub python: String,
+    /// Every installed distribution as `name==version`, sorted.
+    pub packages: Vec<String>,
 }
 
 /// A bound on one numeric result: `min` and/or `max`, both inclusive.
@@ -317,6 +352,9 @@ pub struct SparkJobStatus {
     /// The arguments the latest attempt was submitted with, once expansions were resolved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub submitted_arguments: Option<Vec<String>>,
+    /// What `deps` installed for the latest attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deps: Option<DepsStatus>,
 }
 
 /// One upstream run: its attempt number and when it completed.

@@ -17,15 +17,17 @@ pub enum ApiVersion {
 pub enum Kind {
     SparkCluster,
     SparkJob,
+    SparkSchedule,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 2] = [Kind::SparkCluster, Kind::SparkJob];
+    pub const ALL: [Kind; 3] = [Kind::SparkCluster, Kind::SparkJob, Kind::SparkSchedule];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::SparkCluster => "SparkCluster",
             Kind::SparkJob => "SparkJob",
+            Kind::SparkSchedule => "SparkSchedule",
         }
     }
 
@@ -34,6 +36,7 @@ impl Kind {
         match self {
             Kind::SparkCluster => "sparkcluster",
             Kind::SparkJob => "sparkjob",
+            Kind::SparkSchedule => "sparkschedule",
         }
     }
 
@@ -42,6 +45,7 @@ impl Kind {
         match self {
             Kind::SparkCluster => "sparkclusters",
             Kind::SparkJob => "sparkjobs",
+            Kind::SparkSchedule => "sparkschedules",
         }
     }
 
@@ -49,6 +53,7 @@ impl Kind {
         match self {
             Kind::SparkCluster => "sc",
             Kind::SparkJob => "sj",
+            Kind::SparkSchedule => "ss",
         }
     }
 
@@ -93,6 +98,9 @@ mod tests {
         }
         for s in ["sparkclusters", "sc", "SparkCluster"] {
             assert_eq!(s.parse::<Kind>().ok(), Some(Kind::SparkCluster), "{s}");
+        }
+        for s in ["sparkschedules", "ss", "SparkSchedule", "sparkschedule.sparkswarm.io"] {
+            assert_eq!(s.parse::<Kind>().ok(), Some(Kind::SparkSchedule), "{s}");
         }
         assert!("pods".parse::<Kind>().is_err());
     }

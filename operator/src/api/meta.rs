@@ -15,6 +15,29 @@ pub struct ObjectMeta {
     pub labels: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
+    /// Who owns this object: a schedule's runs name their SparkSchedule. Written by the
+    /// operator into the runs it creates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub owner_references: Vec<OwnerReference>,
+}
+
+/// As Kubernetes' `metadata.ownerReferences[]`, without the uid a file-based store has not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OwnerReference {
+    pub api_version: super::kind::ApiVersion,
+    pub kind: String,
+    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"), length(min = 1, max = 63))]
+    pub name: String,
+    #[serde(default)]
+    pub controller: bool,
+}
+
+impl ObjectMeta {
+    /// The name of the SparkSchedule this object is a run of.
+    pub fn schedule_owner(&self) -> Option<&str> {
+        self.owner_references.iter().find(|o| o.kind == "SparkSchedule").map(|o| o.name.as_str())
+    }
 }
 
 /// The longest DNS-1123 label.

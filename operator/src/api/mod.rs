@@ -10,6 +10,8 @@ pub mod meta;
 pub mod quantity;
 pub mod redact;
 pub mod runtime_kind;
+pub mod schedule;
+pub mod schedule_expr;
 pub mod time;
 
 pub use cluster::{SparkCluster, SparkClusterSpec, SparkClusterStatus};
@@ -18,6 +20,7 @@ pub use job::{SparkJob, SparkJobSpec, SparkJobStatus};
 pub use kind::{ApiVersion, Kind};
 pub use meta::ObjectMeta;
 pub use runtime_kind::RuntimeKind;
+pub use schedule::{SparkSchedule, SparkScheduleSpec, SparkScheduleStatus};
 
 /// The `apiVersion` every resource carries.
 pub const API_VERSION: &str = "sparkswarm.io/v1alpha1";
@@ -25,6 +28,13 @@ pub const API_VERSION: &str = "sparkswarm.io/v1alpha1";
 pub const GROUP: &str = "sparkswarm.io";
 /// The annotation `sparkswarm rerun` sets: a new value re-runs an unchanged job.
 pub const RERUN_ANNOTATION: &str = "sparkswarm.io/rerun";
+/// The annotation `sparkswarm trigger` sets on a schedule: a new value (an RFC 3339 time)
+/// starts a manual run named after that time.
+pub const TRIGGER_ANNOTATION: &str = "sparkswarm.io/trigger";
+/// On a schedule's run: the time it was scheduled for (RFC 3339, UTC).
+pub const SCHEDULED_TIME_ANNOTATION: &str = "sparkswarm.io/scheduled-time";
+/// On a schedule's run: the schedule's name.
+pub const SCHEDULE_LABEL: &str = "sparkswarm.io/schedule";
 
 /// Now, to the second: status timestamps read like Kubernetes' and do not churn the file.
 pub fn now() -> chrono::DateTime<chrono::Utc> {

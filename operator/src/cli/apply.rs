@@ -12,7 +12,7 @@ use crate::manifest::splice::splice_status;
 use crate::manifest::validate::validate;
 use crate::manifest::write::{write_if_unchanged, WriteOutcome};
 
-use super::target::{load, qualified};
+use super::target::{load_manifests, qualified};
 use super::{CliError, CliResult, Globals};
 
 #[derive(Debug, clap::Args)]
@@ -23,7 +23,7 @@ pub struct ApplyArgs {
 }
 
 pub fn run(g: &Globals, args: ApplyArgs) -> CliResult {
-    let catalog = load(&g.manifests)?;
+    let catalog = load_manifests(&g.manifests)?;
     let mut inputs = Vec::new();
     for f in &args.files {
         if f.is_dir() {

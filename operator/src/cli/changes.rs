@@ -21,6 +21,11 @@ pub struct Changes {
 
 impl Changes {
     pub fn watch(dir: &Path) -> Changes {
+        Changes::watch_all(&[dir])
+    }
+
+    /// Changes in any of `dirs` (the manifests, and the directory of a schedule's run).
+    pub fn watch_all(dirs: &[&Path]) -> Changes {
         let (tx, rx) = mpsc::channel();
         let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
             // Access events (a reader opening a file) are not changes.
@@ -28,11 +33,16 @@ impl Changes {
                 let _ = tx.send(());
             }
         })
-        .and_then(|mut w| w.watch(dir, RecursiveMode::NonRecursive).map(|()| w));
+        .and_then(|mut w| {
+            for dir in dirs {
+                w.watch(dir, RecursiveMode::NonRecursive)?;
+            }
+            Ok(w)
+        });
         match watcher {
             Ok(w) => Changes { watcher: Some(w), rx },
             Err(e) => {
-                tracing::debug!(dir = %dir.display(), error = %e, "no file events; polling");
+                tracing::debug!(error = %e, "no file events; polling");
                 Changes { watcher: None, rx }
             }
         }

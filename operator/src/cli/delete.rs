@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use crate::manifest::document;
 use crate::manifest::write::{write_if_unchanged, WriteOutcome};
 
-use super::target::{find, load, parse_ref, qualified};
+use super::target::{find, load_manifests, parse_ref, qualified};
 use super::{CliError, CliResult, Globals};
 
 #[derive(Debug, clap::Args)]
@@ -18,7 +18,7 @@ pub struct DeleteArgs {
 
 pub fn run(g: &Globals, args: DeleteArgs) -> CliResult {
     let (kind, name) = parse_ref(&args.kind, args.name.as_deref())?;
-    let catalog = load(&g.manifests)?;
+    let catalog = load_manifests(&g.manifests)?;
     let entry = find(&catalog, kind, &name)?;
     let file = document::read(&entry.path)?;
     if file.docs.len() <= 1 {

@@ -22,7 +22,7 @@ pub struct DescribeArgs {
 
 pub fn run(g: &Globals, args: DescribeArgs) -> CliResult {
     let (kind, name) = parse_ref(&args.kind, args.name.as_deref())?;
-    let catalog = load(&g.manifests)?;
+    let catalog = load(g)?;
     let e = find(&catalog, kind, &name)?;
     let mut redacted = e.raw.clone();
     crate::api::redact::redact(&mut redacted);
@@ -40,6 +40,10 @@ pub fn run(g: &Globals, args: DescribeArgs) -> CliResult {
     field(&mut out, "File", format!("{}:{}", e.path.display(), e.line));
     field(&mut out, "Labels", map_lines(r.pointer("/metadata/labels")));
     field(&mut out, "Annotations", map_lines(r.pointer("/metadata/annotations")));
+    if let Some(o) = r.pointer("/metadata/ownerReferences/0") {
+        let get = |k: &str| o.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+        field(&mut out, "Controlled By", format!("{}/{}", get("kind"), get("name")));
+    }
     field(&mut out, "Generation", rec.as_ref().map(|x| x.generation.to_string()).unwrap_or_default());
     field(&mut out, "Age", rec.as_ref().map(|x| age(Some(x.created))).unwrap_or_default());
     out.push_str("Spec:\n");

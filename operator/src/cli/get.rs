@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::api::Kind;
-use crate::manifest::catalog::{Catalog, Entry};
+use crate::manifest::catalog::Entry;
 use crate::state::generations::Generations;
 use crate::state::StateDir;
 
@@ -22,7 +22,7 @@ use super::{CliError, CliResult, Globals};
 
 #[derive(Debug, clap::Args)]
 pub struct GetArgs {
-    /// sparkclusters (sc) or sparkjobs (sj)
+    /// sparkclusters (sc), sparkjobs (sj) or sparkschedules (ss)
     pub kind: String,
     pub name: Option<String>,
     /// Output format: wide, yaml, json, name, jsonpath=TEMPLATE or custom-columns=SPEC.
@@ -48,7 +48,7 @@ pub fn run(g: &Globals, args: GetArgs) -> CliResult {
         return Err(CliError("name cannot be provided when a selector is specified".into()));
     }
     let selector = args.selector.as_deref().map(Selector::parse).transpose()?;
-    let catalog = load(&g.manifests)?;
+    let catalog = load(g)?;
     warn_file_errors(&catalog);
     let mut entries: Vec<&Entry> = match &args.name {
         Some(n) => vec![find(&catalog, kind, n)?],
@@ -128,7 +128,7 @@ fn watch(g: &Globals, kind: Kind, name: Option<&str>, wide: bool) -> CliResult {
     let mut first = true;
     let changes = Changes::watch(&g.manifests);
     loop {
-        let catalog = Catalog::load(&g.manifests);
+        let catalog = super::target::catalog(g);
         let gens = Generations::load(&g.state).ok();
         let entries: Vec<&Entry> =
             catalog.iter_kind(kind).filter(|e| name.is_none() || e.name.as_deref() == name).collect();
@@ -164,7 +164,7 @@ fn headers(kind: Kind, wide: bool) -> Vec<&'static str> {
         (Kind::SparkCluster, true) => {
             vec!["NAME", "PROVIDER", "PHASE", "WORKERS", "AGE", "NODES", "MASTER", "WEB-UI", "SPARK"]
         }
-        (Kind::SparkJob, false) => vec!["NAME", "CLUSTER", "PHASE", "ATTEMPTS", "AGE"],
+        (Kind::SparkJob, false) => vec!["NAME", "CLUSTER", "PHASE", "ATTEMPTS", "AGE", "OWNER"],
         (Kind::SparkJob, true) => {
             vec![
                 "NAME",
@@ -177,8 +177,23 @@ fn headers(kind: Kind, wide: bool) -> Vec<&'static str> {
                 "RESULTS",
                 "GATES",
                 "OUTPUTS",
+                "OWNER",
             ]
         }
+        (Kind::SparkSchedule, false) => vec!["NAME", "SCHEDULE", "SUSPEND", "ACTIVE", "LAST-SCHEDULE", "NEXT", "AGE"],
+        (Kind::SparkSchedule, true) => vec![
+            "NAME",
+            "SCHEDULE",
+            "SUSPEND",
+            "ACTIVE",
+            "LAST-SCHEDULE",
+            "NEXT",
+            "AGE",
+            "TIMEZONE",
+            "POLICY",
+            "MISSED",
+            "LAST-RUN",
+        ],
     }
 }
 
@@ -245,9 +260,57 @@ fn row(kind: Kind, e: &Entry, wide: bool, gens: Option<&Generations>) -> Vec<Str
                     s(r, "/status/outputsDir"),
                 ]);
             }
+            cells.push(owner(r));
+            cells
+        }
+        Kind::SparkSchedule => {
+            let suspend = r.pointer("/spec/suspend").and_then(Value::as_bool).unwrap_or(false);
+            let active = r.pointer("/status/active").and_then(Value::as_array).map_or(0, Vec::len);
+            let ago = |p: &str| {
+                let t = r.pointer(p).and_then(Value::as_str).and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+                t.map(|t| age(Some(t.with_timezone(&chrono::Utc)))).unwrap_or_else(|| "<none>".into())
+            };
+            let next = r
+                .pointer("/status/nextScheduleTime")
+                .and_then(Value::as_str)
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| format!("in {}", super::table::human_duration(t - chrono::Utc::now().fixed_offset())))
+                .unwrap_or_else(|| "<none>".into());
+            let mut cells = vec![
+                name,
+                s(r, "/spec/schedule"),
+                suspend.to_string(),
+                active.to_string(),
+                ago("/status/lastScheduleTime"),
+                next,
+                age(created),
+            ];
+            if wide {
+                let zone = s(r, "/spec/timeZone");
+                let policy = s(r, "/spec/concurrencyPolicy");
+                let last = r
+                    .pointer("/status/lastRuns/0")
+                    .map(|l| format!("{} ({})", s(l, "/name"), s(l, "/phase")))
+                    .unwrap_or_default();
+                cells.extend([
+                    if zone.is_empty() { "UTC".into() } else { zone },
+                    if policy.is_empty() { "Allow".into() } else { policy },
+                    r.pointer("/status/missedRuns").map(|v| v.to_string()).unwrap_or_else(|| "0".into()),
+                    last,
+                ]);
+            }
             cells
         }
     }
+}
+
+/// The schedule a job is a run of.
+fn owner(r: &Value) -> String {
+    r.pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .and_then(|a| a.first())
+        .map(|o| format!("{}/{}", s(o, "/kind").to_ascii_lowercase(), s(o, "/name")))
+        .unwrap_or_default()
 }
 
 /// Ready nodes over listed ones, for clusters that list nodes (digitalocean).

@@ -31,7 +31,7 @@ pub fn run(g: &Globals, args: LogsArgs) -> CliResult {
     if kind != Kind::SparkJob {
         return Err(CliError(format!("error: logs are kept for sparkjobs, not {}", kind.plural())));
     }
-    let catalog = load(&g.manifests)?;
+    let catalog = load(g)?;
     find(&catalog, kind, &name)?;
     let ledger = JobLedger::load(&g.state.job_dir(&name))?;
     let Some(attempt) = ledger.latest() else {

@@ -16,6 +16,8 @@ mod schema;
 mod selector;
 mod table;
 mod target;
+mod trigger;
+mod ui;
 mod validate;
 mod wait;
 
@@ -33,7 +35,7 @@ use crate::state::StateDir;
     about = "Run Spark MLlib jobs from YAML manifests: an operator and a kubectl-like CLI"
 )]
 pub struct Cli {
-    /// The watched directory of SparkCluster and SparkJob manifests.
+    /// The watched directory of SparkCluster, SparkJob and SparkSchedule manifests.
     #[arg(long, global = true, env = "SPARKSWARM_MANIFESTS", default_value = "manifests")]
     pub manifests: PathBuf,
     /// Where the operator keeps events, logs, outputs and its ledger
@@ -64,6 +66,10 @@ pub enum Command {
     Delete(delete::DeleteArgs),
     /// Run a job again with an unchanged spec.
     Rerun(rerun::RerunArgs),
+    /// Start a run of a schedule now.
+    Trigger(trigger::TriggerArgs),
+    /// Serve Spark's UI of a job's attempt: its event log replayed by a History Server.
+    Ui(ui::UiArgs),
     /// Check manifests against the schema, with file, line and field for each error.
     Validate(validate::ValidateArgs),
     /// Print the JSON Schemas, or write them to a directory.
@@ -106,6 +112,8 @@ pub fn main() -> ExitCode {
         Command::Apply(args) => apply::run(&globals, args),
         Command::Delete(args) => delete::run(&globals, args),
         Command::Rerun(args) => rerun::run(&globals, args),
+        Command::Trigger(args) => trigger::run(&globals, args),
+        Command::Ui(args) => ui::run(&globals, args),
         Command::Validate(args) => validate::run(&globals, args),
         Command::Schema(args) => schema::run(args),
     };

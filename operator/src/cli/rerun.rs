@@ -8,7 +8,7 @@ use crate::manifest::annotate::set_annotation;
 use crate::manifest::document;
 use crate::manifest::write::{write_if_unchanged, WriteOutcome};
 
-use super::target::{find, load, parse_ref, qualified};
+use super::target::{find, load_manifests, parse_ref, qualified};
 use super::{CliError, CliResult, Globals};
 
 #[derive(Debug, clap::Args)]
@@ -23,7 +23,7 @@ pub fn run(g: &Globals, args: RerunArgs) -> CliResult {
     if kind != Kind::SparkJob {
         return Err(CliError(format!("error: only sparkjobs can be rerun, not {}", kind.plural())));
     }
-    let catalog = load(&g.manifests)?;
+    let catalog = load_manifests(&g.manifests)?;
     let entry = find(&catalog, kind, &name)?;
     let stamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     for _ in 0..5 {

@@ -1,7 +1,5 @@
 //! Finding what a command names: `KIND NAME`, `KIND/NAME`, aliases, kubectl's not-found.
 
-use std::path::Path;
-
 use crate::api::{Kind, GROUP};
 use crate::manifest::catalog::{Catalog, Entry};
 
@@ -29,7 +27,20 @@ pub fn not_found(kind: Kind, name: &str) -> CliError {
     CliError(format!("Error from server (NotFound): {}.{} \"{name}\" not found", kind.plural(), GROUP))
 }
 
-pub fn load(manifests: &Path) -> Result<Catalog, CliError> {
+/// The manifests, and the runs the operator wrote for schedules.
+pub fn load(g: &super::Globals) -> Result<Catalog, CliError> {
+    let manifests = &g.manifests;
+    if !manifests.is_dir() {
+        return Err(CliError(format!(
+            "error: the manifests directory {} does not exist (use --manifests DIR)",
+            manifests.display()
+        )));
+    }
+    Ok(catalog(g))
+}
+
+/// The user's manifests only: what `apply`, `delete` and `rerun` may change.
+pub fn load_manifests(manifests: &std::path::Path) -> Result<Catalog, CliError> {
     if !manifests.is_dir() {
         return Err(CliError(format!(
             "error: the manifests directory {} does not exist (use --manifests DIR)",
@@ -37,6 +48,11 @@ pub fn load(manifests: &Path) -> Result<Catalog, CliError> {
         )));
     }
     Ok(Catalog::load(manifests))
+}
+
+/// [`load`] for a directory known to exist (or to be reported as a file error).
+pub fn catalog(g: &super::Globals) -> Catalog {
+    Catalog::load_with(&g.manifests, g.state.all_run_files())
 }
 
 pub fn find<'a>(catalog: &'a Catalog, kind: Kind, name: &str) -> Result<&'a Entry, CliError> {

@@ -106,6 +106,7 @@ fn check_paths(
             Some(errors)
         }
         Resource::Cluster(c) => Some(crate::manifest::spec_paths::check_cluster_paths(&roots, &e.path, doc, &c.spec)),
+        Resource::Schedule(sc) => Some(crate::reconcile::schedule::template_errors(&roots, &e.path, doc, &sc.spec)),
     };
     errors.unwrap_or_default().iter().map(|x| x.to_string()).collect()
 }

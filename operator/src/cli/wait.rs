@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 
 use crate::api::condition::Condition;
 use crate::api::Kind;
-use crate::manifest::catalog::Catalog;
 
 use super::changes::Changes;
 use super::target::{not_found, parse_ref, qualified};
@@ -60,9 +59,17 @@ pub fn run(g: &Globals, args: WaitArgs) -> CliResult {
     let deadline = Instant::now() + timeout;
     let target = format!("{}/{name}", qualified(kind));
     // Watching before the first look: a change between the look and the wait is not missed.
-    let changes = Changes::watch(&g.manifests);
+    // A schedule's run is written under the state dir: its directory is watched too.
+    let run_dir = super::target::catalog(g)
+        .get(kind, &name)
+        .and_then(|e| e.path.parent().map(std::path::Path::to_path_buf))
+        .filter(|d| d.starts_with(g.state.root()));
+    let changes = match &run_dir {
+        Some(d) => Changes::watch_all(&[g.manifests.as_path(), d.as_path()]),
+        None => Changes::watch(&g.manifests),
+    };
     loop {
-        let catalog = Catalog::load(&g.manifests);
+        let catalog = super::target::catalog(g);
         let entry = catalog.get(kind, &name);
         match (&want, entry) {
             (Want::Delete, None) => {

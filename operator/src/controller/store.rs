@@ -33,6 +33,8 @@ pub struct DocSummary {
     pub depends_on: Vec<String>,
     /// Claims to be one of ours (apiVersion or kind), so it gets a status even if invalid.
     pub ours: bool,
+    /// For a schedule's runs: the schedule.
+    pub owner: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -74,6 +76,13 @@ pub fn summarize(file: &ManifestFile) -> Vec<DocSummary> {
                     .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
                     .unwrap_or_default(),
                 ours: kind.is_some() || api.starts_with(crate::api::GROUP),
+                owner: d
+                    .value
+                    .pointer("/metadata/ownerReferences")
+                    .and_then(|v| v.as_array())
+                    .and_then(|a| a.iter().find(|o| o.get("kind").and_then(|k| k.as_str()) == Some("SparkSchedule")))
+                    .and_then(|o| o.get("name")?.as_str())
+                    .map(str::to_string),
             }
         })
         .collect()
@@ -240,6 +249,20 @@ impl Store {
     pub fn names(&self, kind: Kind) -> Vec<String> {
         let mut v: Vec<String> = self.index.keys().filter(|(k, _)| *k == kind).map(|(_, n)| n.clone()).collect();
         v.sort();
+        v
+    }
+
+    /// The SparkJobs a user wrote (a schedule's runs are not).
+    pub fn user_job_names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .files
+            .values()
+            .flat_map(|f| f.docs.iter())
+            .filter(|d| d.kind == Some(Kind::SparkJob) && d.owner.is_none())
+            .filter_map(|d| d.name.clone())
+            .collect();
+        v.sort();
+        v.dedup();
         v
     }
 

@@ -47,8 +47,17 @@ pub struct Catalog {
 impl Catalog {
     /// Reads every manifest of `dir`. A directory that cannot be listed shows as a file error.
     pub fn load(dir: &Path) -> Catalog {
+        Catalog::load_with(dir, Vec::new())
+    }
+
+    /// [`Catalog::load`], followed by the files `extra` (a schedule's runs, which the
+    /// operator writes under the state dir).
+    pub fn load_with(dir: &Path, extra: Vec<PathBuf>) -> Catalog {
         let paths = match scan::list_files(dir) {
-            Ok(p) => p,
+            Ok(mut p) => {
+                p.extend(extra);
+                p
+            }
             Err(e) => {
                 return Catalog {
                     entries: Vec::new(),

@@ -90,12 +90,51 @@ pub fn splice_status(text: &str, doc_index: usize, status: Option<&Value>) -> Re
     let docs = documents(text)?;
     let (root, style) = editable_root(text, &docs, doc_index)?;
     match style {
-        RootStyle::Block { indent } => splice_block(text, root, indent, status),
+        RootStyle::Block { indent } => {
+            let doc_end = docs.get(doc_index).map_or(text.len(), |d| d.slice.1);
+            splice_block(text, root, indent, doc_end, status)
+        }
         RootStyle::Flow => splice_flow(text, root, status),
     }
 }
 
-fn splice_block(text: &str, root: &Node, indent: usize, status: Option<&Value>) -> Result<String, SpliceError> {
+/// The end of the last line in `from..until` that holds an indicator of an empty node (the
+/// `:` of an explicit key's empty value, the `-` of an empty item), else `from`. Empty nodes
+/// have no content for `content_end` to point at, yet their lines belong to the entry:
+/// a status put before them would land inside the node. Past the last content character only
+/// such lines, blank lines, comments and the document's own markers can follow.
+/// With `before_key`, a `?` line ends the scan: it opens the entry that follows.
+fn past_empty_nodes(text: &str, from: usize, until: usize, before_key: bool) -> usize {
+    let until = until.clamp(from, text.len());
+    let mut end = from;
+    let mut at = tree::line_end(text, from);
+    while at < until {
+        let next = at + if text[at..].starts_with("\r\n") { 2 } else { 1 };
+        let line_end = tree::line_end(text, next).min(until);
+        let line = text[next.min(line_end)..line_end].trim_start_matches([' ', '\t']);
+        // A byte order mark may only start a document: it ends this one.
+        let marker = line.starts_with("---")
+            || line.starts_with("...")
+            || line.starts_with('\u{feff}')
+            || (before_key && line.starts_with('?'));
+        if marker {
+            break;
+        }
+        if !line.is_empty() && !line.starts_with('#') {
+            end = line_end;
+        }
+        at = line_end.max(next);
+    }
+    end
+}
+
+fn splice_block(
+    text: &str,
+    root: &Node,
+    indent: usize,
+    doc_end: usize,
+    status: Option<&Value>,
+) -> Result<String, SpliceError> {
     let le = tree::line_ending(text);
     let pad = " ".repeat(indent);
     let rendered = status
@@ -106,11 +145,11 @@ fn splice_block(text: &str, root: &Node, indent: usize, status: Option<&Value>) 
 
     match (root.get("status"), rendered) {
         (Some((key, value)), Some(block)) => {
-            let (start, end) = entry_extent(text, key, value);
+            let (start, end) = status_extent(text, root, key, value, doc_end);
             Ok(replace(text, start, end, &block))
         }
         (Some((key, value)), None) => {
-            let (start, end) = entry_extent(text, key, value);
+            let (start, end) = status_extent(text, root, key, value, doc_end);
             // The indentation in front of the key goes with the entry.
             let line_start = line_start_of(text, start);
             let start = if text[line_start..start].bytes().all(|b| b == b' ') { line_start } else { start };
@@ -127,11 +166,20 @@ fn splice_block(text: &str, root: &Node, indent: usize, status: Option<&Value>) 
         }
         (None, Some(block)) => {
             let last = root.content_end.unwrap_or(root.start.byte);
-            let at = tree::line_end(text, last);
+            let at = past_empty_nodes(text, tree::line_end(text, last), doc_end, false);
             Ok(replace(text, at, at, &format!("{le}{pad}{block}")))
         }
         (None, None) => Ok(text.to_string()),
     }
+}
+
+/// The status entry's extent, with the lines of empty nodes at its end, up to the next entry.
+fn status_extent(text: &str, root: &Node, key: &Node, value: &Node, doc_end: usize) -> (usize, usize) {
+    let (start, end) = entry_extent(text, key, value);
+    let entries = root.entries().unwrap_or_default();
+    let next = entries.iter().map(|(k, _)| k.start.byte).filter(|b| *b > start).min();
+    let until = next.map_or(doc_end, |b| line_start_of(text, b));
+    (start, past_empty_nodes(text, end, until, next.is_some()))
 }
 
 /// A flow root gets a flow status as its first entry, so that nothing the user wrote after
@@ -330,6 +378,16 @@ spec: {}
             "---\n  ? a\n  : 1\n",
             "?\r a",
             "a: 1\rb: 2\r",
+            // Empty nodes end on their indicator's line, after the last content character.
+            "?\r:\r",
+            "-0b:\r-",
+            "a:\n- \n-\n# c\n",
+            "? x\n:\n... # end\n",
+            "status:\n- 1\n-\nb: 2\n",
+            "status:\n-\n?\n  b\n: 2\n",
+            // Found by the mutation run (tests/fuzz_corpus.rs): a byte order mark after the end.
+            "a: 1\n\u{feff}",
+            "? a\n:\n\u{feff}",
         ] {
             let before = values(text);
             let set = splice(text, 0, Some(&status));

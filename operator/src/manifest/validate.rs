@@ -12,7 +12,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::document::Document;
-use crate::api::{Kind, SparkCluster, SparkClusterStatus, SparkJob, SparkJobStatus, API_VERSION};
+use crate::api::{
+    Kind, SparkCluster, SparkClusterStatus, SparkJob, SparkJobStatus, SparkSchedule, SparkScheduleStatus, API_VERSION,
+};
 
 /// Everything under here may hold credentials: errors say what is wrong, never the value.
 const SECRET_SUBTREE: &str = "/spec/provider/digitalocean";
@@ -23,6 +25,7 @@ pub enum Resource {
     // Boxed: both are large, and of very different sizes.
     Cluster(Box<SparkCluster>),
     Job(Box<SparkJob>),
+    Schedule(Box<SparkSchedule>),
 }
 
 impl Resource {
@@ -30,6 +33,7 @@ impl Resource {
         match self {
             Resource::Cluster(_) => Kind::SparkCluster,
             Resource::Job(_) => Kind::SparkJob,
+            Resource::Schedule(_) => Kind::SparkSchedule,
         }
     }
 
@@ -37,6 +41,7 @@ impl Resource {
         match self {
             Resource::Cluster(c) => &c.metadata.name,
             Resource::Job(j) => &j.metadata.name,
+            Resource::Schedule(s) => &s.metadata.name,
         }
     }
 }
@@ -70,6 +75,7 @@ pub fn schema_for(kind: Kind) -> Value {
     match kind {
         Kind::SparkCluster => schemars::schema_for!(SparkCluster).to_value(),
         Kind::SparkJob => schemars::schema_for!(SparkJob).to_value(),
+        Kind::SparkSchedule => schemars::schema_for!(SparkSchedule).to_value(),
     }
 }
 
@@ -142,11 +148,13 @@ fn has_format(schema: &Value, schema_path: &str) -> bool {
 
 static CLUSTER: LazyLock<Compiled> = LazyLock::new(|| compile(Kind::SparkCluster));
 static JOB: LazyLock<Compiled> = LazyLock::new(|| compile(Kind::SparkJob));
+static SCHEDULE: LazyLock<Compiled> = LazyLock::new(|| compile(Kind::SparkSchedule));
 
 fn compiled(kind: Kind) -> &'static Compiled {
     match kind {
         Kind::SparkCluster => &CLUSTER,
         Kind::SparkJob => &JOB,
+        Kind::SparkSchedule => &SCHEDULE,
     }
 }
 
@@ -267,7 +275,17 @@ pub fn validate(path: &Path, doc: &Document) -> Result<Resource, Vec<FieldError>
             j.status = status.and_then(|s| serde_json::from_value::<SparkJobStatus>(s).ok());
             Resource::Job(Box::new(j))
         }),
+        Kind::SparkSchedule => serde_json::from_value::<SparkSchedule>(instance).map(|mut sc| {
+            sc.status = status.and_then(|s| serde_json::from_value::<SparkScheduleStatus>(s).ok());
+            Resource::Schedule(Box::new(sc))
+        }),
     };
+    if let Ok(Resource::Schedule(sc)) = &typed {
+        check_schedule(sc, &mut report);
+        if !report.errors.is_empty() {
+            return Err(report.finish());
+        }
+    }
     typed.map_err(|e| {
         // Only reached when the schema and serde disagree. serde's message may quote a
         // value, which must not happen when the document holds a provider's credentials.
@@ -279,6 +297,28 @@ pub fn validate(path: &Path, doc: &Document) -> Result<Resource, Vec<FieldError>
         report.push("", "InvalidField", message);
         report.finish()
     })
+}
+
+/// What the schema cannot say about a schedule: its name fits in its runs' names, and its
+/// schedule and time zone parse.
+fn check_schedule(sc: &SparkSchedule, report: &mut Report<'_>) {
+    use crate::api::schedule::MAX_SCHEDULE_NAME_LEN;
+    use crate::api::schedule_expr::{ExprError, ScheduleExpr};
+    if sc.metadata.name.len() > MAX_SCHEDULE_NAME_LEN {
+        report.push(
+            "/metadata/name",
+            "InvalidField",
+            format!(
+                "a SparkSchedule name is at most {MAX_SCHEDULE_NAME_LEN} characters, so that its runs' names stay DNS-1123 labels; got {}",
+                sc.metadata.name.len()
+            ),
+        );
+    }
+    match ScheduleExpr::parse(&sc.spec.schedule, &sc.spec.time_zone) {
+        Ok(_) => {}
+        Err(e @ ExprError::Schedule { .. }) => report.push("/spec/schedule", "InvalidSchedule", e.to_string()),
+        Err(e @ ExprError::TimeZone(_)) => report.push("/spec/timeZone", "InvalidTimeZone", e.to_string()),
+    }
 }
 
 fn has_secret_subtree(v: &Value) -> bool {
@@ -850,7 +890,7 @@ spec:
     fn api_version_and_kind_come_first() {
         let e = one(&CLUSTER_OK.replace("kind: SparkCluster", "kind: Foo"));
         assert_eq!((e.reason.as_str(), e.line), ("UnknownKind", 2));
-        assert_eq!(e.message, "unknown kind \"Foo\"; known kinds: SparkCluster, SparkJob");
+        assert_eq!(e.message, "unknown kind \"Foo\"; known kinds: SparkCluster, SparkJob, SparkSchedule");
         let e = one(&CLUSTER_OK.replace("sparkswarm.io/v1alpha1", "sparkswarm.io/v1"));
         assert_eq!(e.reason, "InvalidApiVersion");
         assert!(e.message.contains("expected sparkswarm.io/v1alpha1"));
@@ -862,6 +902,33 @@ spec:
             e.to_string(),
             "m.yaml:1: a resource must be a mapping with apiVersion, kind, metadata and spec; got a list"
         );
+    }
+
+    #[test]
+    fn schedules_check_their_cron_zone_name_and_template_as_a_job_spec() {
+        let ok = "apiVersion: sparkswarm.io/v1alpha1\nkind: SparkSchedule\nmetadata:\n  name: nightly\nspec:\n  schedule: '0 3 * * *'\n  timeZone: Europe/Berlin\n  template:\n    clusterRef: demo\n    mainApplicationFile: main.py\n    executor: {instances: 2}\n";
+        match check(ok) {
+            Ok(Resource::Schedule(s)) => assert_eq!(s.spec.template.executor.instances, 2),
+            other => panic!("{other:?}"),
+        }
+        let e = one(&ok.replace("'0 3 * * *'", "'0 3 * *'"));
+        assert_eq!((e.line, e.field.as_str(), e.reason.as_str()), (6, "spec.schedule", "InvalidSchedule"));
+        let e = one(&ok.replace("Europe/Berlin", "Europe/Bärlin"));
+        assert_eq!((e.line, e.field.as_str(), e.reason.as_str()), (7, "spec.timeZone", "InvalidTimeZone"));
+        let e = one(&ok.replace("name: nightly", &format!("name: {}", "n".repeat(41))));
+        assert_eq!((e.line, e.field.as_str()), (4, "metadata.name"));
+        assert!(e.message.contains("at most 40"), "{e}");
+        // The template is a SparkJob spec, with the same errors under spec.template.
+        let e = one(&ok.replace("{instances: 2}", "{instances: 0}"));
+        assert_eq!((e.line, e.field.as_str()), (11, "spec.template.executor.instances"));
+        assert_eq!(e.message, "must be at least 1; got integer 0");
+        let e = one(&ok.replace("    clusterRef: demo\n", ""));
+        assert_eq!((e.field.as_str(), e.reason.as_str()), ("spec.template.clusterRef", "MissingField"));
+        let got: Vec<(String, String)> = errors(&ok.replace("clusterRef: demo", "clustrRef: demo"))
+            .into_iter()
+            .map(|e| (e.field, e.reason))
+            .collect();
+        assert!(got.contains(&("spec.template.clustrRef".into(), "UnknownField".into())), "{got:?}");
     }
 
     #[test]

@@ -122,6 +122,14 @@ pub async fn dereference(ctx: &Context, kind: Kind, name: &str) -> Result<Derefe
             }
         }
         Resource::Job(_) => Ok(resource),
+        Resource::Schedule(s) => {
+            let errors = super::schedule::template_errors(&ctx.roots, &file.path, doc, &s.spec);
+            if errors.is_empty() {
+                Ok(resource)
+            } else {
+                Err(errors)
+            }
+        }
     });
     match validated {
         Ok(resource) if resource.kind() == kind => Ok(Dereferenced::Valid { file, index, generation, resource }),

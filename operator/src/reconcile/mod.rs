@@ -6,6 +6,7 @@ pub mod context;
 pub mod dereference;
 pub mod invalid;
 pub mod job;
+pub mod schedule;
 pub mod update_status;
 
 use std::sync::Arc;
@@ -75,6 +76,7 @@ pub async fn reconcile(ctx: Arc<Context>, key: Key) -> Result<Action, ReconcileE
         }
         Key::Object(Kind::SparkCluster, name) => ("SparkCluster", cluster::reconcile(&ctx, name).await),
         Key::Object(Kind::SparkJob, name) => ("SparkJob", job::reconcile(&ctx, name).await),
+        Key::Object(Kind::SparkSchedule, name) => ("SparkSchedule", schedule::reconcile(&ctx, name).await),
         Key::Document(path, index) => ("Document", invalid::reconcile_document(&ctx, path, *index).await),
     };
     let outcome = match &result {

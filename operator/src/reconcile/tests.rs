@@ -72,6 +72,27 @@ impl ClusterRuntime for FakeRuntime {
 }
 
 impl JobRuntime for FakeRuntime {
+    fn prepare_deps<'a>(
+        &'a self,
+        req: &'a crate::runtime::pydeps::DepsRequest,
+    ) -> RuntimeFuture<'a, crate::runtime::pydeps::PreparedDeps> {
+        Box::pin(async move {
+            if req.requirements.iter().any(|r| r.contains("no-such")) {
+                return Err(crate::runtime::RuntimeError::DepsFailed(
+                    "ERROR: No matching distribution found for no-such".into(),
+                ));
+            }
+            Ok(crate::runtime::pydeps::PreparedDeps {
+                site: std::path::PathBuf::from("/cache/site"),
+                lock: crate::api::job::DepsStatus {
+                    hash: "sha256:00".into(),
+                    python: "3.11".into(),
+                    packages: req.requirements.clone(),
+                },
+            })
+        })
+    }
+
     fn submit<'a>(&'a self, sub: &'a JobSubmission) -> RuntimeFuture<'a, ()> {
         Box::pin(async move {
             self.submitted.lock().push(sub.clone());
@@ -251,4 +272,60 @@ async fn a_spec_change_stops_the_running_attempt_and_runs_the_new_spec() {
     assert_eq!(subs[1].arguments, ["--fast"]);
     assert_eq!(w.fake.attempts.lock()[&first].0, AttemptState::Exited(143), "the old attempt was stopped");
     assert_eq!(w.status("job.yaml")["observedGeneration"], 2);
+}
+
+#[tokio::test]
+async fn deps_and_secrets_reach_the_submission_and_never_the_status() {
+    let job = |name: &str, req: &str| {
+        format!("apiVersion: sparkswarm.io/v1alpha1\nkind: SparkJob\nmetadata:\n  name: {name}\nspec:\n  clusterRef: demo\n  mainApplicationFile: ../app.py\n  deps: {{requirements: [\"{req}\"]}}\n  env:\n    - {{name: MODE, value: fast}}\n    - {{name: DB_PASSWORD, valueFrom: {{file: ../db-password}}}}\n")
+    };
+    let w = World::new(&[
+        ("cluster.yaml", CLUSTER),
+        ("ok.yaml", &job("ok", "tabulate==0.9.0")),
+        ("bad.yaml", &job("bad", "no-such==1")),
+    ]);
+    w.reconcile(Kind::SparkCluster, "demo").await.expect("cluster");
+
+    // The secret file is missing: Valid=False names the field; nothing is submitted.
+    w.reconcile(Kind::SparkJob, "ok").await.expect("job");
+    let valid = w.condition("ok.yaml", "Valid");
+    assert_eq!(valid["status"], "False", "{valid}");
+    assert!(valid["message"].as_str().is_some_and(|m| m.contains("spec.env.1.valueFrom.file")), "{valid}");
+    assert!(w.fake.submitted.lock().is_empty());
+
+    std::fs::write(w.manifests.join("../db-password"), "hunter2-secret-value\n").expect("secret");
+    w.reconcile(Kind::SparkJob, "ok").await.expect("job");
+    let sub = w.fake.submitted.lock()[0].clone();
+    assert_eq!(sub.deps.as_deref(), Some(Path::new("/cache/site")));
+    assert_eq!(sub.env, vec![("MODE".to_string(), "fast".to_string())]);
+    assert_eq!(sub.secrets.len(), 1);
+    assert_eq!((sub.secrets[0].0.as_str(), sub.secrets[0].1.expose()), ("DB_PASSWORD", "hunter2-secret-value"));
+    assert!(!sub.spark_conf.values().any(|v| v.contains("hunter2")), "secrets stay out of Spark's conf");
+    let status = w.status("ok.yaml");
+    assert_eq!(status["deps"]["packages"], serde_json::json!(["tabulate==0.9.0"]));
+    assert_eq!(status["deps"]["python"], "3.11");
+
+    // An unresolvable requirement: Failed, DepsFailed, pip's line; not tried again.
+    w.reconcile(Kind::SparkJob, "bad").await.expect("job");
+    let status = w.status("bad.yaml");
+    assert_eq!(status["phase"], "Failed");
+    assert_eq!(status["message"], "ERROR: No matching distribution found for no-such");
+    w.reconcile(Kind::SparkJob, "bad").await.expect("job");
+    assert_eq!(w.status("bad.yaml")["attempts"], 1);
+    assert_eq!(w.fake.submitted.lock().len(), 1, "the bad job never reached the runtime");
+
+    let mut seen = String::new();
+    for dir in [w.manifests.clone(), w.ctx.state.root().to_path_buf()] {
+        let mut stack = vec![dir];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                if e.path().is_dir() {
+                    stack.push(e.path());
+                } else {
+                    seen.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
+                }
+            }
+        }
+    }
+    assert!(!seen.is_empty() && !seen.contains("hunter2"), "no secret in the manifests or the state dir");
 }

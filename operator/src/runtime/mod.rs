@@ -8,7 +8,9 @@ pub mod converge;
 pub mod digitalocean;
 pub mod event_log;
 pub mod event_log_metrics;
+pub mod job_env;
 pub mod local;
+pub mod pydeps;
 pub mod registry;
 pub mod swarm;
 pub mod volumes;
@@ -144,9 +146,14 @@ pub struct JobSubmission {
     pub files: Vec<(PathBuf, String)>,
     pub py_files: Vec<PathBuf>,
     pub spark_conf: BTreeMap<String, String>,
-    /// `spec.env`, expansions resolved: set for the driver here, for the executors through
-    /// `spark.executorEnv.*` in `spark_conf`.
+    /// `spec.env`'s plain values, expansions resolved: set for the driver here, for the
+    /// executors through `spark.executorEnv.*` in `spark_conf`.
     pub env: Vec<(String, String)>,
+    /// `spec.env`'s `valueFrom` values, read at submission: shipped as [`job_env`] says,
+    /// never through `spark_conf` or a command line.
+    pub secrets: Vec<(String, job_env::Secret)>,
+    /// The built `deps` on this machine (`pydeps`' `site` dir), for driver and executors.
+    pub deps: Option<PathBuf>,
     pub driver_cores: u32,
     pub driver_memory: Memory,
     pub executor_instances: u32,
@@ -206,6 +213,9 @@ pub enum RuntimeError {
     /// The spec asks for something this runtime cannot do.
     #[error("{0}")]
     InvalidSpec(String),
+    /// pip could not install `deps`: its own error line.
+    #[error("{0}")]
+    DepsFailed(String),
     #[error(transparent)]
     Swarm(Box<swarm::SwarmError>),
     #[error(transparent)]
@@ -225,7 +235,7 @@ impl RuntimeError {
     /// Whether only a change by the user can fix it (another pass would fail the same way).
     pub fn needs_user(&self) -> bool {
         match self {
-            RuntimeError::InvalidSpec(_) => true,
+            RuntimeError::InvalidSpec(_) | RuntimeError::DepsFailed(_) => true,
             RuntimeError::Swarm(e) => e.needs_user(),
             RuntimeError::DigitalOcean(e) => e.needs_user(),
             _ => false,
@@ -268,6 +278,9 @@ pub trait ClusterRuntime: Send + Sync {
 
 /// A place where Spark jobs run.
 pub trait JobRuntime: Send + Sync {
+    /// Installs a job's `deps` for the Python this runtime's cluster runs, or finds them in
+    /// the cache (`pydeps`): what `submit` then ships in `JobSubmission::deps`.
+    fn prepare_deps<'a>(&'a self, req: &'a pydeps::DepsRequest) -> RuntimeFuture<'a, pydeps::PreparedDeps>;
     /// Starts the attempt's driver. The caller has already persisted its record.
     fn submit<'a>(&'a self, sub: &'a JobSubmission) -> RuntimeFuture<'a, ()>;
     /// What became of an attempt; None when there is no trace of it at all.

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::atomic;
-use crate::api::job::InputRun;
+use crate::api::job::{DepsStatus, InputRun};
 use crate::api::RuntimeKind;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -43,6 +43,9 @@ pub struct AttemptRecord {
     /// The arguments as submitted, when expansions were resolved into them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arguments: Option<Vec<String>>,
+    /// What `deps` installed for this attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deps: Option<DepsStatus>,
 }
 
 /// How an attempt ended; the variant name is the condition and event reason.
@@ -64,6 +67,9 @@ pub enum EndReason {
     CriteriaNotMet,
     /// An expansion could not be resolved against the upstream run (e.g. no such result).
     ExpansionFailed,
+    /// pip could not install `deps` (the message is its own error line); not retried: the
+    /// same requirements fail the same way until the spec changes.
+    DepsFailed,
 }
 
 impl EndReason {

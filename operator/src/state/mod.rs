@@ -7,6 +7,7 @@ pub mod events;
 pub mod generations;
 pub mod ledger;
 pub mod lock;
+pub mod schedules;
 
 use std::path::{Path, PathBuf};
 

@@ -72,6 +72,7 @@ pub fn roots_with_outputs(roots: &Roots, upstreams: &BTreeMap<String, Upstream>)
 /// the store first (the manager re-reads its own writes), and must not hide the change.
 pub fn publish(ctx: &Context, path: &Path, index: usize, job: SparkJob, previous: Option<&SparkJobStatus>) {
     let name = job.metadata.name.clone();
+    let owner = job.metadata.schedule_owner().map(str::to_string);
     let changed = {
         let mut store = ctx.store.lock();
         let before = store.job(&name).map(|j| Upstream::of(&j));
@@ -82,6 +83,10 @@ pub fn publish(ctx: &Context, path: &Path, index: usize, job: SparkJob, previous
     };
     if changed {
         wake_downstream(ctx, &name);
+        // A schedule lists its runs' phases and results and prunes finished ones.
+        if let Some(owner) = owner {
+            ctx.hint(Key::Object(Kind::SparkSchedule, owner));
+        }
     }
 }
 

@@ -283,6 +283,7 @@ pub fn status(v: &JobView, previous: Option<&SparkJobStatus>) -> SparkJobStatus 
         start_time: attempts.first().map(|a| a.submitted_at),
         inputs: last.map(|a| a.inputs.clone()).unwrap_or_default(),
         submitted_arguments: last.and_then(|a| a.arguments.clone()),
+        deps: last.and_then(|a| a.deps.clone()),
         ..Default::default()
     };
     if !v.spec.depends_on.is_empty() {

@@ -24,6 +24,7 @@ fn record(number: u32, generation: u64, at: i64, ended: Option<AttemptEnd>) -> A
         ended,
         inputs: Default::default(),
         arguments: None,
+        deps: None,
     }
 }
 

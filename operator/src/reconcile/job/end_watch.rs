@@ -84,6 +84,12 @@ mod tests {
     struct AlwaysEnded;
 
     impl JobRuntime for AlwaysEnded {
+        fn prepare_deps<'a>(
+            &'a self,
+            _: &'a crate::runtime::pydeps::DepsRequest,
+        ) -> RuntimeFuture<'a, crate::runtime::pydeps::PreparedDeps> {
+            Box::pin(async { Err(crate::runtime::RuntimeError::DepsFailed("no deps here".into())) })
+        }
         fn submit<'a>(&'a self, _: &'a crate::runtime::JobSubmission) -> RuntimeFuture<'a, ()> {
             Box::pin(async { Ok(()) })
         }

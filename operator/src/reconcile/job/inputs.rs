@@ -28,7 +28,9 @@ pub fn expand_spec(spec: &SparkJobSpec, upstreams: &BTreeMap<String, Upstream>) 
         *a = one(format!("spec.arguments.{i}"), a)?;
     }
     for (i, e) in out.env.iter_mut().enumerate() {
-        e.value = one(format!("spec.env.{i}.value"), &e.value)?;
+        if let Some(v) = &mut e.value {
+            *v = one(format!("spec.env.{i}.value"), v)?;
+        }
     }
     for (i, f) in out.files.iter_mut().enumerate() {
         match f {
@@ -67,7 +69,7 @@ mod tests {
         let ups = BTreeMap::from([("prep".to_string(), up)]);
         let got = expand_spec(&spec, &ups).unwrap();
         assert_eq!(got.arguments, vec!["--rows=42", "--name=boston", "$HOME"]);
-        assert_eq!(got.env[0].value, "/state/out");
+        assert_eq!(got.env[0].value.as_deref(), Some("/state/out"));
         assert_eq!(got.files[0].src(), "/state/out/a.csv");
         assert_eq!(got.files[1].src(), "x/boston.csv");
 

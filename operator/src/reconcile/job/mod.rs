@@ -112,6 +112,7 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
                         _ => Default::default(),
                     },
                     arguments: expansion::uses_expansions(&job.spec).then(|| submit_spec.arguments.clone()),
+                    deps: None,
                 };
                 if let Some(Err(e)) = &expanded {
                     // Not retried: the same upstream run gives the same results. A newer one
@@ -122,6 +123,21 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
                     ctx.events.warning(KIND, name, EndReason::ExpansionFailed.as_str(), e.clone());
                     continue;
                 }
+                let environment = match prepare(ctx, name, *runtime, submit_spec, &resolved).await {
+                    Ok((environment, lock)) => {
+                        record.deps = lock;
+                        environment
+                    }
+                    Err((reason, message)) => {
+                        // DepsFailed is not retried (the same requirements fail alike);
+                        // an unreadable secret is a submission failure like any other.
+                        record.ended = Some(decide::killed_end(reason, &message, None, now));
+                        ledger.attempts.push(record);
+                        ledger.save(&job_dir)?;
+                        ctx.events.warning(KIND, name, reason.as_str(), message);
+                        continue;
+                    }
+                };
                 let sub = submission::build(
                     name,
                     submit_spec,
@@ -129,6 +145,7 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
                     master_url,
                     &record,
                     ctx.state.attempt_dir(name, seq),
+                    environment,
                 );
                 // The record is durable before anything starts: a crash from here on can
                 // find the attempt again and never starts it twice.
@@ -249,6 +266,42 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
         Some(d) => Action::Requeue(d),
         None => Action::AwaitChange,
     })
+}
+
+/// What an attempt needs before it is recorded: its secrets, read now, and its deps, built
+/// (or found in the cache) for the cluster's Python by its runtime.
+async fn prepare(
+    ctx: &Context,
+    name: &str,
+    runtime: crate::runtime::RuntimeKind,
+    spec: &crate::api::job::SparkJobSpec,
+    resolved: &submission::ResolvedPaths,
+) -> Result<(submission::JobEnvironment, Option<crate::api::job::DepsStatus>), (EndReason, String)> {
+    let secrets = submission::read_secrets(spec, resolved).map_err(|e| (EndReason::SubmitFailed, e))?;
+    let requirements = submission::read_requirements(spec, resolved).map_err(|e| (EndReason::DepsFailed, e))?;
+    if requirements.is_empty() {
+        return Ok((submission::JobEnvironment { secrets, deps: None }, None));
+    }
+    let req = crate::runtime::pydeps::DepsRequest { cluster: spec.cluster_ref.clone(), requirements };
+    let t = Instant::now();
+    match ctx.runtimes.job(runtime).prepare_deps(&req).await {
+        Ok(built) => {
+            ctx.events.normal(
+                KIND,
+                name,
+                "DepsReady",
+                format!(
+                    "{} packages for Python {} ({}) in {:.1}s",
+                    built.lock.packages.len(),
+                    built.lock.python,
+                    built.lock.hash,
+                    t.elapsed().as_secs_f64()
+                ),
+            );
+            Ok((submission::JobEnvironment { secrets, deps: Some(built.site) }, Some(built.lock)))
+        }
+        Err(e) => Err((EndReason::DepsFailed, e.to_string())),
+    }
 }
 
 async fn observe_open(

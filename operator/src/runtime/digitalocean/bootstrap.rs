@@ -125,6 +125,22 @@ impl Node {
         let out = ssh::exec(&self.session, script)
             .await
             .map_err(|e| DoError::SshFailed(format!("{}: {step}: {e}", self.name)))?;
+        self.checked(step, out, secret)
+    }
+
+    /// Runs a script with `input` as its stdin (e.g. an image archive for `docker load`);
+    /// failures as for [`Node::run`].
+    pub async fn run_with_input<R>(&self, step: &str, script: &str, input: R) -> Result<ExecOutput, DoError>
+    where
+        R: tokio::io::AsyncRead + Unpin,
+    {
+        let out = ssh::exec_with_input(&self.session, script, input)
+            .await
+            .map_err(|e| DoError::SshFailed(format!("{}: {step}: {e}", self.name)))?;
+        self.checked(step, out, None)
+    }
+
+    fn checked(&self, step: &str, out: ExecOutput, secret: Option<&str>) -> Result<ExecOutput, DoError> {
         if out.success() {
             return Ok(out);
         }

@@ -10,9 +10,13 @@
 //!    nodes drained, removed from the swarm and deleted; missing ones created, each with the
 //!    host key stored here first;
 //! 3. wait until every droplet is active with an address;
-//! 4. the manager: Docker made to run, `swarm init`; the cloud firewall on the tag;
-//! 5. the other droplets: Docker, `swarm join`, in parallel;
-//! 6. the hand-over: a swarm `ClusterTarget` to the manager over SSH.
+//! 4. every droplet at once (`bringup`), each over its own SSH session: Docker made to run,
+//!    then both `swarm init` (the manager) or `swarm join` (the others, with the token the
+//!    manager's init printed) and the Spark image loaded (`preload`: saved on this machine
+//!    while the droplets booted, streamed into each engine's `docker load`);
+//! 5. the cloud firewall on the tag;
+//! 6. the hand-over: a swarm `ClusterTarget` to the manager over SSH, whose services run
+//!    the image by the ID every node holds (no registry push, no pulls).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,9 +25,11 @@ use futures::future::join_all;
 use serde::{Deserialize, Serialize};
 
 use super::bootstrap::{self, Node};
+use super::bringup;
 use super::client::{Client, ClientOptions};
 use super::error::DoError;
 use super::keys::KeyStore;
+use super::preload;
 use super::provider::{self, cluster_tag, node_index, DropletTemplate};
 use super::token::Token;
 use super::types::{CreateSshKey, Droplet, SshKeyRef};
@@ -68,6 +74,10 @@ pub struct DigitalOceanRuntime {
     registered: parking_lot::Mutex<std::collections::HashMap<String, (String, u64)>>,
     /// The clusters whose firewall is known to exist (checked once per operator run).
     firewalled: parking_lot::Mutex<std::collections::HashSet<String>>,
+    /// The Spark image saved on this machine, for loading into droplets.
+    archives: preload::Archives,
+    /// The image ID each droplet is known to hold, by (cluster, droplet id).
+    loaded: parking_lot::Mutex<std::collections::HashMap<(String, u64), String>>,
 }
 
 impl std::fmt::Debug for DigitalOceanRuntime {
@@ -93,7 +103,15 @@ fn inner_address(d: &Droplet) -> Option<String> {
 impl DigitalOceanRuntime {
     pub fn new(state_dir: PathBuf, swarm: Arc<SwarmRuntime>) -> Self {
         let state_dir = std::path::absolute(&state_dir).unwrap_or(state_dir);
-        DigitalOceanRuntime { state_dir, swarm, registered: Default::default(), firewalled: Default::default() }
+        let archives = preload::Archives::new(state_dir.join("digitalocean").join("images"));
+        DigitalOceanRuntime {
+            state_dir,
+            swarm,
+            registered: Default::default(),
+            firewalled: Default::default(),
+            archives,
+            loaded: Default::default(),
+        }
     }
 
     fn record_file(&self, name: &str) -> PathBuf {
@@ -193,6 +211,10 @@ impl DigitalOceanRuntime {
         let (key_file, login_public, registered) = self.login(&client, &keys, name, provider, base_dir).await?;
         let tag = cluster_tag(name);
 
+        // Saved while the droplets are created and boot: loading starts as soon as each
+        // droplet's Docker runs.
+        let image = spec.image.as_deref().unwrap_or(crate::runtime::swarm::DEFAULT_IMAGE);
+        self.archives.prepare(self.swarm.clone(), image);
         let observed = client.list_droplets_by_tag(&tag).await?;
         let mut plan = provider::plan_droplets(name, provider.nodes, &observed);
         // Only a key known to be absent replaces a droplet: an unreadable key file is an
@@ -279,60 +301,78 @@ impl DigitalOceanRuntime {
         target.endpoint = format!("ssh://{}@{manager_public}:{}", bootstrap::SSH_USER, bootstrap::SSH_PORT);
         target.ssh = Some(login.clone());
         target.registry_host = Some(manager_inner.clone());
-        // The registry is how the droplets get the Spark image (copied from this machine
-        // to the manager, pushed, pulled by every node): a digitalocean cluster always
-        // runs one.
-        target.registry.enabled = true;
         let registry = target.registry_address();
 
-        // The manager's engine answering as a swarm manager means its bootstrap is done.
+        // The manager's engine answering as a swarm manager means its init is done.
         let members = match nodes::members(swarm, &target).await {
-            Ok(m) if m.iter().any(|n| n.manager && n.hostname == manager.name) => m,
-            _ => {
-                let node = Node::connect(&manager.name, &manager_public, &login).await?;
-                node.run("installing and starting Docker", &bootstrap::prepare_docker(&registry), None).await?;
-                node.run("docker swarm init", &bootstrap::init_manager(&manager_inner), None).await?;
-                notes.push(Note {
-                    warning: false,
-                    reason: "SwarmInitialised",
-                    message: format!("{} is the swarm manager at {manager_inner}", manager.name),
-                });
-                nodes::members(swarm, &target).await.map_err(DoError::swarm)?
-            }
+            Ok(m) if m.iter().any(|n| n.manager && n.hostname == manager.name) => Some(m),
+            _ => None,
         };
-
-        // Once per operator run (and after a restart that may have come between `swarm
-        // init` and the firewall): the firewall on the tag.
-        if !self.firewalled.lock().contains(name) {
-            self.ensure_firewall(&client, name, spec, &target, (&manager.name, &manager_public, &login), notes).await?;
-            self.firewalled.lock().insert(name.to_string());
-        }
-
-        let joined = |d: &Droplet| members.iter().any(|m| m.hostname == d.name);
-        let pending: Vec<&&Droplet> = kept.iter().filter(|d| !joined(d)).collect();
-        if !pending.is_empty() {
-            let token = nodes::worker_join_token(swarm, &target).await.map_err(DoError::swarm)?;
-            let join = |d: &Droplet| {
-                let (login, registry, token, manager_inner) =
-                    (login.clone(), registry.clone(), token.clone(), manager_inner.clone());
-                let (dname, address) = (d.name.clone(), d.public_ipv4().map(|a| a.to_string()).unwrap_or_default());
-                async move {
-                    let node = Node::connect(&dname, &address, &login).await?;
-                    node.run("installing and starting Docker", &bootstrap::prepare_docker(&registry), None).await?;
-                    node.run("docker swarm join", &bootstrap::join_worker(&token, &manager_inner), Some(&token))
-                        .await?;
-                    Ok::<_, DoError>(dname)
+        // Every droplet gets the Spark image over its own SSH session (no registry on the
+        // way); the archive was started while the droplets booted.
+        let archive = self.archives.get(swarm, target.image()).await?;
+        let seen: Vec<bringup::Seen> = kept
+            .iter()
+            .map(|d| bringup::Seen {
+                name: d.name.clone(),
+                address: d.public_ipv4().map(|a| a.to_string()).unwrap_or_default(),
+                manager: d.id == manager.id,
+                joined: members.as_ref().is_some_and(|m| m.iter().any(|n| n.hostname == d.name)),
+                loaded: self.loaded.lock().get(&(name.to_string(), d.id)) == Some(&archive.id),
+            })
+            .collect();
+        let work = bringup::plan(&seen);
+        if !work.is_empty() {
+            let token = match &members {
+                Some(_) if work.iter().any(|w| w.swarm == bringup::SwarmStep::Join) => {
+                    Some(nodes::worker_join_token(swarm, &target).await.map_err(DoError::swarm)?)
                 }
+                _ => None,
             };
-            let results = join_all(pending.iter().map(|d| join(d))).await;
+            let cx = bringup::Context {
+                login: &login,
+                registry: &registry,
+                manager_inner: &manager_inner,
+                token,
+                archive: Some(&archive),
+            };
+            let results = bringup::run(&work, &cx).await;
             let mut first_error = None;
             for r in results {
                 match r {
-                    Ok(n) => notes.push(Note {
-                        warning: false,
-                        reason: "NodeJoined",
-                        message: format!("{n} joined the swarm"),
-                    }),
+                    Ok(done) => {
+                        match done.swarm {
+                            bringup::SwarmStep::Init => notes.push(Note {
+                                warning: false,
+                                reason: "SwarmInitialised",
+                                message: format!("{} is the swarm manager at {manager_inner}", done.name),
+                            }),
+                            bringup::SwarmStep::Join => notes.push(Note {
+                                warning: false,
+                                reason: "NodeJoined",
+                                message: format!("{} joined the swarm", done.name),
+                            }),
+                            bringup::SwarmStep::Nothing => {}
+                        }
+                        if let Some(loaded) = &done.loaded {
+                            if let Some(d) = kept.iter().find(|d| d.name == done.name) {
+                                self.loaded.lock().insert((name.to_string(), d.id), archive.id.clone());
+                            }
+                            if let preload::Loaded::Sent { bytes, took } = loaded {
+                                notes.push(Note {
+                                    warning: false,
+                                    reason: "ImageLoaded",
+                                    message: format!(
+                                        "{}: {} loaded over SSH ({} MB in {:.1} s)",
+                                        done.name,
+                                        archive.image,
+                                        bytes / 1_000_000,
+                                        took.as_secs_f64()
+                                    ),
+                                });
+                            }
+                        }
+                    }
                     Err(e) => {
                         notes.push(Note { warning: true, reason: e.reason(), message: e.to_string() });
                         first_error.get_or_insert(e);
@@ -344,9 +384,19 @@ impl DigitalOceanRuntime {
             }
         }
 
-        // Asked again only when nodes joined in this pass.
-        let members =
-            if pending.is_empty() { members } else { nodes::members(swarm, &target).await.map_err(DoError::swarm)? };
+        // Once per operator run (and after a restart that may have come between `swarm
+        // init` and the firewall): the firewall on the tag.
+        if !self.firewalled.lock().contains(name) {
+            self.ensure_firewall(&client, name, spec, &target, (&manager.name, &manager_public, &login), notes).await?;
+            self.firewalled.lock().insert(name.to_string());
+        }
+
+        // Asked again only when something was done in this pass.
+        let members = match members {
+            Some(m) if work.is_empty() => m,
+            _ => nodes::members(swarm, &target).await.map_err(DoError::swarm)?,
+        };
+        target.image_on_nodes = Some(archive.id.clone());
         let mut ready = 0;
         let statuses = kept
             .iter()
@@ -492,6 +542,7 @@ impl DigitalOceanRuntime {
         let done = provider::destroy(&client, name).await?;
         self.registered.lock().remove(name);
         self.firewalled.lock().remove(name);
+        self.loaded.lock().retain(|(cluster, _), _| cluster != name);
         swarm.abandon(name).await.map_err(|e| DoError::KeyStore(e.to_string()))?;
         let keys = KeyStore::new(&self.state_dir, name);
         match std::fs::remove_dir_all(keys.dir()) {

@@ -106,6 +106,9 @@ pub enum DoError {
     /// A bootstrap command on a droplet exited non-zero.
     #[error("{node}: {step} failed with {status}: {stderr}")]
     BootstrapFailed { node: String, step: String, status: String, stderr: String },
+    /// The Spark image could not be saved on this machine or loaded into a droplet.
+    #[error("{0}")]
+    ImageLoadFailed(String),
     /// The login key named by the spec cannot be used.
     #[error("{0}")]
     LoginKeyInvalid(String),
@@ -188,6 +191,7 @@ impl DoError {
                 DoError::BootstrapFailed { node: s(node), step: s(step), status: s(status), stderr: s(stderr) }
             }
             DoError::LoginKeyInvalid(m) => DoError::LoginKeyInvalid(s(m)),
+            DoError::ImageLoadFailed(m) => DoError::ImageLoadFailed(s(m)),
             // Errors of the droplets' own engine never carry what the API answered.
             DoError::SwarmFailed(e) => DoError::SwarmFailed(e),
             DoError::NodesInvalid(m) => DoError::NodesInvalid(s(m)),

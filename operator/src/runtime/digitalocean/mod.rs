@@ -15,10 +15,12 @@
 pub const VOLUMES: super::VolumeSupport = super::VolumeSupport { host_path: false, named: true };
 
 pub mod bootstrap;
+pub mod bringup;
 pub mod client;
 pub mod cluster;
 pub mod error;
 pub mod keys;
+pub mod preload;
 pub mod provider;
 pub mod token;
 pub mod types;

@@ -30,6 +30,7 @@ use super::{cluster::spark_memory, driver_log, fsutil, LocalRuntime};
 use crate::api::job::Results;
 use crate::manifest::paths::confine_dst;
 use crate::runtime::attempt::AttemptDir;
+use crate::runtime::job_env;
 use crate::runtime::volumes::{announce, Seen};
 use crate::runtime::{AttemptObservation, AttemptState, JobSubmission, RuntimeError};
 
@@ -57,6 +58,7 @@ else
   "$@"
   code=$?
 fi
+rm -f "$dir/secrets.json"
 echo "$code" > "$dir/exitcode.tmp" && mv -f "$dir/exitcode.tmp" "$dir/exitcode"
 exit "$code"
 "#;
@@ -89,6 +91,76 @@ impl AttemptFiles {
             env_value: dir,
         }
     }
+}
+
+/// Where the attempt's Python finds its deps and secrets (`job_env`): paths on this
+/// machine, which the executors (local processes) see as they are.
+struct PythonEnv {
+    pyenv: Option<PathBuf>,
+    secrets_file: Option<PathBuf>,
+    python_path: Option<String>,
+    redaction: Option<String>,
+}
+
+impl PythonEnv {
+    fn of(f: &AttemptFiles, sub: &JobSubmission) -> Self {
+        let has_secrets = !sub.secrets.is_empty();
+        let pyenv = has_secrets.then(|| f.dir.join(job_env::PYENV_DIR));
+        let python_path =
+            job_env::python_path(pyenv.as_deref().and_then(Path::to_str), sub.deps.as_deref().and_then(Path::to_str));
+        PythonEnv {
+            secrets_file: has_secrets.then(|| f.dir.join(job_env::SECRETS_FILE)),
+            pyenv,
+            python_path,
+            redaction: job_env::redaction_regex(&sub.secrets),
+        }
+    }
+
+    fn pairs(&self) -> Vec<(String, String)> {
+        let mut v = Vec::new();
+        if let Some(p) = &self.python_path {
+            v.push(("PYTHONPATH".to_string(), p.clone()));
+        }
+        if let Some(s) = &self.secrets_file {
+            v.push((job_env::SECRETS_FILE_ENV.to_string(), s.to_string_lossy().into_owned()));
+        }
+        v
+    }
+
+    fn driver_env(&self) -> Vec<(String, String)> {
+        self.pairs()
+    }
+
+    fn executor_conf(&self) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> =
+            self.pairs().into_iter().map(|(k, val)| (format!("spark.executorEnv.{k}"), val)).collect();
+        if let Some(r) = &self.redaction {
+            v.push(("spark.redaction.regex".into(), r.clone()));
+        }
+        v
+    }
+
+    /// `sitecustomize.py` and the 0600 secret file, before the driver starts.
+    fn write(&self, sub: &JobSubmission) -> Result<(), RuntimeError> {
+        let (Some(pyenv), Some(secrets)) = (&self.pyenv, &self.secrets_file) else { return Ok(()) };
+        std::fs::create_dir_all(pyenv).map_err(RuntimeError::io(format!("creating {}", pyenv.display())))?;
+        fsutil::write_atomic(&pyenv.join("sitecustomize.py"), job_env::SITECUSTOMIZE_PY.as_bytes())?;
+        write_private(secrets, &job_env::secrets_json(&sub.secrets))
+    }
+}
+
+/// A file only its owner can read, created so from the start (never briefly wider).
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), RuntimeError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let _ = std::fs::remove_file(path);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(RuntimeError::io(format!("creating {}", path.display())))?;
+    file.write_all(bytes).map_err(RuntimeError::io(format!("writing {}", path.display())))
 }
 
 /// spark-submit's arguments for one attempt (without the program itself).
@@ -156,7 +228,10 @@ pub(crate) async fn submit(rt: &LocalRuntime, sub: &JobSubmission) -> Result<(),
         return fsutil::write_atomic(&f.exitcode(), b"143\n");
     }
     let announced = announce(&super::cluster::applied_volumes(rt, &sub.cluster), Seen::InPlace);
-    let args = submit_args(sub, &announced.conf)?;
+    let python = PythonEnv::of(&f, sub);
+    let mut extra_conf = announced.conf.clone();
+    extra_conf.extend(python.executor_conf());
+    let args = submit_args(sub, &extra_conf)?;
     let destinations: Vec<PathBuf> = sub
         .files
         .iter()
@@ -167,6 +242,7 @@ pub(crate) async fn submit(rt: &LocalRuntime, sub: &JobSubmission) -> Result<(),
     for d in [f.dir.clone(), f.work(), f.outputs(), f.event_log_dir()] {
         std::fs::create_dir_all(&d).map_err(RuntimeError::io(format!("creating {}", d.display())))?;
     }
+    python.write(sub)?;
     for ((src, _), dst) in sub.files.iter().zip(&destinations) {
         let to = f.work().join(dst);
         if let Some(parent) = to.parent() {
@@ -202,6 +278,7 @@ pub(crate) async fn submit(rt: &LocalRuntime, sub: &JobSubmission) -> Result<(),
         (m.env_key.clone(), m.env_value.clone()),
     ]);
     envs.extend(announced.env);
+    envs.extend(python.driver_env());
     let pid = process::spawn_detached(Spawn {
         program: Path::new("/bin/sh"),
         args: sh_args,
@@ -267,6 +344,10 @@ pub(crate) async fn observe(attempt_dir: &Path) -> Result<Option<AttemptObservat
             }
         },
     };
+    if !matches!(state, AttemptState::Running) {
+        // The wrapper removes it when the driver ends; not when it was killed outright.
+        fsutil::remove_file_opt(&f.dir.join(job_env::SECRETS_FILE))?;
+    }
     let started = fsutil::read_opt(&f.started())
         .ok()
         .flatten()
@@ -315,8 +396,11 @@ pub(crate) async fn kill(attempt_dir: &Path) -> Result<(), RuntimeError> {
     if !f.cancelled().exists() {
         fsutil::write_atomic(&f.cancelled(), Utc::now().to_rfc3339().as_bytes())?;
     }
-    let Some(pid) = process::read_pidfile(&f.pid()) else { return Ok(()) };
+    let Some(pid) = process::read_pidfile(&f.pid()) else {
+        return fsutil::remove_file_opt(&f.dir.join(job_env::SECRETS_FILE));
+    };
     process::stop_group(pid, &f.marker(), KILL_GRACE).await?;
+    fsutil::remove_file_opt(&f.dir.join(job_env::SECRETS_FILE))?;
     if f.read_exitcode().is_none() {
         // SIGKILL took the wrapper too: record the kill so the attempt reads as ended by it.
         fsutil::write_atomic(&f.exitcode(), format!("{KILLED_EXIT_CODE}\n").as_bytes())?;
@@ -343,6 +427,8 @@ mod tests {
             py_files: vec![PathBuf::from("/apps/a.py"), PathBuf::from("/apps/b.zip")],
             spark_conf: BTreeMap::from([("spark.x".to_string(), "1 2".to_string())]),
             env: vec![],
+            secrets: vec![],
+            deps: None,
             driver_cores: 1,
             driver_memory: Memory::new("512m"),
             executor_instances: 2,

@@ -6,9 +6,11 @@
 //! file layouts.
 
 mod cluster;
+mod deps;
 pub(crate) mod driver_log;
 mod failure_cause;
 pub(crate) mod fsutil;
+pub mod history_server;
 mod job;
 pub(crate) mod master_api;
 mod ports;
@@ -35,6 +37,8 @@ pub struct LocalRuntime {
     /// Where the pyspark venv lives when there is no SPARK_HOME; None: [`spark_dist::cache_dir`].
     spark_cache: Option<PathBuf>,
     dist: tokio::sync::OnceCell<SparkDist>,
+    /// The local Spark's Python, probed once: what `deps` are built for.
+    python_target: tokio::sync::OnceCell<crate::runtime::pydeps::PythonTarget>,
     /// One apply/delete per cluster at a time within this process (the controller already
     /// serialises per object; this covers callers that do not, like the CLI or tests).
     cluster_locks: parking_lot::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -64,6 +68,7 @@ impl LocalRuntime {
             progress,
             spark_cache: None,
             dist: tokio::sync::OnceCell::new(),
+            python_target: tokio::sync::OnceCell::new(),
             cluster_locks: parking_lot::Mutex::new(HashMap::new()),
             drivers: parking_lot::Mutex::new(HashMap::new()),
         }
@@ -148,6 +153,13 @@ impl ClusterRuntime for LocalRuntime {
 }
 
 impl JobRuntime for LocalRuntime {
+    fn prepare_deps<'a>(
+        &'a self,
+        req: &'a crate::runtime::pydeps::DepsRequest,
+    ) -> RuntimeFuture<'a, crate::runtime::pydeps::PreparedDeps> {
+        Box::pin(deps::prepare(self, req))
+    }
+
     fn submit<'a>(&'a self, sub: &'a JobSubmission) -> RuntimeFuture<'a, ()> {
         Box::pin(job::submit(self, sub))
     }

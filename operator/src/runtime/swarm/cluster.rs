@@ -567,12 +567,13 @@ async fn ensure_service(docker: &Docker, spec: ServiceSpec) -> Result<bool, Swar
     }
 }
 
-async fn ensure_registry(
+/// The registry's volume and service (its image copied to the engine when missing).
+async fn ensure_registry_service(
     rt: &SwarmRuntime,
     docker: &Docker,
     target: &ClusterTarget,
     local: bool,
-) -> Result<String, SwarmError> {
+) -> Result<(), SwarmError> {
     let name = &target.name;
     let port = target.registry.port;
     image::ensure(rt, docker, REGISTRY_IMAGE, local).await?;
@@ -586,7 +587,18 @@ async fn ensure_registry(
     let info = docker.info().await.map_err(SwarmError::api("reading the engine's info"))?;
     let host_mode = target.registry_host.is_some() || info.swarm.and_then(|s| s.nodes).unwrap_or(1) <= 1;
     ensure_service(docker, registry_spec(name, rt.owner(), port, host_mode)).await?;
+    Ok(())
+}
 
+/// The registry, with the Spark image pushed into it; returns the reference the services use.
+async fn ensure_registry(
+    rt: &SwarmRuntime,
+    docker: &Docker,
+    target: &ClusterTarget,
+    local: bool,
+) -> Result<String, SwarmError> {
+    let name = &target.name;
+    ensure_registry_service(rt, docker, target, local).await?;
     let pushed = target.registry_image();
     // Asked of the registry itself (through the engine): a local tag says nothing about
     // a registry whose volume is new.
@@ -615,11 +627,22 @@ pub(crate) async fn apply(rt: &SwarmRuntime, plan: &ClusterPlan) -> Result<(), S
     let ep = target.endpoint()?;
     let docker = rt.client(&target).await?;
     ensure_swarm(&docker, &target, &ep).await?;
-    image::ensure(rt, &docker, target.image(), ep.is_local()).await?;
-    let image = if target.registry.enabled {
-        ensure_registry(rt, &docker, &target, ep.is_local()).await?
-    } else {
-        target.image().to_string()
+    let image = match &target.image_on_nodes {
+        // Every node has it: nothing to copy, push or pull.
+        Some(id) => {
+            if target.registry.enabled {
+                ensure_registry_service(rt, &docker, &target, ep.is_local()).await?;
+            }
+            id.clone()
+        }
+        None => {
+            image::ensure(rt, &docker, target.image(), ep.is_local()).await?;
+            if target.registry.enabled {
+                ensure_registry(rt, &docker, &target, ep.is_local()).await?
+            } else {
+                target.image().to_string()
+            }
+        }
     };
     ensure_network(&docker, &plan.name, rt.owner()).await?;
     ensure_service(&docker, master_spec(plan, rt.owner(), &image)).await?;
@@ -692,6 +715,12 @@ pub(crate) async fn delete(rt: &SwarmRuntime, name: &str) -> Result<(), SwarmErr
             )));
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // The copies Docker made of the cluster's volumes on the other nodes. A node whose
+    // engine refuses is reported, not retried for ever: the cluster itself is gone.
+    let image = target.service_image();
+    if let Err(e) = super::volume_reaper::reap_other_nodes(&docker, name, &owner, &image).await {
+        tracing::warn!(cluster = name, error = %e, "the cluster's volumes on other nodes may be left");
     }
     if target.registry.enabled {
         // Our tag of the pushed image (the image itself stays under its own name).

@@ -45,10 +45,11 @@ use tokio::io::AsyncWriteExt;
 use super::cluster::tasks_of;
 use super::error::{is_not_found, SwarmError};
 use super::{data_volume, stage, volumes};
-use super::{labels, ClusterTarget, SwarmRuntime};
+use super::{labels, SwarmRuntime};
 use crate::api::job::Results;
 use crate::manifest::paths::confine_dst;
 use crate::runtime::attempt::AttemptDir;
+use crate::runtime::job_env;
 use crate::runtime::local::{driver_log, fsutil};
 use crate::runtime::volumes::{announce, Seen};
 use crate::runtime::{AttemptObservation, AttemptState, JobSubmission};
@@ -145,7 +146,76 @@ fn layout(sub: &JobSubmission) -> Result<Vec<(PathBuf, PathBuf)>, SwarmError> {
             Path::new("work").join(confine_dst(dst).map_err(|e| SwarmError::InvalidSpec(e.to_string()))?),
         ));
     }
+    if let Some(site) = &sub.deps {
+        tree(site, Path::new(DEPS_DIR), &mut entries)?;
+    }
     Ok(entries)
+}
+
+/// Where the attempt's `deps` are, in its directory of the volume.
+const DEPS_DIR: &str = "deps";
+
+/// Every file under `dir`, to go under `to` (symlinks followed, as the tar does).
+fn tree(dir: &Path, to: &Path, out: &mut Vec<(PathBuf, PathBuf)>) -> Result<(), SwarmError> {
+    let read = std::fs::read_dir(dir).map_err(SwarmError::io(format!("reading {}", dir.display())))?;
+    let mut children: Vec<_> = read.flatten().collect();
+    children.sort_by_key(|e| e.file_name());
+    for e in children {
+        let path = e.path();
+        let dst = to.join(e.file_name());
+        if path.is_dir() {
+            tree(&path, &dst, out)?;
+        } else {
+            out.push((path, dst));
+        }
+    }
+    Ok(())
+}
+
+/// What the attempt's Python finds in the volume (`job_env`): the deps and, with secrets,
+/// `sitecustomize.py` and the 0600 secret file, which exist only in the upload and the
+/// volume, never on this machine's disk.
+struct PythonEnv {
+    vars: Vec<(String, String)>,
+    redaction: Option<String>,
+    inline: Vec<Inline>,
+}
+
+/// A file of the upload made from bytes: (path in the attempt's dir, content, mode).
+type Inline = (PathBuf, Vec<u8>, u32);
+
+impl PythonEnv {
+    fn of(sub: &JobSubmission, root: &str) -> Self {
+        let has_secrets = !sub.secrets.is_empty();
+        let pyenv = format!("{root}/{}", job_env::PYENV_DIR);
+        let deps = format!("{root}/{DEPS_DIR}");
+        let mut vars = Vec::new();
+        if let Some(p) =
+            job_env::python_path(has_secrets.then_some(pyenv.as_str()), sub.deps.as_ref().map(|_| deps.as_str()))
+        {
+            vars.push(("PYTHONPATH".to_string(), p));
+        }
+        let mut inline = Vec::new();
+        if has_secrets {
+            vars.push((job_env::SECRETS_FILE_ENV.to_string(), format!("{root}/{}", job_env::SECRETS_FILE)));
+            inline.push((
+                Path::new(job_env::PYENV_DIR).join("sitecustomize.py"),
+                job_env::SITECUSTOMIZE_PY.as_bytes().to_vec(),
+                0o644,
+            ));
+            inline.push((PathBuf::from(job_env::SECRETS_FILE), job_env::secrets_json(&sub.secrets), 0o600));
+        }
+        PythonEnv { vars, redaction: job_env::redaction_regex(&sub.secrets), inline }
+    }
+
+    fn executor_conf(&self) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> =
+            self.vars.iter().map(|(k, val)| (format!("spark.executorEnv.{k}"), val.clone())).collect();
+        if let Some(r) = &self.redaction {
+            v.push(("spark.redaction.regex".into(), r.clone()));
+        }
+        v
+    }
 }
 
 fn mib(m: &crate::api::quantity::Memory) -> Result<u64, SwarmError> {
@@ -204,15 +274,6 @@ pub(crate) fn submit_args(sub: &JobSubmission, extra_conf: &[(String, String)]) 
     Ok(a)
 }
 
-/// The image the cluster's services run (the registry's copy when there is one).
-fn cluster_image(target: &ClusterTarget) -> String {
-    if target.registry.enabled {
-        target.registry_image()
-    } else {
-        target.image().to_string()
-    }
-}
-
 fn job_labels(
     rt: &SwarmRuntime,
     sub_cluster: &str,
@@ -243,7 +304,12 @@ fn files_mount(rt: &SwarmRuntime, record: &JobRecord, l: &HashMap<String, String
 /// Writes the tar of the attempt's files, under `top` (the attempt's directory name), into
 /// `w`: the upload itself ([`Chunks`]), so that a big input is read once and never written
 /// to a temporary file or held in memory.
-fn write_tar<W: std::io::Write>(w: W, top: &Path, entries: &[(PathBuf, PathBuf)]) -> Result<W, SwarmError> {
+fn write_tar<W: std::io::Write>(
+    w: W,
+    top: &Path,
+    entries: &[(PathBuf, PathBuf)],
+    inline: &[Inline],
+) -> Result<W, SwarmError> {
     let mut b = tar::Builder::new(w);
     b.follow_symlinks(true);
     let dir = |b: &mut tar::Builder<_>, name: &Path| -> Result<(), SwarmError> {
@@ -270,9 +336,31 @@ fn write_tar<W: std::io::Write>(w: W, top: &Path, entries: &[(PathBuf, PathBuf)]
                 dir(&mut b, a)?;
             }
         }
-        let mut f = std::fs::File::open(src).map_err(SwarmError::io(format!("opening {}", src.display())))?;
-        b.append_file(top.join(dst), &mut f)
+        let f = std::fs::File::open(src).map_err(SwarmError::io(format!("opening {}", src.display())))?;
+        let mut h = tar::Header::new_gnu();
+        let meta = f.metadata().map_err(SwarmError::io(format!("reading {}", src.display())))?;
+        h.set_metadata(&meta);
+        // Read in chunk-sized pieces: tar copies through an 8 KiB buffer, which would
+        // otherwise be one read(2) per 8 KiB of a big input.
+        let reader = std::io::BufReader::with_capacity(UPLOAD_CHUNK, f);
+        b.append_data(&mut h, top.join(dst), reader)
             .map_err(SwarmError::io(format!("adding {} to the upload", src.display())))?;
+    }
+    for (dst, bytes, mode) in inline {
+        let mut ancestors: Vec<&Path> = dst.ancestors().skip(1).filter(|a| !a.as_os_str().is_empty()).collect();
+        ancestors.reverse();
+        for a in ancestors {
+            if made.insert(a.to_path_buf()) {
+                dir(&mut b, a)?;
+            }
+        }
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_mode(*mode);
+        h.set_size(bytes.len() as u64);
+        h.set_mtime(0);
+        b.append_data(&mut h, top.join(dst), bytes.as_slice())
+            .map_err(SwarmError::io(format!("adding {} to the upload", dst.display())))?;
     }
     b.into_inner().map_err(SwarmError::io("finishing the upload tar"))
 }
@@ -322,10 +410,11 @@ impl std::io::Write for Chunks {
 fn tar_stream(
     top: PathBuf,
     entries: Vec<(PathBuf, PathBuf)>,
+    inline: Vec<Inline>,
 ) -> (impl futures::Stream<Item = Chunk> + Send + 'static, tokio::task::JoinHandle<Result<(), SwarmError>>) {
     let (tx, rx) = tokio::sync::mpsc::channel::<Chunk>(UPLOAD_CHUNKS_IN_FLIGHT);
     let built = tokio::task::spawn_blocking(move || {
-        let mut w = write_tar(Chunks { tx, buf: Vec::with_capacity(UPLOAD_CHUNK) }, &top, &entries)?;
+        let mut w = write_tar(Chunks { tx, buf: Vec::with_capacity(UPLOAD_CHUNK) }, &top, &entries, &inline)?;
         std::io::Write::flush(&mut w).map_err(SwarmError::io("sending the end of the upload"))
     });
     let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
@@ -389,7 +478,10 @@ pub(crate) async fn submit(rt: &SwarmRuntime, sub: &JobSubmission) -> Result<(),
     let entries = layout(sub)?;
     let target = rt.target(&sub.cluster).ok_or_else(|| SwarmError::UnknownCluster(sub.cluster.clone()))?;
     let announced = announce(&target.volumes, Seen::Mounted);
-    let args = submit_args(sub, &announced.conf)?;
+    let python = PythonEnv::of(sub, &data_volume::attempt_root(&sub.submission_id)?);
+    let mut extra_conf = announced.conf.clone();
+    extra_conf.extend(python.executor_conf());
+    let args = submit_args(sub, &extra_conf)?;
     let docker = rt.client(&target).await?;
     let info = docker.info().await.map_err(SwarmError::api("reading the engine's info"))?;
     let node_id = info
@@ -397,7 +489,7 @@ pub(crate) async fn submit(rt: &SwarmRuntime, sub: &JobSubmission) -> Result<(),
         .and_then(|s| s.node_id)
         .filter(|n| !n.is_empty())
         .ok_or_else(|| SwarmError::NotSwarmManager { endpoint: target.endpoint.clone(), state: "no node id".into() })?;
-    let image = cluster_image(&target);
+    let image = target.service_image();
 
     for d in [f.dir.clone(), f.outputs()] {
         std::fs::create_dir_all(&d).map_err(SwarmError::io(format!("creating {}", d.display())))?;
@@ -424,14 +516,16 @@ pub(crate) async fn submit(rt: &SwarmRuntime, sub: &JobSubmission) -> Result<(),
 
     let helper_name = format!("{}-upload", record.service);
     let id = helper(&docker, &image, &mount, &l, &helper_name).await?;
-    let (stream, built) = tar_stream(PathBuf::from(&sub.submission_id), entries.clone());
+    let (stream, built) = tar_stream(PathBuf::from(&sub.submission_id), entries.clone(), python.inline);
     let opts = UploadToContainerOptionsBuilder::default().path(data_volume::DATA_ROOT).build();
     let upload = docker
         .upload_to_container(&id, Some(opts), bollard::body_try_stream(stream))
         .await
         .map_err(SwarmError::api("uploading the job's files"));
     let built = built.await.map_err(|e| SwarmError::InvalidSpec(format!("building the upload: {e}")));
-    remove_container(&docker, &id).await;
+    // Off the path to the driver's start (the attempt's cleanup removes it too, by label).
+    let d = docker.clone();
+    tokio::spawn(async move { remove_container(&d, &id).await });
     match (built?, upload) {
         (Ok(()), up) => up?,
         // The tar stopped because the upload did: the upload's error is the cause.
@@ -474,6 +568,7 @@ pub(crate) async fn submit(rt: &SwarmRuntime, sub: &JobSubmission) -> Result<(),
                             format!("SPARKSWARM_SUBMISSION_ID={}", sub.submission_id),
                         ])
                         .chain(announced.env.iter().map(|(k, v)| format!("{k}={v}")))
+                        .chain(python.vars.iter().map(|(k, v)| format!("{k}={v}")))
                         .collect(),
                 ),
                 mounts: Some(
@@ -804,14 +899,14 @@ pub(crate) async fn observe(rt: &SwarmRuntime, attempt_dir: &Path) -> Result<Opt
         }
     }
     let l = job_labels(rt, &record.cluster, &record.job, &record.submission_id, "driver");
-    let image = cluster_image(&target);
+    let image = target.service_image();
     for (sub, to) in [("outputs", f.outputs()), (crate::runtime::event_log::DIR, f.event_log_dir())] {
         if let Err(e) = collect_dir(rt, &docker, &image, &record, &l, sub, &to).await {
             tracing::warn!(service = %record.service, error = %e, "could not collect {sub}");
         }
     }
     write(&f.exitcode(), format!("{code}\n").as_bytes())?;
-    cleanup(rt, &docker, &record, &cluster_image(&target)).await;
+    cleanup(rt, &docker, &record, &target.service_image()).await;
     Ok(Some(observation(&f, AttemptState::Exited(code))))
 }
 
@@ -886,7 +981,7 @@ pub(crate) async fn kill(rt: &SwarmRuntime, attempt_dir: &Path) -> Result<(), Sw
     if let Err(e) = fetch_logs(&docker, &record.service, &f.driver_log()).await {
         tracing::debug!(service = %record.service, error = %e, "could not read the driver's logs");
     }
-    cleanup(rt, &docker, &record, &cluster_image(&target)).await;
+    cleanup(rt, &docker, &record, &target.service_image()).await;
     write(&f.exitcode(), format!("{KILLED_EXIT_CODE}\n").as_bytes())
 }
 
@@ -912,6 +1007,8 @@ mod tests {
             py_files: vec![PathBuf::from("/apps/a.py")],
             spark_conf: BTreeMap::from([("spark.x".to_string(), "1 2".to_string())]),
             env: vec![],
+            secrets: vec![],
+            deps: None,
             driver_cores: 1,
             driver_memory: Memory::new("512m"),
             executor_instances: 2,
@@ -940,13 +1037,50 @@ mod tests {
         assert!(layout(&bad).is_err());
     }
 
+    #[test]
+    fn secrets_travel_only_in_the_upload_as_a_private_file_and_deps_go_on_the_path() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let site = tmp.path().join("site");
+        std::fs::create_dir_all(site.join("tabulate")).expect("mkdir");
+        std::fs::write(site.join("tabulate/__init__.py"), "x = 1\n").expect("write");
+        let mut s = sub();
+        s.main_application_file = tmp.path().join("main.py");
+        std::fs::write(&s.main_application_file, "print(1)\n").expect("write");
+        s.files.clear();
+        s.py_files.clear();
+        s.deps = Some(site);
+        s.secrets = vec![("DB_PASSWORD".into(), job_env::Secret::new("hunter2-secret"))];
+        let python = PythonEnv::of(&s, "/sparkswarm/jobs/sub-1");
+        let conf = python.executor_conf();
+        let args = submit_args(&s, &conf).expect("args").join(" ");
+        let vars = format!("{:?}", python.vars);
+        for shown in [&args, &vars] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+        }
+        assert!(args.contains("spark.executorEnv.PYTHONPATH=/sparkswarm/jobs/sub-1/pyenv:/sparkswarm/jobs/sub-1/deps"));
+        assert!(args.contains("spark.executorEnv.SPARKSWARM_SECRETS_FILE=/sparkswarm/jobs/sub-1/secrets.json"));
+        assert!(args.contains("spark.redaction.regex=") && args.contains("|DB_PASSWORD"), "{args}");
+        let entries = layout(&s).expect("layout");
+        assert!(entries.iter().any(|(_, d)| d == Path::new("deps/tabulate/__init__.py")), "{entries:?}");
+        let tar = write_tar(Vec::new(), Path::new("sub-1"), &entries, &python.inline).expect("tar");
+        let mut archive = tar::Archive::new(tar.as_slice());
+        let mut secret_mode = None;
+        for e in archive.entries().expect("entries").flatten() {
+            let path = e.path().map(|p| p.display().to_string()).unwrap_or_default();
+            if path == "sub-1/secrets.json" {
+                secret_mode = e.header().mode().ok();
+            }
+        }
+        assert_eq!(secret_mode, Some(0o600));
+    }
+
     #[tokio::test]
     async fn the_streamed_upload_is_the_whole_tar_in_bounded_chunks() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let src = tmp.path().join("big.bin");
         let data: Vec<u8> = (0..3 * UPLOAD_CHUNK + 12345).map(|i| (i % 251) as u8).collect();
         std::fs::write(&src, &data).expect("write");
-        let (stream, built) = tar_stream(PathBuf::from("sub-1"), vec![(src, PathBuf::from("work/big.bin"))]);
+        let (stream, built) = tar_stream(PathBuf::from("sub-1"), vec![(src, PathBuf::from("work/big.bin"))], vec![]);
         let chunks: Vec<tokio_util::bytes::Bytes> = stream.map(|c| c.expect("chunk")).collect().await;
         built.await.expect("join").expect("tar");
         assert!(chunks.iter().all(|c| c.len() <= UPLOAD_CHUNK), "a chunk over {UPLOAD_CHUNK} bytes");
@@ -969,8 +1103,9 @@ mod tests {
         let tmp = tempfile::tempdir().expect("tempdir");
         let src = tmp.path().join("in.csv");
         std::fs::write(&src, "a,b\n1,2\n").expect("write");
-        let tar = write_tar(Vec::new(), Path::new("sub-1"), &[(src.clone(), PathBuf::from("work/data/deep/in.csv"))])
-            .expect("tar");
+        let tar =
+            write_tar(Vec::new(), Path::new("sub-1"), &[(src.clone(), PathBuf::from("work/data/deep/in.csv"))], &[])
+                .expect("tar");
         let mut archive = tar::Archive::new(tar.as_slice());
         let names: Vec<String> = archive
             .entries()

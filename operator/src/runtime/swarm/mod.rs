@@ -14,6 +14,7 @@
 pub mod cluster;
 pub mod connect;
 pub mod data_volume;
+pub mod deps;
 pub mod error;
 pub mod image;
 pub mod job;
@@ -21,6 +22,7 @@ pub mod labels;
 pub mod nodes;
 pub mod ssh;
 pub mod stage;
+pub mod volume_reaper;
 pub mod volumes;
 
 use std::collections::HashMap;
@@ -70,6 +72,11 @@ pub struct ClusterTarget {
     /// bootstrap does that).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registry_host: Option<String>,
+    /// The ID (`sha256:...`) of the Spark image when whoever made the nodes has loaded it
+    /// into every node's engine (digitalocean does, over SSH): the services run it by ID,
+    /// which no node tries to pull, and it is not pushed into the registry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_on_nodes: Option<String>,
     /// The cluster's volumes as last converged: what every driver mounts and announces.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<super::volumes::VolumePlan>,
@@ -86,6 +93,7 @@ impl ClusterTarget {
             registry: registry.clone(),
             ssh: None,
             registry_host: None,
+            image_on_nodes: None,
             volumes: Vec::new(),
         }
     }
@@ -102,6 +110,16 @@ impl ClusterTarget {
 
     pub fn endpoint(&self) -> Result<connect::Endpoint, SwarmError> {
         connect::parse(&connect::effective(&self.endpoint), self.tls.as_ref())
+    }
+
+    /// The image the cluster's services run: the one loaded into every node (by ID), the
+    /// registry's copy when there is a registry, or the image as named.
+    pub fn service_image(&self) -> String {
+        match &self.image_on_nodes {
+            Some(id) => id.clone(),
+            None if self.registry.enabled => self.registry_image(),
+            None => self.image().to_string(),
+        }
     }
 
     /// The image the user asked for, or ours.
@@ -344,6 +362,13 @@ impl ClusterRuntime for SwarmRuntime {
 }
 
 impl JobRuntime for SwarmRuntime {
+    fn prepare_deps<'a>(
+        &'a self,
+        req: &'a crate::runtime::pydeps::DepsRequest,
+    ) -> RuntimeFuture<'a, crate::runtime::pydeps::PreparedDeps> {
+        Box::pin(deps::prepare(&self.state_dir, req))
+    }
+
     fn submit<'a>(&'a self, sub: &'a JobSubmission) -> RuntimeFuture<'a, ()> {
         Box::pin(async move { Ok(job::submit(self, sub).await?) })
     }

@@ -250,6 +250,46 @@ pub async fn exec(session: &Session, command: &str) -> Result<ExecOutput, SwarmE
     })
 }
 
+/// Runs `command` with `input` streamed to its stdin (then end of file), collecting its
+/// exit status and output while the input is still being sent (so that a command that
+/// writes while it reads cannot stall the transfer).
+pub async fn exec_with_input<R>(session: &Session, command: &str, input: R) -> Result<ExecOutput, SwarmError>
+where
+    R: tokio::io::AsyncRead + Unpin,
+{
+    let fail = |e: russh::Error| SwarmError::SshFailed(format!("running a command: {e}"));
+    let channel = session.channel_open_session().await.map_err(fail)?;
+    channel.exec(true, command).await.map_err(fail)?;
+    let (mut read, write) = channel.split();
+    let send = async {
+        write.data(input).await?;
+        write.eof().await
+    };
+    let collect = async {
+        let (mut stdout, mut stderr, mut status) = (Vec::new(), Vec::new(), None);
+        while let Some(msg) = read.wait().await {
+            match msg {
+                russh::ChannelMsg::Data { data } => stdout.extend_from_slice(&data),
+                russh::ChannelMsg::ExtendedData { data, ext: 1 } => stderr.extend_from_slice(&data),
+                russh::ChannelMsg::ExitStatus { exit_status } => status = Some(exit_status),
+                _ => {}
+            }
+        }
+        ExecOutput {
+            status,
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        }
+    };
+    let (sent, out) = tokio::join!(send, collect);
+    // A command that exits before reading all of its input closes the channel under the
+    // sender: its status and stderr say why, which is what the caller reports.
+    match sent {
+        Err(e) if out.status.is_none() => Err(fail(e)),
+        _ => Ok(out),
+    }
+}
+
 /// Opens the session and the local socket `<dir>/<hash>.sock`.
 pub async fn open(
     user: Option<&str>,

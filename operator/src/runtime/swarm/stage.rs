@@ -174,11 +174,21 @@ pub async fn stage(docker: &Docker, p: &StageParams<'_>, nodes: usize) -> Result
 
 /// Removes the attempt's directory on every node but the driver's.
 pub async fn clean(docker: &Docker, p: &StageParams<'_>, nodes: usize) -> Result<(), SwarmError> {
-    let spec = p.cleaner_spec()?;
+    run_global_job(docker, p.cleaner_spec()?, nodes, CLEAN_TIMEOUT).await
+}
+
+/// Runs a one-shot `global-job` service until its task on each of `nodes` nodes completed,
+/// then removes it.
+pub(crate) async fn run_global_job(
+    docker: &Docker,
+    spec: ServiceSpec,
+    nodes: usize,
+    timeout: Duration,
+) -> Result<(), SwarmError> {
     let name = spec.name.clone().unwrap_or_default();
     let result = async {
         create(docker, spec).await?;
-        wait_all_complete(docker, &name, nodes, CLEAN_TIMEOUT).await
+        wait_all_complete(docker, &name, nodes, timeout).await
     }
     .await;
     remove(docker, &name).await;
