@@ -151,7 +151,11 @@ pub async fn run(cfg: Config, progress: Arc<dyn Fn(&str) + Send + Sync>) -> Resu
             },
             Some((path, loaded)) = loader.next() => apply(&ctx, &path, loaded),
             _ = resync.tick() => relist(&ctx, true, |p| loader.is_loading(p)),
-            _ = flush.tick() => flush_generations(&ctx),
+            _ = flush.tick() => {
+                flush_generations(&ctx);
+                let (batches, writes) = ctx.status.batches();
+                crate::metrics::status_batches(batches, writes);
+            }
             _ = done_check.tick(), if cfg.exit_when_done => {
                 if let Some(done) = all_jobs_done(&ctx) {
                     break done;
@@ -180,6 +184,10 @@ fn load(status: &crate::manifest::StatusWriter, path: &Path) -> Loaded {
         Err(_) if !path.exists() => return Loaded::Read(None),
         Err(e) => return Loaded::Read(Some(Err(e))),
     };
+    if let Some(file) = status.take_echo(path, &bytes) {
+        // Parsed when it was written; it stands for itself like any read.
+        return Loaded::OwnWrite(file);
+    }
     if status.is_own_write(path, &bytes) {
         // Our write may have landed on a user's edit (the writer re-reads and splices into
         // the new text when the file changed under it): the bytes are ours, the spec is
@@ -209,11 +217,21 @@ fn apply(ctx: &Context, path: &Path, loaded: Loaded) {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         ctx.events.warning("File", &name, e.reason(), e.to_string());
     }
+    let (keys, gone): (Vec<Key>, Vec<bool>) = {
+        let mut store = ctx.store.lock();
+        let keys = store.update(path, parsed.as_ref());
+        let gone = keys
+            .iter()
+            .map(|key| matches!(key, Key::Object(kind, name) if store.locations(*kind, name).is_empty()))
+            .collect();
+        (keys, gone)
+    };
+    if keys.is_empty() {
+        // The echo of a status write, a touch: nothing to validate or hint.
+        return;
+    }
     let invalid = invalid_objects(path, parsed.as_ref());
-    let mut store = ctx.store.lock();
-    let keys = store.update(path, parsed);
-    for key in keys {
-        let gone = matches!(&key, Key::Object(kind, name) if store.locations(*kind, name).is_empty());
+    for (key, gone) in keys.into_iter().zip(gone) {
         if gone {
             // An editor that truncates and rewrites in place makes an object vanish for an
             // instant; deleting is destructive, so look again once the write has settled.

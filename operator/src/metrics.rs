@@ -21,6 +21,8 @@ struct Metrics {
     reconcile_duration: Family<Labels, Histogram, fn() -> Histogram>,
     jobs_by_phase: Family<Labels, Gauge>,
     watch_events: Counter,
+    status_writes: Gauge,
+    status_write_batches: Gauge,
     apps: SparkApps,
 }
 
@@ -103,7 +105,24 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     own.register("jobs", "SparkJobs by phase", jobs_by_phase.clone());
     let watch_events = Counter::default();
     own.register("watch_events", "File-system events on the manifests directory", watch_events.clone());
-    Metrics { registry, reconciles, reconcile_duration, jobs_by_phase, watch_events, apps }
+    let status_writes = Gauge::default();
+    own.register("status_writes", "Status writes put in place through group commits", status_writes.clone());
+    let status_write_batches = Gauge::default();
+    own.register(
+        "status_write_batches",
+        "Group commits of status writes (each one sync of the file system and of each directory)",
+        status_write_batches.clone(),
+    );
+    Metrics {
+        registry,
+        reconciles,
+        reconcile_duration,
+        jobs_by_phase,
+        watch_events,
+        status_writes,
+        status_write_batches,
+        apps,
+    }
 });
 
 pub fn reconciled(kind: &str, result: &str, took: Duration) {
@@ -153,6 +172,13 @@ pub fn job_phase_changed(old: Option<JobPhase>, new: Option<JobPhase>, ran: Opti
         }
         _ => {}
     }
+}
+
+/// The status writer's group commits so far: batches run and the writes they held.
+pub fn status_batches(batches: u64, writes: u64) {
+    let m = &*METRICS;
+    m.status_write_batches.set(i64::try_from(batches).unwrap_or(i64::MAX));
+    m.status_writes.set(i64::try_from(writes).unwrap_or(i64::MAX));
 }
 
 pub fn watch_event() {

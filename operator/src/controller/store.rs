@@ -2,7 +2,7 @@
 //! update it; reconciles use it to find where an object lives (and re-read the file), and a
 //! job reads its cluster from it as a typed value.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -52,6 +52,9 @@ struct FileView {
 pub struct Store {
     files: BTreeMap<PathBuf, FileView>,
     index: HashMap<(Kind, String), BTreeSet<(PathBuf, usize)>>,
+    /// SparkJob documents by each name in their `dependsOn`: whom a job's change may wake,
+    /// found without walking every job (a reconcile of each of 10,000 jobs must not).
+    dependents: HashMap<String, BTreeSet<(PathBuf, usize)>>,
 }
 
 pub fn summarize(file: &ManifestFile) -> Vec<DocSummary> {
@@ -111,6 +114,12 @@ fn typed_jobs(file: &ManifestFile) -> Vec<(usize, Arc<SparkJob>)> {
         .collect()
 }
 
+/// The names a job document's `dependsOn` lists (none for other documents).
+fn dependencies(d: &DocSummary) -> impl Iterator<Item = &String> {
+    let job = d.kind == Some(Kind::SparkJob) && d.name.is_some();
+    d.depends_on.iter().filter(move |_| job)
+}
+
 pub fn stamp_of(path: &Path) -> Option<(SystemTime, u64)> {
     let md = std::fs::metadata(path).ok()?;
     Some((md.modified().ok()?, md.len()))
@@ -120,7 +129,7 @@ impl Store {
     /// Records a file's new content (`None`: the file is gone) and returns the keys whose
     /// documents changed. A file that no longer parses keeps its last good documents: the
     /// user may be in the middle of an edit, and their cluster must not vanish meanwhile.
-    pub fn update(&mut self, path: &Path, parsed: Option<Result<ManifestFile, ParseError>>) -> Vec<Key> {
+    pub fn update(&mut self, path: &Path, parsed: Option<&Result<ManifestFile, ParseError>>) -> Vec<Key> {
         let stamp = stamp_of(path);
         let old = self.files.get(path).map(|f| f.docs.clone()).unwrap_or_default();
         let new = match parsed {
@@ -136,14 +145,14 @@ impl Store {
                     error: None,
                     stamp,
                 });
-                view.error = Some(error);
+                view.error = Some(error.clone());
                 view.stamp = stamp;
                 return Vec::new();
             }
             Some(Ok(file)) => {
-                let docs = summarize(&file);
-                let clusters = typed_clusters(&file);
-                let jobs = typed_jobs(&file);
+                let docs = summarize(file);
+                let clusters = typed_clusters(file);
+                let jobs = typed_jobs(file);
                 self.files
                     .insert(path.to_path_buf(), FileView { docs: docs.clone(), clusters, jobs, error: None, stamp });
                 docs
@@ -159,10 +168,21 @@ impl Store {
                     }
                 }
             }
+            for dep in dependencies(d) {
+                if let Some(set) = self.dependents.get_mut(dep) {
+                    set.remove(&(path.to_path_buf(), d.index));
+                    if set.is_empty() {
+                        self.dependents.remove(dep);
+                    }
+                }
+            }
         }
         for d in &new {
             if let (Some(k), Some(n)) = (d.kind, &d.name) {
                 self.index.entry((k, n.clone())).or_default().insert((path.to_path_buf(), d.index));
+            }
+            for dep in dependencies(d) {
+                self.dependents.entry(dep.clone()).or_default().insert((path.to_path_buf(), d.index));
             }
         }
         let key_of = |d: &DocSummary| match (d.kind, &d.name) {
@@ -281,25 +301,47 @@ impl Store {
         }
     }
 
-    /// Every job (by its winning document) and its `dependsOn`.
-    pub fn job_graph(&self) -> BTreeMap<String, Vec<String>> {
-        let mut graph = BTreeMap::new();
-        for name in self.names(Kind::SparkJob) {
-            let Some((path, index)) = self.locations(Kind::SparkJob, &name).into_iter().next() else { continue };
-            let deps = self
-                .files
+    /// The `dependsOn` of a job's winning document; None: no such job.
+    fn deps_of(&self, name: &str) -> Option<Vec<String>> {
+        let (path, index) = self.locations(Kind::SparkJob, name).into_iter().next()?;
+        Some(
+            self.files
                 .get(&path)
                 .and_then(|f| f.docs.iter().find(|d| d.index == index))
                 .map(|d| d.depends_on.clone())
-                .unwrap_or_default();
-            graph.insert(name, deps);
+                .unwrap_or_default(),
+        )
+    }
+
+    /// The part of the `dependsOn` graph reachable from `name`: every job it reaches (by its
+    /// winning document) and its `dependsOn`. Names that are no job are not keys.
+    pub fn job_graph_from(&self, name: &str) -> BTreeMap<String, Vec<String>> {
+        let mut graph = BTreeMap::new();
+        let mut queue = VecDeque::from([name.to_string()]);
+        let mut seen = BTreeSet::new();
+        while let Some(at) = queue.pop_front() {
+            if !seen.insert(at.clone()) {
+                continue;
+            }
+            let Some(deps) = self.deps_of(&at) else { continue };
+            queue.extend(deps.iter().filter(|d| !seen.contains(*d)).cloned());
+            graph.insert(at, deps);
         }
         graph
     }
 
-    /// Jobs whose `dependsOn` names this one.
+    /// Jobs whose `dependsOn` (of their winning document) names this one.
     pub fn downstream_of(&self, job: &str) -> Vec<String> {
-        self.job_graph().into_iter().filter(|(_, deps)| deps.iter().any(|d| d == job)).map(|(n, _)| n).collect()
+        let mut out = BTreeSet::new();
+        for (path, index) in self.dependents.get(job).into_iter().flatten() {
+            let doc = self.files.get(path).and_then(|f| f.docs.iter().find(|d| d.index == *index));
+            let Some(name) = doc.and_then(|d| d.name.as_ref()) else { continue };
+            let winner = self.index.get(&(Kind::SparkJob, name.clone())).and_then(|s| s.iter().next());
+            if winner == Some(&(path.clone(), *index)) {
+                out.insert(name.clone());
+            }
+        }
+        out.into_iter().collect()
     }
 
     /// Jobs that reference this cluster (by their winning document).
@@ -313,5 +355,56 @@ impl Store {
             }
         }
         out.into_iter().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::document::parse;
+
+    fn job(name: &str, deps: &[&str]) -> String {
+        format!(
+            "kind: SparkJob\nmetadata: {{name: {name}}}\nspec: {{clusterRef: c, dependsOn: [{}]}}\n",
+            deps.join(", ")
+        )
+    }
+
+    fn put(store: &mut Store, path: &str, docs: &[String]) {
+        let p = Path::new(path);
+        let file = parse(p, &docs.join("---\n")).expect("parse");
+        store.update(p, Some(&Ok(file)));
+    }
+
+    #[test]
+    fn graph_from_a_job_and_its_downstream_follow_the_winning_documents() {
+        let mut s = Store::default();
+        put(&mut s, "/m/a.yaml", &[job("a", &[]), job("b", &["a", "x"])]);
+        put(&mut s, "/m/c.yaml", &[job("c", &["b"]), job("d", &["c", "a"])]);
+        put(&mut s, "/m/e.yaml", &[job("e", &["e"])]);
+        // A later duplicate of b: it loses, and its dependsOn counts for nothing.
+        put(&mut s, "/m/z.yaml", &[job("b", &["e"])]);
+        let g = s.job_graph_from("d");
+        let want: BTreeMap<String, Vec<String>> =
+            [("a", vec![]), ("b", vec!["a", "x"]), ("c", vec!["b"]), ("d", vec!["c", "a"])]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.into_iter().map(str::to_string).collect()))
+                .collect();
+        assert_eq!(g, want, "x is no job, so it is no key; e is not reachable");
+        assert_eq!(s.job_graph_from("e").get("e"), Some(&vec!["e".to_string()]));
+        assert!(s.job_graph_from("nope").is_empty());
+        assert_eq!(s.downstream_of("a"), ["b", "d"]);
+        assert_eq!(s.downstream_of("b"), ["c"]);
+        assert!(s.downstream_of("e").iter().all(|n| n != "b"), "the losing b is nobody's downstream");
+        assert_eq!(s.downstream_of("e"), ["e"]);
+
+        // An edit that drops a dependency, then the file's removal.
+        put(&mut s, "/m/c.yaml", &[job("c", &["b"]), job("d", &["c"])]);
+        assert_eq!(s.downstream_of("a"), ["b"]);
+        s.update(Path::new("/m/a.yaml"), None);
+        assert_eq!(s.downstream_of("a"), Vec::<String>::new());
+        // With the first b gone, the one in z.yaml wins.
+        assert_eq!(s.downstream_of("e"), ["b", "e"]);
+        assert_eq!(s.job_graph_from("c").get("b"), Some(&vec!["e".to_string()]));
     }
 }

@@ -6,6 +6,7 @@
 pub mod annotate;
 pub mod catalog;
 pub mod document;
+pub mod group_commit;
 pub mod lease;
 pub mod open;
 pub mod paths;

@@ -15,12 +15,17 @@ use parking_lot::Mutex;
 use serde_json::Value;
 
 use super::document::{self, Document, ManifestFile, ParseErrorKind};
+use super::group_commit::GroupCommit;
 use super::splice::splice_status;
-use super::write::{replace, Replace, WriteError, WriteOutcome};
+use super::write::{prepare, Prepare, Replace, WriteError, WriteOutcome};
 use crate::api::Kind;
 
 /// How many times a status write re-reads and redoes after the file changed under it.
 const MAX_ATTEMPTS: usize = 5;
+
+/// How many parsed writes wait for their echo at most (a few hundred bytes of text and a
+/// parsed tree each).
+const MAX_ECHOES: usize = 512;
 
 /// How long a status write waits, in all, for a file that somebody has open for writing
 /// (an editor saving in chunks, `cat > file`): its close comes as a watch event anyway, and
@@ -65,6 +70,12 @@ pub struct StatusWriter {
     /// write carries nothing new (a status never changes what is reconciled), so the
     /// reflector can recognise it and skip parsing the file again.
     own: Mutex<HashMap<PathBuf, u64>>,
+    /// The last write per file as parsed by the safety check, until the watcher's event for
+    /// it takes it: the echo is not parsed a second time. Bounded: past the bound the echo
+    /// is parsed again.
+    echoes: Mutex<HashMap<PathBuf, ManifestFile>>,
+    /// Writes ready at the same moment share their syncs.
+    commits: GroupCommit,
 }
 
 impl StatusWriter {
@@ -122,11 +133,19 @@ impl StatusWriter {
             }
             let spliced = splice_status(&file.text, doc.index, Some(&w.status))
                 .map_err(|source| WriteError::Splice { path: path.clone(), source })?;
-            check_only_status_changed(&path, &file, doc.index, &spliced, &w.status)?;
+            let after = check_only_status_changed(&path, &file, doc.index, &spliced, &w.status)?;
             before_write(attempt);
-            match replace(&path, &file.text, &spliced)? {
+            let replaced = match prepare(&path, &file.text, &spliced)? {
+                Prepare::Done(r) => r,
+                Prepare::Ready(p) => self.commits.commit(p)?,
+            };
+            match replaced {
                 Replace::Written => {
                     self.own.lock().insert(path.clone(), content_hash(spliced.as_bytes()));
+                    let mut echoes = self.echoes.lock();
+                    if echoes.len() < MAX_ECHOES || echoes.contains_key(&path) {
+                        echoes.insert(path.clone(), after);
+                    }
                     return Ok(WriteOutcome::Written);
                 }
                 Replace::Unchanged => return Ok(WriteOutcome::Unchanged),
@@ -143,9 +162,22 @@ impl StatusWriter {
         Ok(WriteOutcome::Conflict)
     }
 
+    /// How many group commits ran so far, and how many writes they held.
+    pub fn batches(&self) -> (u64, u64) {
+        self.commits.batches()
+    }
+
     /// Whether `bytes` are exactly what this writer last wrote to `path`.
     pub fn is_own_write(&self, path: &Path, bytes: &[u8]) -> bool {
         self.own.lock().get(path).is_some_and(|h| *h == content_hash(bytes))
+    }
+
+    /// The last write to `path` as parsed when it was made, if `bytes` are exactly that
+    /// write; given out once.
+    pub fn take_echo(&self, path: &Path, bytes: &[u8]) -> Option<ManifestFile> {
+        let mut echoes = self.echoes.lock();
+        let file = echoes.remove(path)?;
+        (file.text.as_bytes() == bytes).then_some(file)
     }
 }
 
@@ -157,14 +189,14 @@ fn content_hash(bytes: &[u8]) -> u64 {
 }
 
 /// A safety net that should never trip: the spliced text must differ from what was read
-/// only in the status of the one document.
+/// only in the status of the one document. Returns the spliced text parsed.
 fn check_only_status_changed(
     path: &Path,
     before: &ManifestFile,
     index: usize,
     new: &str,
     status: &Value,
-) -> Result<(), WriteError> {
+) -> Result<ManifestFile, WriteError> {
     let unsafe_ = |message: String| WriteError::Unsafe { path: path.to_path_buf(), message };
     let after = document::parse(path, new).map_err(|e| unsafe_(format!("the edited text does not parse: {e}")))?;
     if after.docs.len() != before.docs.len() {
@@ -187,7 +219,7 @@ fn check_only_status_changed(
             return Err(unsafe_(format!("the edit would change document {} beyond its status", a.index)));
         }
     }
-    Ok(())
+    Ok(after)
 }
 
 #[cfg(test)]
@@ -214,6 +246,9 @@ mod tests {
         let text = fs::read_to_string(&p).expect("read");
         assert_eq!(text, format!("{JOB}status:\n  phase: Running\n"));
         assert!(w.is_own_write(&p, text.as_bytes()));
+        let echo = w.take_echo(&p, text.as_bytes()).expect("the write, parsed");
+        assert_eq!((echo.text.as_str(), echo.docs[1].status()), (text.as_str(), Some(&s)));
+        assert!(w.take_echo(&p, text.as_bytes()).is_none(), "given out once");
         assert_eq!(w.write(job(&p, "b", &s)).expect("ok"), WriteOutcome::Unchanged);
         assert!(matches!(w.write(job(&p, "c", &s)), Err(WriteError::NotFound { .. })));
         let cluster = StatusWrite::object(&p, Kind::SparkCluster, "a", 0, s.clone());

@@ -109,8 +109,45 @@ pub fn write_if_unchanged(path: &Path, expected: &str, new: &str) -> Result<Writ
 }
 
 pub(crate) fn replace(path: &Path, expected: &str, new: &str) -> Result<Replace, WriteError> {
+    let prepared = match prepare(path, expected, new)? {
+        Prepare::Ready(p) => p,
+        Prepare::Done(r) => return Ok(r),
+    };
+    prepared.sync()?;
+    let (replaced, dir) = prepared.commit()?;
+    if let Some(dir) = dir {
+        sync_dir(&dir);
+    }
+    Ok(replaced)
+}
+
+/// What [`prepare`] found: a replacement ready to go in, or the answer already.
+pub(crate) enum Prepare {
+    Ready(Box<Prepared>),
+    Done(Replace),
+}
+
+/// A replacement written to its temp file beside the manifest, not yet synced nor in place.
+/// Dropping it removes the temp file.
+pub(crate) struct Prepared {
+    current: open::Opened,
+    /// The file that is replaced (where a symlink points).
+    target: PathBuf,
+    name: std::ffi::OsString,
+    dir: std::fs::File,
+    expected: Vec<u8>,
+    read_md: std::fs::Metadata,
+    tmp_file: std::fs::File,
+    tmp: tempfile::TempPath,
+    tmp_name: std::ffi::OsString,
+    tmp_md: std::fs::Metadata,
+}
+
+/// Checks the file and writes the replacement into a temp file in its directory, with the
+/// file's mode and owner. Nothing is synced and nothing is compared yet.
+pub(crate) fn prepare(path: &Path, expected: &str, new: &str) -> Result<Prepare, WriteError> {
     if new == expected {
-        return Ok(Replace::Unchanged);
+        return Ok(Prepare::Done(Replace::Unchanged));
     }
     if new.len() as u64 > MAX_FILE_SIZE {
         return Err(WriteError::TooLarge { path: path.to_path_buf(), size: new.len() });
@@ -119,7 +156,7 @@ pub(crate) fn replace(path: &Path, expected: &str, new: &str) -> Result<Replace,
     let roots = open::default_roots(path).map_err(io_err(path))?;
     let current = match open::open_regular(path, &roots) {
         Ok(o) => o,
-        Err(OpenError::NotFound) => return Ok(Replace::Changed),
+        Err(OpenError::NotFound) => return Ok(Prepare::Done(Replace::Changed)),
         Err(OpenError::Io(e)) => return Err(WriteError::Io { path: path.to_path_buf(), source: e }),
         Err(e) => return Err(refused(e)),
     };
@@ -140,63 +177,95 @@ pub(crate) fn replace(path: &Path, expected: &str, new: &str) -> Result<Replace,
         .map_err(io_err(&dir_path))?;
     tmp.write_all(new.as_bytes()).map_err(io_err(tmp.path()))?;
     keep_owner_and_mode(tmp.as_file(), &read_md, &target)?;
-    tmp.as_file().sync_all().map_err(io_err(tmp.path()))?;
     let tmp_md = tmp.as_file().metadata().map_err(io_err(tmp.path()))?;
-    let tmp = tmp.into_temp_path();
+    let (tmp_file, tmp) = tmp.into_parts();
     let Some(tmp_name) = tmp.file_name().map(|n| n.to_os_string()) else {
         return Err(WriteError::Io { path: tmp.to_path_buf(), source: io::Error::other("no file name") });
     };
     let dir = std::fs::File::open(&dir_path).map_err(io_err(&dir_path))?;
+    Ok(Prepare::Ready(Box::new(Prepared {
+        current,
+        target,
+        name,
+        dir,
+        expected: expected.as_bytes().to_vec(),
+        read_md,
+        tmp_file,
+        tmp,
+        tmp_name,
+        tmp_md,
+    })))
+}
 
-    let lease = match lease::ask(&current.file) {
-        Asked::Held(l) => Some(l),
-        Asked::Busy => return Ok(Replace::Busy),
-        Asked::Unsupported(e) => {
-            tracing::debug!(path = %target.display(), error = %e, "no file lease; a writer keeping the file open goes unseen");
-            None
-        }
-    };
-    // Read under the lease: whatever was written before it is in, nobody writes during it.
-    let now = open::read_limited(&current, MAX_FILE_SIZE).map_err(refused)?;
-    if now != expected.as_bytes() {
-        return Ok(Replace::Changed);
+impl Prepared {
+    /// Makes the temp file durable on its own (a batch syncs its file system once instead).
+    pub(crate) fn sync(&self) -> Result<(), WriteError> {
+        self.tmp_file.sync_all().map_err(io_err(&self.tmp))
     }
-    match renameat2(dir.as_fd(), tmp_name.as_os_str(), dir.as_fd(), name.as_os_str(), RenameFlags::RENAME_EXCHANGE) {
-        Ok(()) => {}
-        Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::ENOSYS) => {
-            // No exchange on this file system: a plain rename, the window kept to the check
-            // just done.
-            std::fs::rename(&tmp, &target).map_err(io_err(&target))?;
+
+    /// The temp file, for a batch's one sync of its file system.
+    pub(crate) fn temp_file(&self) -> &std::fs::File {
+        &self.tmp_file
+    }
+
+    pub(crate) fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Puts the (synced) replacement in place if the file still holds what was read and
+    /// nobody writes it. Also returns the directory to sync once the rename happened (the
+    /// caller syncs it, once for a whole batch).
+    pub(crate) fn commit(self) -> Result<(Replace, Option<std::fs::File>), WriteError> {
+        let Prepared { current, target, name, dir, expected, read_md, tmp_file: _, tmp, tmp_name, tmp_md } = self;
+        let refused = |source| WriteError::Refused { path: target.clone(), source };
+        let lease = match lease::ask(&current.file) {
+            Asked::Held(l) => Some(l),
+            Asked::Busy => return Ok((Replace::Busy, None)),
+            Asked::Unsupported(e) => {
+                tracing::debug!(path = %target.display(), error = %e, "no file lease; a writer keeping the file open goes unseen");
+                None
+            }
+        };
+        // Read under the lease: whatever was written before it is in, nobody writes during it.
+        let now = open::read_limited(&current, MAX_FILE_SIZE).map_err(refused)?;
+        if now != expected {
+            return Ok((Replace::Changed, None));
+        }
+        match renameat2(dir.as_fd(), tmp_name.as_os_str(), dir.as_fd(), name.as_os_str(), RenameFlags::RENAME_EXCHANGE)
+        {
+            Ok(()) => {}
+            Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::ENOSYS) => {
+                // No exchange on this file system: a plain rename, the window kept to the
+                // check just done.
+                std::fs::rename(&tmp, &target).map_err(io_err(&target))?;
+                drop(lease);
+                return Ok((Replace::Written, Some(dir)));
+            }
+            Err(e) => return Err(errno_err(&target)(e)),
+        }
+        let swapped_out = fstatat(dir.as_fd(), tmp_name.as_os_str(), nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW)
+            .map_err(errno_err(&target))?;
+        let unwritten = lease.as_ref().is_none_or(|l| l.intact());
+        if is(&swapped_out, &read_md) && unwritten {
+            // `tmp` now names the file that was read; dropping it removes that.
+            drop(tmp);
             drop(lease);
-            sync_dir(&dir);
-            return Ok(Replace::Written);
+            return Ok((Replace::Written, Some(dir)));
         }
-        Err(e) => return Err(errno_err(&target)(e)),
-    }
-    let swapped_out = fstatat(dir.as_fd(), tmp_name.as_os_str(), nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW)
-        .map_err(errno_err(&target))?;
-    let unwritten = lease.as_ref().is_none_or(|l| l.intact());
-    if is(&swapped_out, &read_md) && unwritten {
-        // `tmp` now names the file that was read; dropping it removes that.
-        drop(tmp);
-        drop(lease);
-        sync_dir(&dir);
-        return Ok(Replace::Written);
-    }
-    // A save landed in the window: put it back where the user expects it.
-    renameat2(dir.as_fd(), tmp_name.as_os_str(), dir.as_fd(), name.as_os_str(), RenameFlags::RENAME_EXCHANGE)
-        .map_err(errno_err(&target))?;
-    let back = fstatat(dir.as_fd(), tmp_name.as_os_str(), nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW)
-        .map_err(errno_err(&target))?;
-    if !is(&back, &tmp_md) {
-        // Yet another save replaced our file while it was in place: that one is the newest.
+        // A save landed in the window: put it back where the user expects it.
         renameat2(dir.as_fd(), tmp_name.as_os_str(), dir.as_fd(), name.as_os_str(), RenameFlags::RENAME_EXCHANGE)
             .map_err(errno_err(&target))?;
+        let back = fstatat(dir.as_fd(), tmp_name.as_os_str(), nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW)
+            .map_err(errno_err(&target))?;
+        if !is(&back, &tmp_md) {
+            // Yet another save replaced our file while it was in place: that one is the newest.
+            renameat2(dir.as_fd(), tmp_name.as_os_str(), dir.as_fd(), name.as_os_str(), RenameFlags::RENAME_EXCHANGE)
+                .map_err(errno_err(&target))?;
+        }
+        drop(tmp);
+        drop(lease);
+        Ok((Replace::Changed, Some(dir)))
     }
-    drop(tmp);
-    drop(lease);
-    sync_dir(&dir);
-    Ok(Replace::Changed)
 }
 
 fn is(stat: &FileStat, md: &std::fs::Metadata) -> bool {
@@ -220,7 +289,7 @@ fn keep_owner_and_mode(tmp: &std::fs::File, of: &std::fs::Metadata, target: &Pat
 
 /// The rename is durable only once the directory is synced. Some file systems refuse to
 /// fsync a directory; the write itself has happened, so that is not an error.
-fn sync_dir(dir: &std::fs::File) {
+pub(crate) fn sync_dir(dir: &std::fs::File) {
     let _ = dir.sync_all();
 }
 

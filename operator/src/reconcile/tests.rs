@@ -154,7 +154,7 @@ impl World {
         let mut store = Store::default();
         for (name, _) in files {
             let path = manifests.join(name);
-            store.update(&path, Some(document::read(&path)));
+            store.update(&path, Some(&document::read(&path)));
         }
         let ctx = Arc::new(Context {
             manifests: manifests.clone(),
@@ -264,7 +264,7 @@ async fn a_spec_change_stops_the_running_attempt_and_runs_the_new_spec() {
     let path = w.manifests.join("job.yaml");
     let text = std::fs::read_to_string(&path).expect("read");
     std::fs::write(&path, text.replace("../app.py\n", "../app.py\n  arguments: [\"--fast\"]\n")).expect("edit");
-    w.ctx.store.lock().update(&path, Some(document::read(&path)));
+    w.ctx.store.lock().update(&path, Some(&document::read(&path)));
     w.reconcile(Kind::SparkJob, "train").await.expect("job");
 
     let subs = w.fake.submitted.lock().clone();

@@ -42,7 +42,7 @@ pub async fn reconcile(ctx: &Context, name: &str) -> Result<Action, ReconcileErr
         Dereferenced::Valid { .. } => return Ok(Action::AwaitChange),
     };
     let Some(doc) = Found::doc(&file, index) else { return Ok(Action::AwaitChange) };
-    let graph = ctx.store.lock().job_graph();
+    let graph = ctx.store.lock().job_graph_from(name);
     let errors = automation::errors(name, &file.path, doc, &job.spec, &graph);
     if !errors.is_empty() {
         mark_spec_invalid(ctx, &file.path, Kind::SparkJob, name, index, doc.status(), generation, &errors).await?;

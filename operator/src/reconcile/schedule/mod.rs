@@ -203,7 +203,7 @@ fn load_run(ctx: &Context, path: &Path) {
     if let Err(e) = &parsed {
         tracing::warn!(path = %path.display(), "{e}");
     }
-    ctx.store.lock().update(path, Some(parsed));
+    ctx.store.lock().update(path, Some(&parsed));
 }
 
 /// Deletes a run: its file goes, and the job reconciler, finding it gone, stops it and
