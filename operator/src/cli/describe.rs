@@ -32,7 +32,7 @@ pub fn run(g: &Globals, args: DescribeArgs) -> CliResult {
 
     let mut out = String::new();
     let field = |out: &mut String, k: &str, v: String| {
-        out.push_str(&format!("{:<14}{}\n", format!("{k}:"), if v.is_empty() { "<none>".into() } else { v }))
+        out.push_str(&format!("{:<13} {}\n", format!("{k}:"), if v.is_empty() { "<none>".into() } else { v }))
     };
     field(&mut out, "Name", name.clone());
     field(&mut out, "Kind", kind.as_str().into());
