@@ -46,6 +46,7 @@ fn the_demo_runs_the_three_apps_and_their_metrics_are_right() {
         .arg("demo")
         .current_dir(p.root())
         .env("SPARKSWARM_SPARK_CACHE", spark_cache())
+        .env("SPARKSWARM_JVM_OPTIONS", jvm_options())
         .env_remove("SPARKSWARM_MANIFESTS")
         .output()
         .expect("run the demo");

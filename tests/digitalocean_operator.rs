@@ -149,12 +149,39 @@ fn nothing_left(standin: &Standin, what: &str) {
     );
 }
 
+/// Spark's random-forest and k-means examples, unmodified, with their data as `files`.
+fn copy_examples(p: &Project) {
+    let py = spark_cache().join("venv/lib/python3.11/site-packages/pyspark");
+    assert!(py.join("examples").is_dir(), "no pyspark with examples under {}", py.display());
+    for (from, to) in [
+        ("examples/src/main/python/ml/random_forest_classifier_example.py", "apps/examples/rf.py"),
+        ("data/mllib/sample_libsvm_data.txt", "apps/examples/sample_libsvm_data.txt"),
+        ("examples/src/main/python/ml/kmeans_example.py", "apps/examples/kmeans.py"),
+        ("data/mllib/sample_kmeans_data.txt", "apps/examples/sample_kmeans_data.txt"),
+    ] {
+        let to = p.root().join(to);
+        std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+        std::fs::copy(py.join(from), &to).expect("copy the example");
+    }
+}
+
+fn example_job(cluster: &str, job: &str, app: &str, data: &str) -> String {
+    format!(
+        "apiVersion: sparkswarm.io/v1alpha1\nkind: SparkJob\nmetadata:\n  name: {job}\nspec:\n  clusterRef: {cluster}\n  mainApplicationFile: ../apps/examples/{app}\n  files:\n    - {{src: ../apps/examples/{data}, dst: data/mllib/{data}}}\n  driver: {{cores: 1, memory: 512m}}\n  executor: {{instances: 2, cores: 1, memory: 512m}}\n"
+    )
+}
+
+/// One cluster for the whole life of a digitalocean cluster (three droplets are the
+/// costliest thing the tests make): its bring-up, a seed app and Spark's own examples with
+/// two executors each (their `spark.read` of the shipped file runs in executors on other
+/// droplets than the driver's), scaling up and down, and the deletion.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn droplets_become_a_swarm_that_runs_a_job_scale_to_four_and_are_destroyed() {
+async fn droplets_become_a_swarm_that_runs_jobs_and_sparks_examples_scale_to_four_and_are_destroyed() {
     require_images();
     let standin = standin(Duration::from_secs(3)).await;
     let p = Project::new();
     copy_apps(&p);
+    copy_examples(&p);
     let name = unique("do");
     p.drop_manifest("cluster.yaml", &do_cluster_yaml(&name, 3));
     let op = start(&p, &standin);
@@ -229,26 +256,37 @@ async fn droplets_become_a_swarm_that_runs_a_job_scale_to_four_and_are_destroyed
     let text = String::from_utf8_lossy(&described.stdout);
     assert!(text.contains(&format!("sparkswarm-{name}-1")) && text.contains("SwarmInitialised"), "{text}");
 
-    // A seed app runs on it, with its metrics back in the job's file.
+    // The two workers are spread over the droplets: at least one runs apart from the driver.
+    let with_workers = standin
+        .containers()
+        .iter()
+        .filter(|c| !docker_exec(c, &["docker", "ps", "-q", "--filter", "label=sparkswarm.io/role=worker"]).is_empty())
+        .count();
+    assert!(with_workers >= 2, "the workers run on {with_workers} droplet(s)");
+
+    // A seed app runs on it, with its metrics back in the job's file, and so do Spark's
+    // examples, which print what they computed.
     let job = std::fs::read_to_string(repo_root().join("manifests/linear-regression.yaml"))
         .expect("seed manifest")
         .replace("clusterRef: demo", &format!("clusterRef: {name}"));
     p.drop_manifest("linear-regression.yaml", &job);
-    eventually(
-        JOB,
-        "the seed job Succeeded",
-        || (p.phase("linear-regression.yaml") == "Succeeded").then_some(()),
-        || {
-            format!(
-                "{}\n{}\noperator log (tail):\n{}",
-                p.read("linear-regression.yaml"),
-                p.read("cluster.yaml"),
-                tail(&op.log(), 60)
-            )
-        },
-    );
+    p.drop_manifest("rf.yaml", &example_job(&name, "rf", "rf.py", "sample_libsvm_data.txt"));
+    p.drop_manifest("kmeans.yaml", &example_job(&name, "kmeans", "kmeans.py", "sample_kmeans_data.txt"));
+    for file in ["linear-regression.yaml", "rf.yaml", "kmeans.yaml"] {
+        eventually(
+            JOB,
+            &format!("{file} Succeeded"),
+            || (p.phase(file) == "Succeeded").then_some(()),
+            || format!("{}\n{}\noperator log (tail):\n{}", p.read(file), p.read("cluster.yaml"), tail(&op.log(), 60)),
+        );
+    }
     let r2 = p.field("linear-regression.yaml", "/status/results/r2").and_then(|v| v.as_f64());
     assert!(r2.is_some_and(|r| r > 0.6), "r2 = {r2:?}");
+    for (job, printed) in [("rf", "Test Error = "), ("kmeans", "Silhouette with squared euclidean distance = ")] {
+        let logs = p.cli(&["logs", "sparkjob", job]);
+        let log = String::from_utf8_lossy(&logs.stdout);
+        assert!(log.contains(printed), "{job} did not evaluate its model:\n{log}");
+    }
 
     // Scale to four: one more droplet, bootstrapped and joined; the others untouched.
     let ids_before: Vec<u64> = standin.droplets().iter().map(|d| d.id).collect();
@@ -288,7 +326,9 @@ async fn droplets_become_a_swarm_that_runs_a_job_scale_to_four_and_are_destroyed
     assert!(events.contains("DropletDeleted") && events.contains("after leaving the swarm"), "{events}");
 
     // Delete: the job first, then the cluster; nothing of either is left.
-    std::fs::remove_file(p.manifest("linear-regression.yaml")).expect("rm job");
+    for job in ["linear-regression.yaml", "rf.yaml", "kmeans.yaml"] {
+        std::fs::remove_file(p.manifest(job)).expect("rm job");
+    }
     std::fs::remove_file(p.manifest("cluster.yaml")).expect("rm cluster");
     nothing_left(&standin, "the droplets, firewall and key destroyed");
     assert!(
@@ -359,63 +399,4 @@ async fn kill_9_during_creation_then_restart_leaves_exactly_the_declared_droplet
     nothing_left(&standin, "the droplets destroyed");
     let v = standin.violations();
     assert!(v.is_empty(), "contract violations:\n{}", v.join("\n"));
-}
-
-/// Spark's own random-forest and k-means examples, unmodified, on three droplets with two
-/// executors each: their `spark.read` of the shipped file runs in executors on other
-/// droplets than the driver's.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sparks_random_forest_example_reads_its_file_on_executors_on_other_droplets() {
-    require_images();
-    let py = spark_cache().join("venv/lib/python3.11/site-packages/pyspark");
-    assert!(py.join("examples").is_dir(), "no pyspark with examples under {}", py.display());
-    let standin = standin(Duration::from_secs(1)).await;
-    let p = Project::new();
-    for (from, to) in [
-        ("examples/src/main/python/ml/random_forest_classifier_example.py", "apps/examples/rf.py"),
-        ("data/mllib/sample_libsvm_data.txt", "apps/examples/sample_libsvm_data.txt"),
-        ("examples/src/main/python/ml/kmeans_example.py", "apps/examples/kmeans.py"),
-        ("data/mllib/sample_kmeans_data.txt", "apps/examples/sample_kmeans_data.txt"),
-    ] {
-        let to = p.root().join(to);
-        std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
-        std::fs::copy(py.join(from), &to).expect("copy the example");
-    }
-    let name = unique("dorf");
-    p.drop_manifest("cluster.yaml", &do_cluster_yaml(&name, 3));
-    let op = start(&p, &standin);
-    ready_with(&p, "cluster.yaml", 3, &op, &standin);
-    // The two workers are spread over the droplets: at least one runs apart from the driver.
-    let with_workers = standin
-        .containers()
-        .iter()
-        .filter(|c| !docker_exec(c, &["docker", "ps", "-q", "--filter", "label=sparkswarm.io/role=worker"]).is_empty())
-        .count();
-    assert!(with_workers >= 2, "the workers run on {with_workers} droplet(s)");
-
-    let job = |job: &str, app: &str, data: &str| {
-        format!(
-            "apiVersion: sparkswarm.io/v1alpha1\nkind: SparkJob\nmetadata:\n  name: {job}\nspec:\n  clusterRef: {name}\n  mainApplicationFile: ../apps/examples/{app}\n  files:\n    - {{src: ../apps/examples/{data}, dst: data/mllib/{data}}}\n  driver: {{cores: 1, memory: 512m}}\n  executor: {{instances: 2, cores: 1, memory: 512m}}\n"
-        )
-    };
-    p.drop_manifest("rf.yaml", &job("rf", "rf.py", "sample_libsvm_data.txt"));
-    p.drop_manifest("kmeans.yaml", &job("kmeans", "kmeans.py", "sample_kmeans_data.txt"));
-    for (file, job, printed) in
-        [("rf.yaml", "rf", "Test Error = "), ("kmeans.yaml", "kmeans", "Silhouette with squared euclidean distance = ")]
-    {
-        eventually(
-            JOB,
-            &format!("{job} Succeeded"),
-            || (p.phase(file) == "Succeeded").then_some(()),
-            || format!("{}\noperator log (tail):\n{}", p.read(file), tail(&op.log(), 60)),
-        );
-        let logs = p.cli(&["logs", "sparkjob", job]);
-        let log = String::from_utf8_lossy(&logs.stdout);
-        assert!(log.contains(printed), "{job} did not evaluate its model:\n{log}");
-    }
-
-    std::fs::remove_file(p.manifest("rf.yaml")).expect("rm job");
-    std::fs::remove_file(p.manifest("kmeans.yaml")).expect("rm job");
-    std::fs::remove_file(p.manifest("cluster.yaml")).expect("rm cluster");
-    nothing_left(&standin, "the droplets, firewall and key destroyed");
 }

@@ -6,6 +6,8 @@
 //! The machine this runs on may have 2 cores: one cluster serves every step of the big test,
 //! JVMs are kept at 512m, and everything waited for is polled with a deadline.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -230,6 +232,7 @@ async fn cluster_and_jobs_on_real_spark() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let state = tmp.path().join("state");
     let _cleanup = KillOnDrop(state.to_string_lossy().into_owned());
+    common::use_test_jvm_options();
     let rt = LocalRuntime::new(state.clone(), progress()).with_spark_cache(spark_cache());
     let dist = require_spark(&rt).await;
     let name = "it";
@@ -416,6 +419,7 @@ async fn daemons_outlive_the_operator() {
     if let Some(state) = std::env::var_os(CHILD_OPERATOR_ENV) {
         // The child: an "operator" that starts a cluster, says so, and idles until killed.
         let state = PathBuf::from(state);
+        common::use_test_jvm_options();
         let rt = LocalRuntime::new(state.clone(), progress()).with_spark_cache(spark_cache());
         rt.apply(&plan).await.unwrap_or_else(|e| panic!("child apply: {e}"));
         std::fs::write(state.join("applied"), "").expect("mark applied");
@@ -426,6 +430,7 @@ async fn daemons_outlive_the_operator() {
     let state = tmp.path().join("state");
     std::fs::create_dir_all(&state).expect("mkdir");
     let _cleanup = KillOnDrop(state.to_string_lossy().into_owned());
+    common::use_test_jvm_options();
     let rt = LocalRuntime::new(state.clone(), progress()).with_spark_cache(spark_cache());
     require_spark(&rt).await;
 

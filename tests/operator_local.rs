@@ -216,6 +216,7 @@ fn ui_after_the_cluster_is_gone(p: &Project, mut op: Operator, first_app_id: &st
         .args(["ui", "sparkjob", "ok", "--attempt", "1"])
         .current_dir(p.root())
         .env("SPARKSWARM_SPARK_CACHE", spark_cache())
+        .env("SPARKSWARM_JVM_OPTIONS", jvm_options())
         .env("TMPDIR", &tmp)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())

@@ -6,6 +6,7 @@
 //! Everything a test creates carries its own cluster name and the owner label of its own
 //! state directory; the guard removes what is left even when a test fails half-way.
 
+mod common;
 mod swarm_common;
 
 use std::path::{Path, PathBuf};
@@ -124,6 +125,7 @@ async fn a_cluster_runs_jobs_with_big_inputs_and_failures_and_leaves_nothing() {
     let _engine = Engine::require();
     let tmp = tempfile::tempdir().expect("tempdir");
     let state = tmp.path().join("state");
+    common::use_test_jvm_options();
     let rt = SwarmRuntime::new(state.clone(), progress());
     let _sweeper = Sweeper::owner(rt.owner());
     let name = format!("swrt{}", &uuid_like()[24..]);
@@ -216,6 +218,7 @@ async fn a_cluster_runs_jobs_with_big_inputs_and_failures_and_leaves_nothing() {
 async fn with_a_registry_the_services_pull_the_image_from_it() {
     let _engine = Engine::require();
     let tmp = tempfile::tempdir().expect("tempdir");
+    common::use_test_jvm_options();
     let rt = SwarmRuntime::new(tmp.path().join("state"), progress());
     let _sweeper = Sweeper::owner(rt.owner());
     let name = format!("swreg{}", &uuid_like()[24..]);
@@ -357,6 +360,7 @@ async fn an_ssh_endpoint_reaches_the_engine_through_a_verified_tunnel() {
     // Each test is its own process (nextest): the variables only concern this one.
     std::env::set_var("SPARKSWARM_SSH_KEY", sshd.dir.path().join("user_key"));
     std::env::set_var("SPARKSWARM_SSH_KNOWN_HOSTS", &known_hosts);
+    common::use_test_jvm_options();
     let rt = SwarmRuntime::new(tmp.path().join("state"), progress());
     let _sweeper = Sweeper::owner(rt.owner());
     let name = format!("swssh{}", &uuid_like()[24..]);
@@ -445,6 +449,7 @@ async fn an_ssh_agent_key_opens_the_tunnel() {
     std::env::set_var("HOME", tmp.path());
     std::env::set_var("SSH_AUTH_SOCK", &socket);
     std::env::set_var("SPARKSWARM_SSH_KNOWN_HOSTS", &known_hosts);
+    common::use_test_jvm_options();
     let rt = SwarmRuntime::new(tmp.path().join("state"), progress());
     let name = format!("swagent{}", &uuid_like()[24..]);
     let provider = SwarmProvider { endpoint: format!("ssh://root@127.0.0.1:{}", sshd.port), init: false, tls: None };
@@ -533,6 +538,7 @@ async fn a_tcp_endpoint_with_tls_verifies_both_sides() {
     let _engine = Engine::require();
     let front = TlsFront::start();
     let tmp = tempfile::tempdir().expect("tempdir");
+    common::use_test_jvm_options();
     let rt = SwarmRuntime::new(tmp.path().join("state"), progress());
     let endpoint = format!("tcp://127.0.0.1:{}", front.port);
 

@@ -16,6 +16,19 @@ pub fn spark_cache() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/spark-cache"))
 }
 
+/// The tests' Spark JVMs compile with C1 only (the operator's `SPARKSWARM_JVM_OPTIONS`):
+/// on a 2-core machine a short job otherwise spends about half its CPU in the C2 compiler,
+/// and the tests run dozens of them. A value in the environment wins (empty: the defaults).
+pub fn jvm_options() -> String {
+    std::env::var("SPARKSWARM_JVM_OPTIONS").unwrap_or_else(|_| "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC".into())
+}
+
+/// For the runtimes a test drives in its own process (nextest runs each test in a process
+/// of its own, so nothing else reads the environment meanwhile).
+pub fn use_test_jvm_options() {
+    std::env::set_var("SPARKSWARM_JVM_OPTIONS", jvm_options());
+}
+
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().expect("repo root")
 }
@@ -146,6 +159,7 @@ impl Operator {
             .current_dir(p.root())
             .env("SPARKSWARM_SPARK_CACHE", spark_cache())
             .env("RUST_LOG", "sparkswarm=debug,info")
+            .env("SPARKSWARM_JVM_OPTIONS", jvm_options())
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(file.try_clone().expect("log"))

@@ -9,6 +9,7 @@ pub mod digitalocean;
 pub mod event_log;
 pub mod event_log_metrics;
 pub mod job_env;
+pub mod jvm_options;
 pub mod local;
 pub mod pydeps;
 pub mod registry;

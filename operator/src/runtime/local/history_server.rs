@@ -110,6 +110,7 @@ impl HistoryServer {
             // Nothing of the user's own Spark configuration (spark-env.sh, log4j) applies.
             .env("SPARK_CONF_DIR", &conf_dir)
             .env("SPARK_DAEMON_MEMORY", MEMORY)
+            .envs(crate::runtime::jvm_options::env_pair())
             .env("SPARK_DAEMON_JAVA_OPTS", &marker.args[0])
             .env(&marker.env_key, &marker.env_value)
             .env_remove("SPARK_HISTORY_OPTS")

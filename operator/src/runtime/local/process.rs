@@ -58,6 +58,7 @@ pub(crate) fn spawn_detached(s: Spawn<'_>) -> Result<i32, RuntimeError> {
     let log2 = log.try_clone().map_err(RuntimeError::io(format!("opening {}", s.log.display())))?;
     let mut cmd = tokio::process::Command::new(s.program);
     cmd.args(&s.args)
+        .envs(crate::runtime::jvm_options::env_pair())
         .envs(s.envs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .current_dir(s.cwd)
         .stdin(Stdio::null())

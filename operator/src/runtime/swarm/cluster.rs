@@ -36,6 +36,7 @@ use super::{data_volume, image, labels, volumes, ClusterTarget, SwarmRuntime, RE
 use crate::api::cluster::NodeStatus;
 use crate::api::condition::{Condition, ConditionStatus};
 use crate::api::quantity::Memory;
+use crate::runtime::jvm_options;
 use crate::runtime::local::master_api;
 use crate::runtime::volumes::VolumePlan;
 use crate::runtime::{ClusterPlan, ObservedCluster};
@@ -218,11 +219,16 @@ pub(crate) fn master_spec(plan: &ClusterPlan, owner: &str, image: &str) -> Servi
                 image: Some(image.to_string()),
                 labels: Some(l),
                 args: Some(vec!["master".into()]),
-                env: Some(vec![
-                    format!("SPARK_MASTER_PORT={port}"),
-                    format!("SPARK_MASTER_WEBUI_PORT={web}"),
-                    format!("SPARK_DAEMON_MEMORY={DAEMON_MEMORY_MIB}m"),
-                ]),
+                env: Some(
+                    [
+                        format!("SPARK_MASTER_PORT={port}"),
+                        format!("SPARK_MASTER_WEBUI_PORT={web}"),
+                        format!("SPARK_DAEMON_MEMORY={DAEMON_MEMORY_MIB}m"),
+                    ]
+                    .into_iter()
+                    .chain(jvm_options::container_env())
+                    .collect(),
+                ),
                 mounts: Some(volumes::mounts(name, owner, &plan.volumes)),
                 ..Default::default()
             }),
@@ -259,11 +265,17 @@ pub(crate) fn worker_spec(plan: &ClusterPlan, owner: &str, image: &str) -> Resul
                 image: Some(image.to_string()),
                 labels: Some(container_labels),
                 args: Some(vec!["worker".into(), master_url(name, plan.master_port)]),
-                env: Some(vec![
-                    format!("SPARK_WORKER_CORES={}", plan.worker_cores),
-                    format!("SPARK_WORKER_MEMORY={memory}m"),
-                    format!("SPARK_DAEMON_MEMORY={DAEMON_MEMORY_MIB}m"),
-                ]),
+                // The executors the worker starts inherit its environment.
+                env: Some(
+                    [
+                        format!("SPARK_WORKER_CORES={}", plan.worker_cores),
+                        format!("SPARK_WORKER_MEMORY={memory}m"),
+                        format!("SPARK_DAEMON_MEMORY={DAEMON_MEMORY_MIB}m"),
+                    ]
+                    .into_iter()
+                    .chain(jvm_options::container_env())
+                    .collect(),
+                ),
                 // The executors read the jobs' files from here, at the driver's path.
                 mounts: Some(
                     std::iter::once(data_volume::mount(name, owner))

@@ -569,6 +569,7 @@ pub(crate) async fn submit(rt: &SwarmRuntime, sub: &JobSubmission) -> Result<(),
                         ])
                         .chain(announced.env.iter().map(|(k, v)| format!("{k}={v}")))
                         .chain(python.vars.iter().map(|(k, v)| format!("{k}={v}")))
+                        .chain(crate::runtime::jvm_options::container_env())
                         .collect(),
                 ),
                 mounts: Some(
