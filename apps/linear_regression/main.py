@@ -10,9 +10,12 @@ import argparse
 import csv
 import json
 import os
-import sys
 import time
 
+import matplotlib
+
+matplotlib.use("Agg")  # no display: the picture goes to a file
+import matplotlib.pyplot as plt  # noqa: E402  (from the manifest's deps)
 from pyspark.ml import Pipeline
 from pyspark.ml.evaluation import RegressionEvaluator
 from pyspark.ml.feature import VectorAssembler
@@ -70,19 +73,6 @@ def output_dir():
     return out
 
 
-def pyplot():
-    """matplotlib's pyplot without a display, from the job's deps (manifests/*.yaml);
-    None, with a warning, where it is not installed (a plain spark-submit)."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        return plt
-    except ImportError:
-        print("WARN: matplotlib is not installed (the manifest's deps bring it); no picture", file=sys.stderr)
-        return None
-
-
 def main(argv=None):
     args = parse_args(argv)
     started = time.time()
@@ -137,19 +127,17 @@ def main(argv=None):
             w.writerow([r[c] for c in features] + [r[args.label], round(r["prediction"], 4),
                                                    round(r[args.label] - r["prediction"], 4)])
 
-    plt = pyplot()
-    if plt:
-        actual, predicted = [r[args.label] for r in test_rows], [r["prediction"] for r in test_rows]
-        lo, hi = min(actual + predicted), max(actual + predicted)
-        fig, ax = plt.subplots(figsize=(6.4, 6.0), dpi=100)
-        ax.plot([lo, hi], [lo, hi], "--", color="tab:red", label="perfect prediction")
-        ax.scatter(actual, predicted, s=16, alpha=0.6, color="tab:blue")
-        ax.set(title=f"Test set: predicted vs actual  R2={results['r2']:.3f}",
-               xlabel=f"actual {args.label}", ylabel=f"predicted {args.label}")
-        ax.legend(loc="upper left")
-        fig.tight_layout()
-        fig.savefig(os.path.join(out, "predicted_vs_actual.png"))
-        plt.close(fig)
+    actual, predicted = [r[args.label] for r in test_rows], [r["prediction"] for r in test_rows]
+    lo, hi = min(actual + predicted), max(actual + predicted)
+    fig, ax = plt.subplots(figsize=(6.4, 6.0), dpi=100)
+    ax.plot([lo, hi], [lo, hi], "--", color="tab:red", label="perfect prediction")
+    ax.scatter(actual, predicted, s=16, alpha=0.6, color="tab:blue")
+    ax.set(title=f"Test set: predicted vs actual  R2={results['r2']:.3f}",
+           xlabel=f"actual {args.label}", ylabel=f"predicted {args.label}")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "predicted_vs_actual.png"))
+    plt.close(fig)
 
     results["seconds"] = time.time() - started
     results = {k: round(v, 4) if isinstance(v, float) else v for k, v in results.items()}

@@ -11,9 +11,12 @@ import argparse
 import csv
 import json
 import os
-import sys
 import time
 
+import matplotlib
+
+matplotlib.use("Agg")  # no display: the picture goes to a file
+import matplotlib.pyplot as plt  # noqa: E402  (from the manifest's deps)
 from pyspark.ml import Pipeline
 from pyspark.ml.classification import RandomForestClassifier
 from pyspark.ml.evaluation import BinaryClassificationEvaluator, MulticlassClassificationEvaluator
@@ -80,19 +83,6 @@ def output_dir():
     out = os.environ.get("SPARKSWARM_OUTPUT_DIR") or "outputs"
     os.makedirs(out, exist_ok=True)
     return out
-
-
-def pyplot():
-    """matplotlib's pyplot without a display, from the job's deps (manifests/*.yaml);
-    None, with a warning, where it is not installed (a plain spark-submit)."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        return plt
-    except ImportError:
-        print("WARN: matplotlib is not installed (the manifest's deps bring it); no picture", file=sys.stderr)
-        return None
 
 
 def plain(v):
@@ -183,18 +173,16 @@ def main(argv=None):
             w.writerow([plain(r[c]) for c in columns]
                        + [round(float(r["probability"][1]), 4), int(r["prediction"])])
 
-    plt = pyplot()
-    if plt:
-        pts = roc_points([(float(r["probability"][1]), r[args.label]) for r in scored])
-        fig, ax = plt.subplots(figsize=(6.0, 6.0), dpi=100)
-        ax.plot([0, 1], [0, 1], "--", color="grey", label="random classifier")
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], color="tab:orange", linewidth=2.5, label="model")
-        ax.set(title=f"ROC on held-out data  AUC={results['areaUnderROC']:.3f}",
-               xlabel="false positive rate", ylabel="true positive rate", xlim=(0, 1), ylim=(0, 1))
-        ax.legend(loc="lower right")
-        fig.tight_layout()
-        fig.savefig(os.path.join(out, "roc_curve.png"))
-        plt.close(fig)
+    pts = roc_points([(float(r["probability"][1]), r[args.label]) for r in scored])
+    fig, ax = plt.subplots(figsize=(6.0, 6.0), dpi=100)
+    ax.plot([0, 1], [0, 1], "--", color="grey", label="random classifier")
+    ax.plot([p[0] for p in pts], [p[1] for p in pts], color="tab:orange", linewidth=2.5, label="model")
+    ax.set(title=f"ROC on held-out data  AUC={results['areaUnderROC']:.3f}",
+           xlabel="false positive rate", ylabel="true positive rate", xlim=(0, 1), ylim=(0, 1))
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "roc_curve.png"))
+    plt.close(fig)
 
     results["seconds"] = time.time() - started
     results = {k: round(v, 4) if isinstance(v, float) else v for k, v in results.items()}

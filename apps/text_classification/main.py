@@ -12,9 +12,12 @@ import argparse
 import csv
 import json
 import os
-import sys
 import time
 
+import matplotlib
+
+matplotlib.use("Agg")  # no display: the picture goes to a file
+import matplotlib.pyplot as plt  # noqa: E402  (from the manifest's deps)
 from pyspark.ml import Pipeline
 from pyspark.ml.classification import LogisticRegression
 from pyspark.ml.evaluation import MulticlassClassificationEvaluator
@@ -65,19 +68,6 @@ def output_dir():
     out = os.environ.get("SPARKSWARM_OUTPUT_DIR") or "outputs"
     os.makedirs(out, exist_ok=True)
     return out
-
-
-def pyplot():
-    """matplotlib's pyplot without a display, from the job's deps (manifests/*.yaml);
-    None, with a warning, where it is not installed (a plain spark-submit)."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        return plt
-    except ImportError:
-        print("WARN: matplotlib is not installed (the manifest's deps bring it); no picture", file=sys.stderr)
-        return None
 
 
 def main(argv=None):
@@ -144,23 +134,21 @@ def main(argv=None):
             p = r["probability"]
             w.writerow([r["label"], class_names[int(r["prediction"])], round(float(max(p)), 4), r["text"][:300]])
 
-    plt = pyplot()
-    if plt:
-        n = len(class_names)
-        fig, ax = plt.subplots(figsize=(2.0 + 1.1 * n, 1.6 + 1.0 * n), dpi=100)
-        rates = [[c / (sum(row) or 1) for c in row] for row in confusion]
-        ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
-        for r in range(n):
-            for k in range(n):
-                ax.text(k, r, str(confusion[r][k]), ha="center", va="center",
-                        color="white" if rates[r][k] > 0.5 else "black")
-        ax.set_xticks(range(n), class_names, rotation=30, ha="right")
-        ax.set_yticks(range(n), class_names)
-        ax.set(title=f"Held-out confusion matrix  accuracy={results['accuracy']:.3f}",
-               xlabel="predicted", ylabel="actual")
-        fig.tight_layout()
-        fig.savefig(os.path.join(out, "confusion_matrix.png"))
-        plt.close(fig)
+    n = len(class_names)
+    fig, ax = plt.subplots(figsize=(2.0 + 1.1 * n, 1.6 + 1.0 * n), dpi=100)
+    rates = [[c / (sum(row) or 1) for c in row] for row in confusion]
+    ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    for r in range(n):
+        for k in range(n):
+            ax.text(k, r, str(confusion[r][k]), ha="center", va="center",
+                    color="white" if rates[r][k] > 0.5 else "black")
+    ax.set_xticks(range(n), class_names, rotation=30, ha="right")
+    ax.set_yticks(range(n), class_names)
+    ax.set(title=f"Held-out confusion matrix  accuracy={results['accuracy']:.3f}",
+           xlabel="predicted", ylabel="actual")
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "confusion_matrix.png"))
+    plt.close(fig)
 
     results["seconds"] = time.time() - started
     results = {k: round(v, 4) if isinstance(v, float) else v for k, v in results.items()}
