@@ -82,6 +82,42 @@ pub fn python_path(pyenv: Option<&str>, deps: Option<&str>) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(":"))
 }
 
+/// What points an attempt's Python at its deps and its secrets, in the driver's environment
+/// and, as `spark.executorEnv.*`, the executors', with Spark's redaction of the secrets'
+/// names: the same on every runtime, only the paths differ.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PythonVars {
+    pub vars: Vec<(String, String)>,
+    pub redaction: Option<String>,
+}
+
+impl PythonVars {
+    /// `attempt`: the attempt's directory as the driver and the executors see it; `deps`:
+    /// the deps' tree as they see it, when the job has deps.
+    pub fn of(secrets: &[(String, Secret)], attempt: &str, deps: Option<&str>) -> Self {
+        let has_secrets = !secrets.is_empty();
+        let pyenv = format!("{attempt}/{PYENV_DIR}");
+        let mut vars = Vec::new();
+        if let Some(p) = python_path(has_secrets.then_some(pyenv.as_str()), deps) {
+            vars.push(("PYTHONPATH".to_string(), p));
+        }
+        if has_secrets {
+            vars.push((SECRETS_FILE_ENV.to_string(), format!("{attempt}/{SECRETS_FILE}")));
+        }
+        PythonVars { vars, redaction: redaction_regex(secrets) }
+    }
+
+    /// The executors' share, as Spark configuration.
+    pub fn executor_conf(&self) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> =
+            self.vars.iter().map(|(k, val)| (format!("spark.executorEnv.{k}"), val.clone())).collect();
+        if let Some(r) = &self.redaction {
+            v.push(("spark.redaction.regex".into(), r.clone()));
+        }
+        v
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -96,53 +96,25 @@ impl AttemptFiles {
 /// Where the attempt's Python finds its deps and secrets (`job_env`): paths on this
 /// machine, which the executors (local processes) see as they are.
 struct PythonEnv {
-    pyenv: Option<PathBuf>,
-    secrets_file: Option<PathBuf>,
-    python_path: Option<String>,
-    redaction: Option<String>,
+    vars: job_env::PythonVars,
+    /// With secrets: the `pyenv` dir and the secret file, written before the driver starts.
+    secrets: Option<(PathBuf, PathBuf)>,
 }
 
 impl PythonEnv {
     fn of(f: &AttemptFiles, sub: &JobSubmission) -> Self {
-        let has_secrets = !sub.secrets.is_empty();
-        let pyenv = has_secrets.then(|| f.dir.join(job_env::PYENV_DIR));
-        let python_path =
-            job_env::python_path(pyenv.as_deref().and_then(Path::to_str), sub.deps.as_deref().and_then(Path::to_str));
+        let attempt = f.dir.to_string_lossy();
+        let deps = sub.deps.as_deref().map(Path::to_string_lossy);
         PythonEnv {
-            secrets_file: has_secrets.then(|| f.dir.join(job_env::SECRETS_FILE)),
-            pyenv,
-            python_path,
-            redaction: job_env::redaction_regex(&sub.secrets),
+            vars: job_env::PythonVars::of(&sub.secrets, &attempt, deps.as_deref()),
+            secrets: (!sub.secrets.is_empty())
+                .then(|| (f.dir.join(job_env::PYENV_DIR), f.dir.join(job_env::SECRETS_FILE))),
         }
-    }
-
-    fn pairs(&self) -> Vec<(String, String)> {
-        let mut v = Vec::new();
-        if let Some(p) = &self.python_path {
-            v.push(("PYTHONPATH".to_string(), p.clone()));
-        }
-        if let Some(s) = &self.secrets_file {
-            v.push((job_env::SECRETS_FILE_ENV.to_string(), s.to_string_lossy().into_owned()));
-        }
-        v
-    }
-
-    fn driver_env(&self) -> Vec<(String, String)> {
-        self.pairs()
-    }
-
-    fn executor_conf(&self) -> Vec<(String, String)> {
-        let mut v: Vec<(String, String)> =
-            self.pairs().into_iter().map(|(k, val)| (format!("spark.executorEnv.{k}"), val)).collect();
-        if let Some(r) = &self.redaction {
-            v.push(("spark.redaction.regex".into(), r.clone()));
-        }
-        v
     }
 
     /// `sitecustomize.py` and the 0600 secret file, before the driver starts.
     fn write(&self, sub: &JobSubmission) -> Result<(), RuntimeError> {
-        let (Some(pyenv), Some(secrets)) = (&self.pyenv, &self.secrets_file) else { return Ok(()) };
+        let Some((pyenv, secrets)) = &self.secrets else { return Ok(()) };
         std::fs::create_dir_all(pyenv).map_err(RuntimeError::io(format!("creating {}", pyenv.display())))?;
         fsutil::write_atomic(&pyenv.join("sitecustomize.py"), job_env::SITECUSTOMIZE_PY.as_bytes())?;
         write_private(secrets, &job_env::secrets_json(&sub.secrets))
@@ -230,7 +202,7 @@ pub(crate) async fn submit(rt: &LocalRuntime, sub: &JobSubmission) -> Result<(),
     let announced = announce(&super::cluster::applied_volumes(rt, &sub.cluster), Seen::InPlace);
     let python = PythonEnv::of(&f, sub);
     let mut extra_conf = announced.conf.clone();
-    extra_conf.extend(python.executor_conf());
+    extra_conf.extend(python.vars.executor_conf());
     let args = submit_args(sub, &extra_conf)?;
     let destinations: Vec<PathBuf> = sub
         .files
@@ -278,7 +250,7 @@ pub(crate) async fn submit(rt: &LocalRuntime, sub: &JobSubmission) -> Result<(),
         (m.env_key.clone(), m.env_value.clone()),
     ]);
     envs.extend(announced.env);
-    envs.extend(python.driver_env());
+    envs.extend(python.vars.vars.iter().cloned());
     let pid = process::spawn_detached(Spawn {
         program: Path::new("/bin/sh"),
         args: sh_args,

@@ -176,8 +176,7 @@ fn tree(dir: &Path, to: &Path, out: &mut Vec<(PathBuf, PathBuf)>) -> Result<(), 
 /// `sitecustomize.py` and the 0600 secret file, which exist only in the upload and the
 /// volume, never on this machine's disk.
 struct PythonEnv {
-    vars: Vec<(String, String)>,
-    redaction: Option<String>,
+    vars: job_env::PythonVars,
     inline: Vec<Inline>,
 }
 
@@ -186,18 +185,9 @@ type Inline = (PathBuf, Vec<u8>, u32);
 
 impl PythonEnv {
     fn of(sub: &JobSubmission, root: &str) -> Self {
-        let has_secrets = !sub.secrets.is_empty();
-        let pyenv = format!("{root}/{}", job_env::PYENV_DIR);
         let deps = format!("{root}/{DEPS_DIR}");
-        let mut vars = Vec::new();
-        if let Some(p) =
-            job_env::python_path(has_secrets.then_some(pyenv.as_str()), sub.deps.as_ref().map(|_| deps.as_str()))
-        {
-            vars.push(("PYTHONPATH".to_string(), p));
-        }
         let mut inline = Vec::new();
-        if has_secrets {
-            vars.push((job_env::SECRETS_FILE_ENV.to_string(), format!("{root}/{}", job_env::SECRETS_FILE)));
+        if !sub.secrets.is_empty() {
             inline.push((
                 Path::new(job_env::PYENV_DIR).join("sitecustomize.py"),
                 job_env::SITECUSTOMIZE_PY.as_bytes().to_vec(),
@@ -205,16 +195,8 @@ impl PythonEnv {
             ));
             inline.push((PathBuf::from(job_env::SECRETS_FILE), job_env::secrets_json(&sub.secrets), 0o600));
         }
-        PythonEnv { vars, redaction: job_env::redaction_regex(&sub.secrets), inline }
-    }
-
-    fn executor_conf(&self) -> Vec<(String, String)> {
-        let mut v: Vec<(String, String)> =
-            self.vars.iter().map(|(k, val)| (format!("spark.executorEnv.{k}"), val.clone())).collect();
-        if let Some(r) = &self.redaction {
-            v.push(("spark.redaction.regex".into(), r.clone()));
-        }
-        v
+        let vars = job_env::PythonVars::of(&sub.secrets, root, sub.deps.as_ref().map(|_| deps.as_str()));
+        PythonEnv { vars, inline }
     }
 }
 
@@ -480,7 +462,7 @@ pub(crate) async fn submit(rt: &SwarmRuntime, sub: &JobSubmission) -> Result<(),
     let announced = announce(&target.volumes, Seen::Mounted);
     let python = PythonEnv::of(sub, &data_volume::attempt_root(&sub.submission_id)?);
     let mut extra_conf = announced.conf.clone();
-    extra_conf.extend(python.executor_conf());
+    extra_conf.extend(python.vars.executor_conf());
     let args = submit_args(sub, &extra_conf)?;
     let docker = rt.client(&target).await?;
     let info = docker.info().await.map_err(SwarmError::api("reading the engine's info"))?;
@@ -568,7 +550,7 @@ pub(crate) async fn submit(rt: &SwarmRuntime, sub: &JobSubmission) -> Result<(),
                             format!("SPARKSWARM_SUBMISSION_ID={}", sub.submission_id),
                         ])
                         .chain(announced.env.iter().map(|(k, v)| format!("{k}={v}")))
-                        .chain(python.vars.iter().map(|(k, v)| format!("{k}={v}")))
+                        .chain(python.vars.vars.iter().map(|(k, v)| format!("{k}={v}")))
                         .chain(crate::runtime::jvm_options::container_env())
                         .collect(),
                 ),
@@ -1052,9 +1034,9 @@ mod tests {
         s.deps = Some(site);
         s.secrets = vec![("DB_PASSWORD".into(), job_env::Secret::new("hunter2-secret"))];
         let python = PythonEnv::of(&s, "/sparkswarm/jobs/sub-1");
-        let conf = python.executor_conf();
+        let conf = python.vars.executor_conf();
         let args = submit_args(&s, &conf).expect("args").join(" ");
-        let vars = format!("{:?}", python.vars);
+        let vars = format!("{:?}", python.vars.vars);
         for shown in [&args, &vars] {
             assert!(!shown.contains("hunter2"), "{shown}");
         }
