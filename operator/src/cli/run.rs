@@ -24,7 +24,7 @@ pub struct RunArgs {
     #[arg(long = "allow-root")]
     pub allow_roots: Vec<PathBuf>,
     /// Reconciles at once.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = crate::manager::DEFAULT_CONCURRENCY)]
     pub concurrency: usize,
 }
 
