@@ -2,10 +2,10 @@
 """The swarm benchmark of issue 4, side by side in one run on this machine's engine:
 
 1. time from dropping a swarm SparkCluster file (2 workers) to `phase: Ready` (image present);
-2. the job overhead: linear-regression through the operator (file dropped / `rerun` ->
-   `phase: Succeeded`) versus the same spark-submit run by hand in a container on the same
-   cluster's overlay network (`docker run ... driver ...`), alternated 3 times; medians and
-   their ratio.
+2. the job overhead: the small job of tests/bench/groupby.py (no deps, so both sides run
+   the same work) through the operator (file dropped / `rerun` -> `phase: Succeeded`)
+   versus the same spark-submit run by hand in a container on the same cluster's overlay
+   network (`docker run ... driver ...`), alternated 3 times; medians and their ratio.
 
     cargo build && python3 tests/swarm_bench.py     # needs PyYAML, a swarm manager engine
 
@@ -19,7 +19,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("SPARKSWARM_BIN", os.path.join(REPO, "target", "debug", "sparkswarm"))
 root = os.path.join(tempfile.mkdtemp(prefix="sparkswarm-bench-"), "p")
 os.makedirs(root + "/manifests")
-shutil.copytree(os.path.join(REPO, "apps"), root + "/apps")
+os.makedirs(root + "/apps/groupby")
+shutil.copy(os.path.join(REPO, "tests", "bench", "groupby.py"), root + "/apps/groupby/main.py")
 s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
 name = "bench"
 def status(f):
@@ -50,14 +51,24 @@ spec:
 """)
 wait(f"{name}.yaml", "Ready")
 print(f"cluster file dropped -> Ready: {time.time()-t0:.1f} s")
-job = open(os.path.join(REPO, "manifests", "linear-regression.yaml")).read().replace("clusterRef: demo", f"clusterRef: {name}")
+job = f"""apiVersion: sparkswarm.io/v1alpha1
+kind: SparkJob
+metadata:
+  name: groupby
+spec:
+  clusterRef: {name}
+  mainApplicationFile: ../apps/groupby/main.py
+  sparkConf: {{spark.sql.shuffle.partitions: "4"}}
+  driver: {{cores: 1, memory: 512m}}
+  executor: {{instances: 1, cores: 1, memory: 512m}}
+"""
 def via_operator(i):
-    f = "linear-regression.yaml"
+    f = "groupby.yaml"
     if i == 0:
         t = time.time(); open(f"{root}/manifests/{f}", "w").write(job)
     else:
         before = status(f).get("submissionId")
-        t = time.time(); subprocess.run([BIN, "rerun", "sparkjob", "linear-regression"], cwd=root, check=True, capture_output=True)
+        t = time.time(); subprocess.run([BIN, "rerun", "sparkjob", "groupby"], cwd=root, check=True, capture_output=True)
         while status(f).get("submissionId") == before: time.sleep(0.05)
     wait(f, "Succeeded")
     return time.time() - t
@@ -65,11 +76,11 @@ def by_hand():
     out = f"{root}/handout"; shutil.rmtree(out, ignore_errors=True); os.makedirs(out)
     t = time.time()
     r = subprocess.run(["docker", "run", "--rm", "--network", f"sparkswarm-{name}", "-v", f"{root}/apps:/apps:ro", "-v", f"{out}:/out",
-        "-e", "SPARKSWARM_OUTPUT_DIR=/out", "-w", "/apps/data", "sparkswarm/spark:4.0.1", "driver",
+        "-e", "SPARKSWARM_OUTPUT_DIR=/out", "-w", "/apps/groupby", "sparkswarm/spark:4.0.1", "driver",
         "--master", f"spark://sparkswarm-{name}-master:7077", "--deploy-mode", "client", "--name", "by-hand",
         "--driver-memory", "512m", "--executor-memory", "512m", "--total-executor-cores", "1",
         "--conf", "spark.sql.shuffle.partitions=4",
-        "/apps/linear_regression/main.py", "--data", "boston.csv"], capture_output=True, text=True)
+        "/apps/groupby/main.py"], capture_output=True, text=True)
     dt = time.time() - t
     assert r.returncode == 0, r.stderr[-3000:]
     assert os.path.exists(out + "/results.json")
@@ -80,7 +91,7 @@ for i in range(3):
     print(f"round {i+1}: operator {ops[-1]:.1f} s, by hand {hands[-1]:.1f} s")
 mo, mh = sorted(ops)[1], sorted(hands)[1]
 print(f"median: operator {mo:.1f} s, by hand {mh:.1f} s, ratio {mo/mh:.2f}")
-os.remove(f"{root}/manifests/{name}.yaml"); os.remove(f"{root}/manifests/linear-regression.yaml")
+os.remove(f"{root}/manifests/{name}.yaml"); os.remove(f"{root}/manifests/groupby.yaml")
 t = time.time()
 while subprocess.run(["docker", "service", "ls", "-q", "--filter", f"label=sparkswarm.io/cluster={name}"], capture_output=True, text=True).stdout.strip():
     time.sleep(0.2)
