@@ -17,6 +17,8 @@ const JOB: Duration = Duration::from_secs(300);
 fn deps_env_and_secrets_on_local() {
     require_java();
     let p = Project::new();
+    // The cluster's daemons outlive the operator by design: nothing of this test's may.
+    let _reaper = Reaper(p.state().display().to_string());
     let secrets = Secrets::new();
     job_env::write_files(&p, &secrets);
     let spec = job_env::spec(&["tabulate==0.9.0"]);
