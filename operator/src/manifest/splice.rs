@@ -44,6 +44,18 @@ pub(crate) fn block_root<'d>(text: &str, docs: &'d [Doc], index: usize) -> Resul
     }
 }
 
+/// Whether `before` (what precedes a root node on its line) holds an anchor that the two
+/// readers end at different places: libyaml (serde's) ends an anchor's name at the first
+/// character outside `[A-Za-z0-9_-]`, YAML 1.2 (the positions' reader) only at a blank or a
+/// flow indicator. `&a: {}` is then an anchored flow mapping to one and a mapping from an
+/// empty key to `{}` to the other: refused rather than guessed.
+fn ambiguous_anchor(before: &str) -> bool {
+    before
+        .split_whitespace()
+        .filter_map(|t| t.strip_prefix('&'))
+        .any(|name| !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+}
+
 /// How a document's root mapping is written, which is how its status is written too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RootStyle {
@@ -57,6 +69,15 @@ fn editable_root<'d>(text: &str, docs: &'d [Doc], index: usize) -> Result<(&'d N
     let doc = docs.get(index).ok_or(SpliceError::NoSuchDocument { index, count: docs.len() })?;
     let root = &doc.root;
     let not_a_mapping = || SpliceError::NotBlockMapping { line: root.start.line, what: format!("document {index}") };
+    // A flow root's node starts at its properties; a block root's at its first key.
+    let head_end = match &root.kind {
+        NodeKind::Mapping { flow: true, .. } => text[root.start.byte..].find('{').map(|i| root.start.byte + i),
+        _ => None,
+    }
+    .unwrap_or(root.start.byte);
+    if ambiguous_anchor(text.get(line_start_of(text, root.start.byte)..head_end).unwrap_or_default()) {
+        return Err(not_a_mapping());
+    }
     match &root.kind {
         NodeKind::Mapping { flow: true, .. } => Ok((root, RootStyle::Flow)),
         NodeKind::Mapping { flow: false, entries } => {
@@ -414,6 +435,15 @@ spec: {}
             Err(SpliceError::NoSuchDocument { index: 1, count: 1 })
         ));
         assert!(matches!(splice_status("a: [\n", 0, Some(&json!(1))), Err(SpliceError::Unparseable { .. })));
+        // Found by `cargo fuzz run splice_status`: serde reads `{"": {}}`, the positions an
+        // anchored flow mapping.
+        for text in ["&a: {}\n", "&---oc: {x: 1}\n"] {
+            assert!(
+                matches!(splice_status(text, 0, Some(&json!(1))), Err(SpliceError::NotBlockMapping { .. })),
+                "{text:?}"
+            );
+        }
+        assert!(splice_status("&a {}\n", 0, Some(&json!(1))).is_ok());
     }
 
     #[test]
