@@ -86,8 +86,15 @@ fn editable_root<'d>(text: &str, docs: &'d [Doc], index: usize) -> Result<(&'d N
             let indent = entries.first().map_or(0, |(k, _)| {
                 let line_start = line_start_of(text, k.start.byte);
                 let line_indent = text[line_start..k.start.byte].bytes().take_while(|b| *b == b' ').count();
-                // A `?` on the line before its key starts the mapping there.
-                line_indent.min(root.start.col)
+                // A `?` on the line before its key starts the mapping there; a tag or an
+                // anchor on the line before (`!t` then `  a: 1`) does not: the keys' column is
+                // the mapping's.
+                let property_above = text[root.start.byte..].starts_with(['!', '&']) && k.start.line > root.start.line;
+                if property_above {
+                    line_indent
+                } else {
+                    line_indent.min(root.start.col)
+                }
             });
             // An explicit `? status` key is more than a `status:` line to replace.
             if entries.iter().any(|(k, _)| k.scalar() == Some("status") && k.start.col != indent) {
@@ -406,6 +413,9 @@ spec: {}
             "? x\n:\n... # end\n",
             "status:\n- 1\n-\nb: 2\n",
             "status:\n-\n?\n  b\n: 2\n",
+            // Found by `cargo fuzz run splice_status`: a tag on the line above an indented root.
+            "!t\n  a: 1\n  b: x\n",
+            "&x\n  a: 1\n",
             // Found by the mutation run (tests/fuzz_corpus.rs): a byte order mark after the end.
             "a: 1\n\u{feff}",
             "? a\n:\n\u{feff}",
