@@ -69,9 +69,12 @@ fn editable_root<'d>(text: &str, docs: &'d [Doc], index: usize) -> Result<(&'d N
     let doc = docs.get(index).ok_or(SpliceError::NoSuchDocument { index, count: docs.len() })?;
     let root = &doc.root;
     let not_a_mapping = || SpliceError::NotBlockMapping { line: root.start.line, what: format!("document {index}") };
-    // A flow root's node starts at its properties; a block root's at its first key.
+    // The root node starts at its properties (`&a`, `!t`), before its `{` or its first key.
     let head_end = match &root.kind {
         NodeKind::Mapping { flow: true, .. } => text[root.start.byte..].find('{').map(|i| root.start.byte + i),
+        NodeKind::Mapping { flow: false, entries } => {
+            entries.first().map(|(k, _)| k.start.byte).filter(|b| *b >= root.start.byte)
+        }
         _ => None,
     }
     .unwrap_or(root.start.byte);
@@ -447,7 +450,7 @@ spec: {}
         assert!(matches!(splice_status("a: [\n", 0, Some(&json!(1))), Err(SpliceError::Unparseable { .. })));
         // Found by `cargo fuzz run splice_status`: serde reads `{"": {}}`, the positions an
         // anchored flow mapping.
-        for text in ["&a: {}\n", "&---oc: {x: 1}\n"] {
+        for text in ["&a: {}\n", "&---oc: {x: 1}\n", "---\n&a:\n  b: 1\n"] {
             assert!(
                 matches!(splice_status(text, 0, Some(&json!(1))), Err(SpliceError::NotBlockMapping { .. })),
                 "{text:?}"
