@@ -151,18 +151,15 @@ fn nothing_left(standin: &Standin, what: &str) {
 
 /// Spark's random-forest and k-means examples, unmodified, with their data as `files`.
 fn copy_examples(p: &Project) {
-    let py = spark_cache().join("venv/lib/python3.11/site-packages/pyspark");
-    assert!(py.join("examples").is_dir(), "no pyspark with examples under {}", py.display());
-    for (from, to) in [
-        ("examples/src/main/python/ml/random_forest_classifier_example.py", "apps/examples/rf.py"),
-        ("data/mllib/sample_libsvm_data.txt", "apps/examples/sample_libsvm_data.txt"),
-        ("examples/src/main/python/ml/kmeans_example.py", "apps/examples/kmeans.py"),
-        ("data/mllib/sample_kmeans_data.txt", "apps/examples/sample_kmeans_data.txt"),
-    ] {
-        let to = p.root().join(to);
-        std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
-        std::fs::copy(py.join(from), &to).expect("copy the example");
-    }
+    copy_from_pyspark(
+        p,
+        &[
+            ("examples/src/main/python/ml/random_forest_classifier_example.py", "apps/examples/rf.py"),
+            ("data/mllib/sample_libsvm_data.txt", "apps/examples/sample_libsvm_data.txt"),
+            ("examples/src/main/python/ml/kmeans_example.py", "apps/examples/kmeans.py"),
+            ("data/mllib/sample_kmeans_data.txt", "apps/examples/sample_kmeans_data.txt"),
+        ],
+    );
 }
 
 fn example_job(cluster: &str, job: &str, app: &str, data: &str) -> String {

@@ -17,34 +17,21 @@ use swarm_common::{docker, labelled, Engine, Sweeper};
 const BOOT: Duration = Duration::from_secs(300);
 const JOB: Duration = Duration::from_secs(400);
 
-/// Where pip put pyspark, with Spark's examples and their data.
-fn pyspark_dir() -> PathBuf {
-    let dir = spark_cache().join("venv/lib/python3.11/site-packages/pyspark");
-    assert!(
-        dir.join("examples/src/main/python/ml").is_dir(),
-        "no pyspark with examples under {} (run scripts/setup.sh, or set SPARKSWARM_SPARK_CACHE)",
-        dir.display()
-    );
-    dir
-}
-
 /// Copies Spark's random-forest and k-means examples and their data into the project,
 /// byte for byte.
 fn copy_example(p: &Project) {
-    let py = pyspark_dir();
-    for (from, to) in [
-        (
-            "examples/src/main/python/ml/random_forest_classifier_example.py",
-            "apps/examples/random_forest_classifier_example.py",
-        ),
-        ("data/mllib/sample_libsvm_data.txt", "apps/examples/data/sample_libsvm_data.txt"),
-        ("examples/src/main/python/ml/kmeans_example.py", "apps/examples/kmeans_example.py"),
-        ("data/mllib/sample_kmeans_data.txt", "apps/examples/data/sample_kmeans_data.txt"),
-    ] {
-        let to = p.root().join(to);
-        std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
-        std::fs::copy(py.join(from), &to).expect("copy the example");
-    }
+    copy_from_pyspark(
+        p,
+        &[
+            (
+                "examples/src/main/python/ml/random_forest_classifier_example.py",
+                "apps/examples/random_forest_classifier_example.py",
+            ),
+            ("data/mllib/sample_libsvm_data.txt", "apps/examples/data/sample_libsvm_data.txt"),
+            ("examples/src/main/python/ml/kmeans_example.py", "apps/examples/kmeans_example.py"),
+            ("data/mllib/sample_kmeans_data.txt", "apps/examples/data/sample_kmeans_data.txt"),
+        ],
+    );
 }
 
 /// The example as a job: the file where the example looks for it, two executors.

@@ -29,6 +29,28 @@ pub fn use_test_jvm_options() {
     std::env::set_var("SPARKSWARM_JVM_OPTIONS", jvm_options());
 }
 
+/// Where pip put pyspark, with Spark's examples and their data.
+pub fn pyspark_dir() -> PathBuf {
+    let dir = spark_cache().join("venv/lib/python3.11/site-packages/pyspark");
+    assert!(
+        dir.join("examples/src/main/python/ml").is_dir(),
+        "no pyspark with examples under {} (run scripts/setup.sh, or set SPARKSWARM_SPARK_CACHE)",
+        dir.display()
+    );
+    dir
+}
+
+/// Copies files of the pyspark distribution (`from`, relative to it) into the project (`to`),
+/// byte for byte: Spark's own examples and data, unmodified.
+pub fn copy_from_pyspark(p: &Project, files: &[(&str, &str)]) {
+    let py = pyspark_dir();
+    for (from, to) in files {
+        let to = p.root().join(to);
+        std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+        std::fs::copy(py.join(from), &to).expect("copy from pyspark");
+    }
+}
+
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().expect("repo root")
 }
