@@ -44,7 +44,7 @@ pub(crate) fn block_root<'d>(text: &str, docs: &'d [Doc], index: usize) -> Resul
     }
 }
 
-/// Whether `before` (what precedes a root node on its line) holds an anchor that the two
+/// Whether `before` (a root node's line up to its `{` or first key) holds an anchor that the two
 /// readers end at different places: libyaml (serde's) ends an anchor's name at the first
 /// character outside `[A-Za-z0-9_-]`, YAML 1.2 (the positions' reader) only at a blank or a
 /// flow indicator. `&a: {}` is then an anchored flow mapping to one and a mapping from an

@@ -206,7 +206,8 @@ fn published(port: u16, mode: EndpointPortConfigPublishModeEnum) -> EndpointPort
     }
 }
 
-pub(crate) fn master_spec(plan: &ClusterPlan, owner: &str, image: &str) -> ServiceSpec {
+/// `jvm_env`: the operator's JVM options for the container (`jvm_options::container_env`).
+pub(crate) fn master_spec(plan: &ClusterPlan, owner: &str, image: &str, jvm_env: &[String]) -> ServiceSpec {
     let name = &plan.name;
     let port = plan.master_port.unwrap_or(DEFAULT_MASTER_PORT);
     let web = plan.web_ui_port.unwrap_or(DEFAULT_WEB_UI_PORT);
@@ -226,7 +227,7 @@ pub(crate) fn master_spec(plan: &ClusterPlan, owner: &str, image: &str) -> Servi
                         format!("SPARK_DAEMON_MEMORY={DAEMON_MEMORY_MIB}m"),
                     ]
                     .into_iter()
-                    .chain(jvm_options::container_env())
+                    .chain(jvm_env.iter().cloned())
                     .collect(),
                 ),
                 mounts: Some(volumes::mounts(name, owner, &plan.volumes)),
@@ -250,7 +251,12 @@ pub(crate) fn master_spec(plan: &ClusterPlan, owner: &str, image: &str) -> Servi
     })
 }
 
-pub(crate) fn worker_spec(plan: &ClusterPlan, owner: &str, image: &str) -> Result<ServiceSpec, SwarmError> {
+pub(crate) fn worker_spec(
+    plan: &ClusterPlan,
+    owner: &str,
+    image: &str,
+    jvm_env: &[String],
+) -> Result<ServiceSpec, SwarmError> {
     let name = &plan.name;
     let memory = mib(&plan.worker_memory)?;
     let mut l = labels::base(name, owner, "worker");
@@ -273,7 +279,7 @@ pub(crate) fn worker_spec(plan: &ClusterPlan, owner: &str, image: &str) -> Resul
                         format!("SPARK_DAEMON_MEMORY={DAEMON_MEMORY_MIB}m"),
                     ]
                     .into_iter()
-                    .chain(jvm_options::container_env())
+                    .chain(jvm_env.iter().cloned())
                     .collect(),
                 ),
                 // The executors read the jobs' files from here, at the driver's path.
@@ -657,8 +663,9 @@ pub(crate) async fn apply(rt: &SwarmRuntime, plan: &ClusterPlan) -> Result<(), S
         }
     };
     ensure_network(&docker, &plan.name, rt.owner()).await?;
-    ensure_service(&docker, master_spec(plan, rt.owner(), &image)).await?;
-    ensure_service(&docker, worker_spec(plan, rt.owner(), &image)?).await?;
+    let jvm_env = jvm_options::container_env();
+    ensure_service(&docker, master_spec(plan, rt.owner(), &image, &jvm_env)).await?;
+    ensure_service(&docker, worker_spec(plan, rt.owner(), &image, &jvm_env)?).await?;
     Ok(())
 }
 
@@ -777,13 +784,13 @@ mod tests {
 
     #[test]
     fn specs_hash_stably_and_change_with_the_plan() {
-        let a = worker_spec(&plan(), "o", "img").expect("spec");
-        let b = worker_spec(&plan(), "o", "img").expect("spec");
+        let a = worker_spec(&plan(), "o", "img", &[]).expect("spec");
+        let b = worker_spec(&plan(), "o", "img", &[]).expect("spec");
         let hash = |s: &ServiceSpec| s.labels.as_ref().and_then(|l| l.get(labels::SPEC_HASH)).cloned();
         assert_eq!(hash(&a), hash(&b));
         let mut p = plan();
         p.workers = 3;
-        assert_ne!(hash(&a), hash(&worker_spec(&p, "o", "img").expect("spec")));
+        assert_ne!(hash(&a), hash(&worker_spec(&p, "o", "img", &[]).expect("spec")));
         let env = a
             .task_template
             .as_ref()
@@ -802,7 +809,7 @@ mod tests {
 
     #[test]
     fn the_applied_plan_round_trips_through_the_label() {
-        let s = worker_spec(&plan(), "o", "img").expect("spec");
+        let s = worker_spec(&plan(), "o", "img", &[]).expect("spec");
         let label = s.labels.as_ref().and_then(|l| l.get(labels::PLAN)).expect("plan label");
         let back: PlanLabel = serde_json::from_str(label).expect("parse");
         assert_eq!(back.plan("demo"), plan());
@@ -832,19 +839,37 @@ mod tests {
         let want = |v: &[(&str, Option<&str>)]| -> Vec<(Option<String>, Option<String>)> {
             v.iter().map(|(t, d)| (Some(t.to_string()), d.map(str::to_string))).collect()
         };
-        let worker = worker_spec(&p, "o", "img").expect("spec");
+        let worker = worker_spec(&p, "o", "img", &[]).expect("spec");
         assert_eq!(mounts(&worker), want(&[(DATA_ROOT, None), ("/data", None), ("/lake", Some("local"))]));
-        assert_eq!(mounts(&master_spec(&p, "o", "img")), want(&[("/data", None), ("/lake", Some("local"))]));
+        assert_eq!(mounts(&master_spec(&p, "o", "img", &[])), want(&[("/data", None), ("/lake", Some("local"))]));
         let hash = |s: &ServiceSpec| s.labels.as_ref().and_then(|l| l.get(labels::SPEC_HASH)).cloned();
-        assert_ne!(hash(&worker), hash(&worker_spec(&plan(), "o", "img").expect("spec")));
+        assert_ne!(hash(&worker), hash(&worker_spec(&plan(), "o", "img", &[]).expect("spec")));
         let label = worker.labels.as_ref().and_then(|l| l.get(labels::PLAN)).expect("plan label");
         let back: PlanLabel = serde_json::from_str(label).expect("parse");
         assert_eq!(back.plan("demo"), p);
     }
 
     #[test]
+    fn the_jvm_options_reach_the_master_and_the_workers_and_change_their_spec() {
+        let env = |s: &ServiceSpec| {
+            s.task_template
+                .as_ref()
+                .and_then(|t| t.container_spec.as_ref())
+                .and_then(|c| c.env.clone())
+                .unwrap_or_default()
+        };
+        let jvm = vec!["JAVA_TOOL_OPTIONS=-XX:TieredStopAtLevel=1".to_string()];
+        let master = master_spec(&plan(), "o", "img", &jvm);
+        let worker = worker_spec(&plan(), "o", "img", &jvm).expect("spec");
+        assert!(env(&master).contains(&jvm[0]) && env(&worker).contains(&jvm[0]));
+        assert!(!env(&worker_spec(&plan(), "o", "img", &[]).expect("spec")).iter().any(|e| e.starts_with("JAVA_TOOL")));
+        let hash = |s: &ServiceSpec| s.labels.as_ref().and_then(|l| l.get(labels::SPEC_HASH)).cloned();
+        assert_ne!(hash(&worker), hash(&worker_spec(&plan(), "o", "img", &[]).expect("spec")));
+    }
+
+    #[test]
     fn master_publishes_its_ui_on_the_manager() {
-        let s = master_spec(&plan(), "o", "img");
+        let s = master_spec(&plan(), "o", "img", &[]);
         let ports = s.endpoint_spec.as_ref().and_then(|e| e.ports.clone()).unwrap_or_default();
         assert_eq!(ports[0].published_port, Some(18080));
         assert_eq!(ports[0].publish_mode, Some(EndpointPortConfigPublishModeEnum::HOST));
