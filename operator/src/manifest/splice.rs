@@ -142,7 +142,8 @@ fn past_empty_nodes(text: &str, from: usize, until: usize, before_key: bool) -> 
     while at < until {
         let next = at + if text[at..].starts_with("\r\n") { 2 } else { 1 };
         let line_end = tree::line_end(text, next).min(until);
-        let line = text[next.min(line_end)..line_end].trim_start_matches([' ', '\t']);
+        let raw = &text[next.min(line_end)..line_end];
+        let line = raw.trim_start_matches([' ', '\t']);
         // A byte order mark may only start a document: it ends this one.
         let marker = line.starts_with("---")
             || line.starts_with("...")
@@ -151,7 +152,9 @@ fn past_empty_nodes(text: &str, from: usize, until: usize, before_key: bool) -> 
         if marker {
             break;
         }
-        if !line.is_empty() && !line.starts_with('#') {
+        // A blank line holding a tab stays with the node before it: after a status line at
+        // the root's column its tab would be indentation, which YAML refuses.
+        if (!line.is_empty() && !line.starts_with('#')) || (line.is_empty() && raw.contains('\t')) {
             end = line_end;
         }
         at = line_end.max(next);
@@ -419,6 +422,9 @@ spec: {}
             // Found by `cargo fuzz run splice_status`: a tag on the line above an indented root.
             "!t\n  a: 1\n  b: x\n",
             "&x\n  a: 1\n",
+            // Found by `cargo fuzz run splice_status`: a last blank line holding a tab.
+            "!pi-Vb\nma:\n am     \n        \t",
+            "a: x\n  \t\n",
             // Found by the mutation run (tests/fuzz_corpus.rs): a byte order mark after the end.
             "a: 1\n\u{feff}",
             "? a\n:\n\u{feff}",
