@@ -6,6 +6,7 @@
 //! document's last content line, preceded by a line break, so that removing it gives back
 //! the original bytes.
 
+use saphyr_parser::ScalarStyle;
 use serde_json::Value;
 
 use super::render;
@@ -135,7 +136,8 @@ pub fn splice_status(text: &str, doc_index: usize, status: Option<&Value>) -> Re
 /// a status put before them would land inside the node. Past the last content character only
 /// such lines, blank lines, comments and the document's own markers can follow.
 /// With `before_key`, a `?` line ends the scan: it opens the entry that follows.
-fn past_empty_nodes(text: &str, from: usize, until: usize, before_key: bool) -> usize {
+/// With `tabs_stay`, lines whose indentation holds a tab count too (see below).
+fn past_empty_nodes(text: &str, from: usize, until: usize, before_key: bool, tabs_stay: bool) -> usize {
     let until = until.clamp(from, text.len());
     let mut end = from;
     let mut at = tree::line_end(text, from);
@@ -152,9 +154,11 @@ fn past_empty_nodes(text: &str, from: usize, until: usize, before_key: bool) -> 
         if marker {
             break;
         }
-        // A blank line holding a tab stays with the node before it: after a status line at
-        // the root's column its tab would be indentation, which YAML refuses.
-        if (!line.is_empty() && !line.starts_with('#')) || (line.is_empty() && raw.contains('\t')) {
+        // A blank or comment line with a tab in its indentation stays with the node before
+        // it: after a status line at the root's column that tab would be indentation, which
+        // YAML refuses. Only where a status goes in: the lines after a status are the user's.
+        let tabbed = tabs_stay && raw[..raw.len() - line.len()].contains('\t');
+        if (!line.is_empty() && !line.starts_with('#')) || tabbed {
             end = line_end;
         }
         at = line_end.max(next);
@@ -200,11 +204,60 @@ fn splice_block(
         }
         (None, Some(block)) => {
             let last = root.content_end.unwrap_or(root.start.byte);
-            let at = past_empty_nodes(text, tree::line_end(text, last), doc_end, false);
-            Ok(replace(text, at, at, &format!("{le}{pad}{block}")))
+            let at = past_empty_nodes(text, tree::line_end(text, last), doc_end, false, true);
+            if !ends_in_unbroken_block_scalar(text, root) {
+                return Ok(replace(text, at, at, &format!("{le}{pad}{block}")));
+            }
+            // A status after it would give the scalar's last line a line break, which its
+            // value would then hold: the status goes in front of an entry instead.
+            let at = entry_line_start(text, root).ok_or_else(|| SpliceError::NotBlockMapping {
+                line: root.start.line,
+                what: "a document that ends in a block scalar without a final line break".into(),
+            })?;
+            // Before the line break that ends the line above, as removal takes it away again.
+            let before = &text[..at];
+            match before.strip_suffix("\r\n").or_else(|| before.strip_suffix(['\n', '\r'])) {
+                Some(above) => Ok(replace(text, above.len(), above.len(), &format!("{le}{pad}{block}"))),
+                None => Ok(replace(text, at, at, &format!("{pad}{block}{le}"))),
+            }
         }
         (None, None) => Ok(text.to_string()),
     }
+}
+
+/// Whether the document's last node is a block scalar (`|`, `>`) whose last line has no line
+/// break after it: the end of the file, where clip and keep chomping end its value without one.
+fn ends_in_unbroken_block_scalar(text: &str, root: &Node) -> bool {
+    let mut node = root;
+    loop {
+        let next = match &node.kind {
+            NodeKind::Mapping { flow: false, entries } => {
+                entries.last().map(|(k, v)| if v.content_end.is_some() || k.content_end.is_none() { v } else { k })
+            }
+            NodeKind::Sequence { items } => items.last(),
+            NodeKind::Scalar { style: ScalarStyle::Literal | ScalarStyle::Folded, .. } => {
+                return node.content_end.is_some_and(|end| !text[end..].contains(['\n', '\r']));
+            }
+            _ => None,
+        };
+        match next {
+            Some(n) => node = n,
+            None => return false,
+        }
+    }
+}
+
+/// Where a line of the root mapping can go in front of one of its entries: the start of the
+/// last entry's line that holds nothing but indentation (or a `?`) before its key, after a
+/// byte order mark that starts the file.
+fn entry_line_start(text: &str, root: &Node) -> Option<usize> {
+    let entries = root.entries()?;
+    entries.iter().rev().find_map(|(key, _)| {
+        let start = line_start_of(text, key.start.byte);
+        let start = if start == 0 && text.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { start };
+        let prefix = text.get(start..key.start.byte)?;
+        prefix.bytes().all(|b| b == b' ' || b == b'?').then_some(start)
+    })
 }
 
 /// The status entry's extent, with the lines of empty nodes at its end, up to the next entry.
@@ -213,7 +266,7 @@ fn status_extent(text: &str, root: &Node, key: &Node, value: &Node, doc_end: usi
     let entries = root.entries().unwrap_or_default();
     let next = entries.iter().map(|(k, _)| k.start.byte).filter(|b| *b > start).min();
     let until = next.map_or(doc_end, |b| line_start_of(text, b));
-    (start, past_empty_nodes(text, end, until, next.is_some()))
+    (start, past_empty_nodes(text, end, until, next.is_some(), false))
 }
 
 /// A flow root gets a flow status as its first entry, so that nothing the user wrote after
@@ -425,6 +478,23 @@ spec: {}
             // Found by `cargo fuzz run splice_status`: a last blank line holding a tab.
             "!pi-Vb\nma:\n am     \n        \t",
             "a: x\n  \t\n",
+            // Found by the mutation run (tests/fuzz_corpus.rs): the same with a comment.
+            "!pi-Vb\n:ma:\n am     \n        \t # c",
+            // Found by `cargo fuzz run splice_status`: a block scalar that ends the file
+            // without a line break, whose value a status after it would change.
+            "apon: |\n  cluf:/x-uses/187mainApplicationFile: (../apps/app.py\n  restartPolicy:\n    backoffSeconds: .:\n  kJo",
+            "a: 1\nb: >\n  folded\n  text",
+            "\u{feff}a:\n  - |+\n    kept",
+            "---\nb: |\n  x",
+            "!t\n  a: 1\n  b: |\n   x",
+            "a: |-\n  stripped",
+            "a:\r\n - 1\nb: >\n  folded\n  text",
+            // Found by the mutation run: a last line of spaces beyond the indentation is content.
+            "b: >\n  x\n   y\n    ",
+            "b: |\n  x\n    \n",
+            "b: |\n  x\n    \n# c\n",
+            "b: |+\n  x\n   \n\n",
+            "a:\r\n - 1\nb: >\n  folded\n  text}\n      region: nyc3\n   \\   region: nyc3\n    ",
             // Found by the mutation run (tests/fuzz_corpus.rs): a byte order mark after the end.
             "a: 1\n\u{feff}",
             "? a\n:\n\u{feff}",

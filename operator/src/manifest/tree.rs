@@ -340,11 +340,17 @@ fn scalar_content_end(text: &str, offsets: &Offsets, span: &Span, value: &str, s
             if trimmed.is_empty() {
                 return None;
             }
+            // Lines of spaces beyond the block's indentation are content too (`"  "`); the
+            // value has one line per such line after its last visible character, which
+            // folding leaves alone (a more-indented line keeps its breaks).
+            let text_part = value.trim_end_matches('\n');
+            let visible = text_part.trim_end_matches([' ', '\t', '\n']).len();
+            let spaced = text_part[visible..].matches('\n').count();
             // With keep chomping (`|+`) trailing blank lines are part of the value: one per
             // newline beyond the one ending the last text line.
-            let kept = value.len() - value.trim_end_matches('\n').len();
+            let kept = value.len() - text_part.len();
             let mut end = a + trimmed.len();
-            for _ in 1..kept {
+            for _ in 0..spaced + kept.saturating_sub(1) {
                 let lb = line_end(text, end);
                 let next = lb + if text[lb..].starts_with("\r\n") { 2 } else { 1 };
                 if next > b {
