@@ -231,6 +231,10 @@ fn apply(ctx: &Context, path: &Path, loaded: Loaded) {
         return;
     }
     let invalid = invalid_objects(path, parsed.as_ref());
+    if let Some(Ok(file)) = parsed {
+        // The reconciles hinted below read the file again; the same bytes need no new parse.
+        ctx.status.loaded.offer(path, file);
+    }
     for (key, gone) in keys.into_iter().zip(gone) {
         if gone {
             // An editor that truncates and rewrites in place makes an object vanish for an

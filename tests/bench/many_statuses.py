@@ -85,7 +85,8 @@ def operator_round(r):
     last = max(os.stat(p).st_mtime_ns for p in paths) / 1e9
     op.send_signal(signal.SIGTERM)
     _, _, usage = os.wait4(op.pid, 0)
-    return last - t0, usage.ru_maxrss / 1024, status_of(paths[0]), root
+    cpu = usage.ru_utime + usage.ru_stime
+    return last - t0, usage.ru_maxrss / 1024, cpu, status_of(paths[0]), root
 
 
 def naive_round(r, status):
@@ -107,11 +108,11 @@ def naive_round(r, status):
 ops, naives, rss = [], [], []
 print(f"{N} files, {ROUNDS} rounds, {BIN}, in {WORK}", flush=True)
 for r in range(ROUNDS):
-    took, peak, status, root = operator_round(r)
+    took, peak, cpu, status, root = operator_round(r)
     ops.append(took)
     rss.append(peak)
     naives.append(naive_round(r, status))
-    print(f"round {r + 1}: operator {ops[-1]:.2f} s (peak RSS {peak:.1f} MB), naive loop {naives[-1]:.2f} s, "
+    print(f"round {r + 1}: operator {ops[-1]:.2f} s (peak RSS {peak:.1f} MB, {cpu:.2f} CPU-s), naive loop {naives[-1]:.2f} s, "
           f"ratio {ops[-1] / naives[-1]:.2f}", flush=True)
 mo, mn = statistics.median(ops), statistics.median(naives)
 print(f"median: operator {mo:.2f} s, naive loop {mn:.2f} s, ratio {mo / mn:.2f}; peak RSS max {max(rss):.1f} MB")

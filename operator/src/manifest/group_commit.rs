@@ -2,10 +2,11 @@
 //! one sync of their file system and one sync of each directory, where one write alone
 //! costs a sync of its temp file and one of its directory.
 //!
-//! A writer hands in its prepared replacement (the temp file written, nothing synced) and
-//! waits. If no batch is under way it leads one at once with whatever is queued, its own
-//! replacement included, so a lone write goes out without waiting for company; writers that
-//! arrive meanwhile queue up and the first of them leads the next batch. A batch:
+//! A writer hands its prepared replacement (the temp file written, nothing synced) to the
+//! committer, a thread of its own, and waits for its outcome, asynchronously
+//! ([`GroupCommit::commit_async`]: a waiting writer holds no thread) or blocking. The
+//! committer takes whatever is queued as one batch, so a lone write goes out at once and
+//! writes that arrive during a batch make up the next. A batch:
 //! 1. makes every temp file durable: `syncfs(2)` once per file system (`fsync` of the one
 //!    temp file when the batch holds a single write);
 //! 2. puts each replacement in place, one after the other, with the compare under a lease
@@ -15,94 +16,110 @@
 
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
+use std::sync::mpsc;
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
+use tokio::sync::oneshot;
 
 use super::write::{sync_dir, Prepared, Replace, WriteError};
 
 type Outcome = Result<Replace, WriteError>;
+type Queued = (Box<Prepared>, oneshot::Sender<Outcome>);
 
 #[derive(Debug, Default)]
 pub struct GroupCommit {
-    state: Mutex<State>,
-    changed: Condvar,
-}
-
-#[derive(Default)]
-struct State {
-    next_ticket: u64,
-    queued: Vec<(u64, Box<Prepared>)>,
-    done: HashMap<u64, Outcome>,
-    /// A batch is under way: its leader syncs and renames without holding the lock.
-    leading: bool,
+    /// The committer's queue, started with the first write; it ends when this is dropped.
+    queue: Mutex<Option<mpsc::Sender<Queued>>>,
     /// Batches run and writes they held, so far.
-    batches: u64,
-    writes: u64,
-}
-
-impl std::fmt::Debug for State {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("State").field("queued", &self.queued.len()).field("leading", &self.leading).finish()
-    }
+    counts: std::sync::Arc<Mutex<(u64, u64)>>,
 }
 
 impl GroupCommit {
     /// Puts `prepared` in place with the batch it joins; returns once it is durable (or
     /// known not to have been written).
-    pub(crate) fn commit(&self, prepared: Box<Prepared>) -> Outcome {
-        let mut state = self.state.lock();
-        let ticket = state.next_ticket;
-        state.next_ticket += 1;
-        state.queued.push((ticket, prepared));
-        loop {
-            if let Some(outcome) = state.done.remove(&ticket) {
-                return outcome;
-            }
-            if !state.leading {
-                break;
-            }
-            self.changed.wait(&mut state);
+    pub(crate) async fn commit_async(&self, prepared: Box<Prepared>) -> Outcome {
+        match self.enqueue(prepared) {
+            Ok(rx) => rx.await.unwrap_or_else(|_| Err(lost())),
+            Err(prepared) => alone(prepared),
         }
-        // Not done and nobody leading: this write is still queued, and leads the next batch.
-        state.leading = true;
-        let batch = std::mem::take(&mut state.queued);
-        state.batches += 1;
-        state.writes += batch.len() as u64;
-        drop(state);
-        let outcomes = run_batch(batch);
-        let mut state = self.state.lock();
-        state.done.extend(outcomes);
-        state.leading = false;
-        let mine = state.done.remove(&ticket);
-        // The others of this batch take their outcome; one of those queued meanwhile leads.
-        self.changed.notify_all();
-        drop(state);
-        mine.unwrap_or_else(|| {
-            Err(WriteError::Io {
-                path: std::path::PathBuf::new(),
-                source: std::io::Error::other("group commit lost a write"),
-            })
-        })
+    }
+
+    /// [`Self::commit_async`] for a caller outside the async runtime.
+    pub(crate) fn commit(&self, prepared: Box<Prepared>) -> Outcome {
+        match self.enqueue(prepared) {
+            Ok(rx) => rx.blocking_recv().unwrap_or_else(|_| Err(lost())),
+            Err(prepared) => alone(prepared),
+        }
+    }
+
+    /// Queues the write for the committer; hands it back when there is no committer (its
+    /// thread could not be started, or is gone), to be written on its own.
+    fn enqueue(&self, prepared: Box<Prepared>) -> Result<oneshot::Receiver<Outcome>, Box<Prepared>> {
+        let (tx, rx) = oneshot::channel();
+        let mut queue = self.queue.lock();
+        if queue.is_none() {
+            *queue = self.start();
+        }
+        let Some(sender) = queue.as_ref() else { return Err(prepared) };
+        match sender.send((prepared, tx)) {
+            Ok(()) => Ok(rx),
+            Err(mpsc::SendError((prepared, _))) => {
+                *queue = None;
+                Err(prepared)
+            }
+        }
+    }
+
+    fn start(&self) -> Option<mpsc::Sender<Queued>> {
+        let (tx, rx) = mpsc::channel::<Queued>();
+        let counts = self.counts.clone();
+        let committer = move || {
+            while let Ok(first) = rx.recv() {
+                let batch: Vec<Queued> = std::iter::once(first).chain(rx.try_iter()).collect();
+                {
+                    let mut c = counts.lock();
+                    c.0 += 1;
+                    c.1 += batch.len() as u64;
+                }
+                let (prepared, replies): (Vec<Prepared>, Vec<_>) = batch.into_iter().map(|(p, r)| (*p, r)).unzip();
+                for (outcome, reply) in run_batch(prepared).into_iter().zip(replies) {
+                    // A writer that stopped waiting (its reconcile was dropped) needs no answer.
+                    let _ = reply.send(outcome);
+                }
+            }
+        };
+        match std::thread::Builder::new().name("status-commit".into()).spawn(committer) {
+            Ok(_) => Some(tx),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot start the status committer; status writes sync one by one");
+                None
+            }
+        }
     }
 
     /// How many batches ran so far, and how many writes they held.
     pub fn batches(&self) -> (u64, u64) {
-        let state = self.state.lock();
-        (state.batches, state.writes)
+        *self.counts.lock()
     }
 }
 
-fn run_batch(batch: Vec<(u64, Box<Prepared>)>) -> Vec<(u64, Outcome)> {
+fn lost() -> WriteError {
+    WriteError::Io { path: std::path::PathBuf::new(), source: std::io::Error::other("group commit lost a write") }
+}
+
+/// A write that is its own batch, on the caller's thread.
+fn alone(prepared: Box<Prepared>) -> Outcome {
+    run_batch(vec![*prepared]).pop().unwrap_or_else(|| Err(lost()))
+}
+
+fn run_batch(batch: Vec<Prepared>) -> Vec<Outcome> {
     let synced = sync_temps(&batch);
     let mut outcomes = Vec::with_capacity(batch.len());
     // Directories to sync, by (device, inode): each once, after all the renames into it.
     let mut dirs: HashMap<(u64, u64), std::fs::File> = HashMap::new();
-    for (i, (ticket, prepared)) in batch.into_iter().enumerate() {
-        let outcome = match &synced[i] {
-            Err(e) => Err(WriteError::Io {
-                path: prepared.target().to_path_buf(),
-                source: std::io::Error::new(e.kind(), e.to_string()),
-            }),
+    for (prepared, synced) in batch.into_iter().zip(synced) {
+        let outcome = match synced {
+            Err(e) => Err(WriteError::Io { path: prepared.target().to_path_buf(), source: e }),
             Ok(()) => prepared.commit().map(|(replaced, dir)| {
                 if let Some(dir) = dir {
                     if let Ok(md) = dir.metadata() {
@@ -114,7 +131,7 @@ fn run_batch(batch: Vec<(u64, Box<Prepared>)>) -> Vec<(u64, Outcome)> {
                 replaced
             }),
         };
-        outcomes.push((ticket, outcome));
+        outcomes.push(outcome);
     }
     for dir in dirs.values() {
         sync_dir(dir);
@@ -123,14 +140,14 @@ fn run_batch(batch: Vec<(u64, Box<Prepared>)>) -> Vec<(u64, Outcome)> {
 }
 
 /// Makes every temp file of the batch durable; one result per write, in order.
-fn sync_temps(batch: &[(u64, Box<Prepared>)]) -> Vec<std::io::Result<()>> {
-    if let [(_, only)] = batch {
+fn sync_temps(batch: &[Prepared]) -> Vec<std::io::Result<()>> {
+    if let [only] = batch {
         return vec![only.temp_file().sync_all()];
     }
     // One syncfs per file system the temp files are on.
     let mut by_device: HashMap<u64, std::io::Result<()>> = HashMap::new();
     let mut results = Vec::with_capacity(batch.len());
-    for (_, p) in batch {
+    for p in batch {
         let device = p.temp_file().metadata().map(|m| m.dev());
         let result = match device {
             Err(e) => Err(e),

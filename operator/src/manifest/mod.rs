@@ -7,6 +7,7 @@ pub mod annotate;
 pub mod catalog;
 pub mod document;
 pub mod group_commit;
+pub mod handoff;
 pub mod lease;
 pub mod open;
 pub mod paths;

@@ -6,6 +6,7 @@
 //! checked on the open descriptor (not on the path, which may be swapped meanwhile), and
 //! where the descriptor really is comes from the kernel.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
@@ -40,12 +41,33 @@ impl OpenError {
 /// The roots a manifest at `path` may resolve into when the caller knows no better: the
 /// project, i.e. the parent of the directory that holds it (what `Roots::for_manifests`
 /// gives without `--allow-root`).
+///
+/// Remembered per directory: every read and write of a manifest asks, and resolving the
+/// directory was a dozen `readlink`s each time. A directory moved or swapped for a link
+/// afterwards only narrows what is allowed (a file that now resolves elsewhere is refused).
 pub fn default_roots(path: &Path) -> io::Result<Roots> {
+    static KNOWN: std::sync::LazyLock<parking_lot::Mutex<HashMap<PathBuf, Roots>>> =
+        std::sync::LazyLock::new(Default::default);
+    /// Bounds the memory: a process reads manifests from a handful of directories.
+    const MAX_DIRS: usize = 64;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    Roots::for_manifests(dir, &[])
+    if dir.is_absolute() {
+        if let Some(roots) = KNOWN.lock().get(dir) {
+            return Ok(roots.clone());
+        }
+    }
+    let roots = Roots::for_manifests(dir, &[])?;
+    // A relative directory means another one after a `chdir`: not remembered.
+    if dir.is_absolute() {
+        let mut known = KNOWN.lock();
+        if known.len() < MAX_DIRS {
+            known.insert(dir.to_path_buf(), roots.clone());
+        }
+    }
+    Ok(roots)
 }
 
 /// A manifest opened for reading, with its real location.

@@ -16,8 +16,9 @@ use serde_json::Value;
 
 use super::document::{self, Document, ManifestFile, ParseErrorKind};
 use super::group_commit::GroupCommit;
+use super::handoff::Handoff;
 use super::splice::splice_status;
-use super::write::{prepare, Prepare, Replace, WriteError, WriteOutcome};
+use super::write::{prepare, Prepare, Prepared, Replace, WriteError, WriteOutcome};
 use crate::api::Kind;
 
 /// How many times a status write re-reads and redoes after the file changed under it.
@@ -26,6 +27,9 @@ const MAX_ATTEMPTS: usize = 5;
 /// How many parsed writes wait for their echo at most (a few hundred bytes of text and a
 /// parsed tree each).
 const MAX_ECHOES: usize = 512;
+/// How many loaded files wait for their reconcile's read at most: at start-up the loads run
+/// ahead of the reconciles, and each parsed file is a few KiB.
+const MAX_LOADED: usize = 2048;
 
 /// How long a status write waits, in all, for a file that somebody has open for writing
 /// (an editor saving in chunks, `cat > file`): its close comes as a watch event anyway, and
@@ -63,103 +67,207 @@ impl StatusWrite {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct StatusWriter {
-    locks: Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>,
+    /// One writer per file at a time, across its compare-and-swap rounds (held across the
+    /// wait for a group commit, hence async).
+    locks: Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>,
     /// The content hash of the last status write per file. The watcher's event for that
     /// write carries nothing new (a status never changes what is reconciled), so the
     /// reflector can recognise it and skip parsing the file again.
     own: Mutex<HashMap<PathBuf, u64>>,
     /// The last write per file as parsed by the safety check, until the watcher's event for
-    /// it takes it: the echo is not parsed a second time. Bounded: past the bound the echo
-    /// is parsed again.
-    echoes: Mutex<HashMap<PathBuf, ManifestFile>>,
+    /// it takes it: the echo is not parsed a second time.
+    echoes: Handoff,
+    /// The loader's parse of a file, until the reconcile it starts reads the file again.
+    pub loaded: Handoff,
     /// Writes ready at the same moment share their syncs.
     commits: GroupCommit,
 }
 
-impl StatusWriter {
-    /// Writes the status into its document, preferring the one at `index`. Returns whether
-    /// the file changed; `Conflict` only after the file kept changing under every attempt.
-    pub fn write(&self, w: StatusWrite) -> Result<WriteOutcome, WriteError> {
-        self.write_with(w, |_| {})
+/// One status write's compare-and-swap rounds so far.
+struct Rounds {
+    w: StatusWrite,
+    known: Option<ManifestFile>,
+    attempt: usize,
+    patience: Instant,
+    pause: Duration,
+    /// What the round in flight writes: its text's hash and that text parsed.
+    pending: Option<(u64, ManifestFile)>,
+}
+
+/// What a round's blocking part ends with.
+enum Step {
+    Done(WriteOutcome),
+    Commit(Box<Prepared>),
+}
+
+/// What to do after a round's replace.
+enum Next {
+    Done(WriteOutcome),
+    Again,
+    Wait(Duration),
+}
+
+impl Rounds {
+    fn new(mut w: StatusWrite) -> Self {
+        let known = w.read.take();
+        let patience = Instant::now() + BUSY_PATIENCE;
+        Rounds { w, known, attempt: 0, patience, pause: Duration::from_millis(5), pending: None }
     }
 
-    /// Runs a blocking status write off the async workers (it fsyncs).
-    pub async fn write_async(self: &Arc<Self>, w: StatusWrite) -> Result<WriteOutcome, WriteError> {
-        let me = self.clone();
-        let path = w.path.clone();
-        tokio::task::spawn_blocking(move || me.write(w))
-            .await
-            .map_err(|e| WriteError::Io { path, source: std::io::Error::other(e.to_string()) })?
-    }
-
-    /// `before_write(attempt)` runs between the read and the write: tests use it to play a
-    /// user saving the file at the worst moment.
-    fn write_with(&self, mut w: StatusWrite, mut before_write: impl FnMut(usize)) -> Result<WriteOutcome, WriteError> {
-        let path = w.path.clone();
-        let guard = self.locks.lock().entry(path.clone()).or_default().clone();
-        let _held = guard.lock();
-        let not_found = |w: &StatusWrite| WriteError::NotFound {
-            path: path.clone(),
+    fn not_found(&self) -> WriteError {
+        let w = &self.w;
+        WriteError::NotFound {
+            path: w.path.clone(),
             kind: w.object.as_ref().map(|(k, _)| k.as_str().to_string()).unwrap_or_default(),
             name: w.object.as_ref().map(|(_, n)| n.clone()).unwrap_or_default(),
-        };
-        let mut known = w.read.take();
-        let patience = Instant::now() + BUSY_PATIENCE;
-        let mut pause = Duration::from_millis(5);
-        let mut attempt = 0;
-        while attempt < MAX_ATTEMPTS {
-            let file = match known.take() {
+        }
+    }
+
+    /// The blocking part of a round: read, splice, check, and the temp file written.
+    fn prepare(&mut self, writer: &StatusWriter, before_write: &mut dyn FnMut(usize)) -> Result<Step, WriteError> {
+        loop {
+            if self.attempt >= MAX_ATTEMPTS {
+                return Ok(Step::Done(WriteOutcome::Conflict));
+            }
+            let path = self.w.path.clone();
+            let file = match self.known.take() {
                 Some(f) => f,
                 None => match document::read(&path) {
                     Ok(f) => f,
-                    Err(_) if !path.exists() => return Err(not_found(&w)),
+                    Err(_) if !path.exists() => return Err(self.not_found()),
                     Err(e) if e.kind == ParseErrorKind::Unreadable => {
-                        return Err(WriteError::Io { path: path.clone(), source: std::io::Error::other(e.message) })
+                        return Err(WriteError::Io { path, source: std::io::Error::other(e.message) })
                     }
                     Err(e) => return Err(WriteError::Unparseable(e)),
                 },
             };
+            let w = &self.w;
             let doc = file
                 .docs
                 .iter()
                 .filter(|d| d.index == w.index)
                 .find(|d| w.picks(d))
                 .or_else(|| file.docs.iter().find(|d| w.picks(d)));
-            let Some(doc) = doc else { return Err(not_found(&w)) };
+            let Some(doc) = doc else { return Err(self.not_found()) };
             if doc.status() == Some(&w.status) {
-                return Ok(WriteOutcome::Unchanged);
+                return Ok(Step::Done(WriteOutcome::Unchanged));
             }
             let spliced = splice_status(&file.text, doc.index, Some(&w.status))
                 .map_err(|source| WriteError::Splice { path: path.clone(), source })?;
             let after = check_only_status_changed(&path, &file, doc.index, &spliced, &w.status)?;
-            before_write(attempt);
-            let replaced = match prepare(&path, &file.text, &spliced)? {
-                Prepare::Done(r) => r,
-                Prepare::Ready(p) => self.commits.commit(p)?,
-            };
-            match replaced {
-                Replace::Written => {
-                    self.own.lock().insert(path.clone(), content_hash(spliced.as_bytes()));
-                    let mut echoes = self.echoes.lock();
-                    if echoes.len() < MAX_ECHOES || echoes.contains_key(&path) {
-                        echoes.insert(path.clone(), after);
-                    }
-                    return Ok(WriteOutcome::Written);
-                }
-                Replace::Unchanged => return Ok(WriteOutcome::Unchanged),
-                Replace::Changed => attempt += 1,
-                Replace::Busy if Instant::now() + pause > patience => return Ok(WriteOutcome::Conflict),
-                Replace::Busy => {
-                    // Not an attempt: nothing was compared yet. What the writer is saving is
-                    // read when it is done.
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(Duration::from_millis(200));
-                }
+            before_write(self.attempt);
+            self.pending = Some((content_hash(spliced.as_bytes()), after));
+            match prepare(&path, &file.text, &spliced)? {
+                Prepare::Ready(p) => return Ok(Step::Commit(p)),
+                Prepare::Done(r) => match self.settle(writer, r) {
+                    Next::Done(outcome) => return Ok(Step::Done(outcome)),
+                    Next::Again => continue,
+                    // Not from prepare: nothing is open for writing before the lease is asked.
+                    Next::Wait(_) => return Ok(Step::Done(WriteOutcome::Conflict)),
+                },
             }
         }
-        Ok(WriteOutcome::Conflict)
+    }
+
+    /// What a replace's outcome means for the write.
+    fn settle(&mut self, writer: &StatusWriter, replaced: Replace) -> Next {
+        match replaced {
+            Replace::Written => {
+                if let Some((hash, after)) = self.pending.take() {
+                    let path = &self.w.path;
+                    writer.own.lock().insert(path.clone(), hash);
+                    writer.echoes.offer(path, after);
+                }
+                Next::Done(WriteOutcome::Written)
+            }
+            Replace::Unchanged => Next::Done(WriteOutcome::Unchanged),
+            Replace::Changed => {
+                self.attempt += 1;
+                Next::Again
+            }
+            Replace::Busy if Instant::now() + self.pause > self.patience => Next::Done(WriteOutcome::Conflict),
+            Replace::Busy => {
+                // Not an attempt: nothing was compared yet. What the writer is saving is
+                // read when it is done.
+                let pause = self.pause;
+                self.pause = (pause * 2).min(Duration::from_millis(200));
+                Next::Wait(pause)
+            }
+        }
+    }
+}
+
+impl Default for StatusWriter {
+    fn default() -> Self {
+        StatusWriter {
+            locks: Mutex::default(),
+            own: Mutex::default(),
+            echoes: Handoff::new(MAX_ECHOES),
+            loaded: Handoff::new(MAX_LOADED),
+            commits: GroupCommit::default(),
+        }
+    }
+}
+
+impl StatusWriter {
+    fn lock_for(&self, path: &Path) -> Arc<tokio::sync::Mutex<()>> {
+        self.locks.lock().entry(path.to_path_buf()).or_default().clone()
+    }
+
+    /// Writes the status into its document, preferring the one at `index`. Returns whether
+    /// the file changed; `Conflict` only after the file kept changing under every attempt.
+    /// Blocking: for callers outside the async runtime.
+    pub fn write(&self, w: StatusWrite) -> Result<WriteOutcome, WriteError> {
+        self.write_with(w, |_| {})
+    }
+
+    /// [`Self::write`] for the reconcilers: the reading and the temp file on a blocking
+    /// thread, the wait for the group commit without one.
+    pub async fn write_async(self: &Arc<Self>, w: StatusWrite) -> Result<WriteOutcome, WriteError> {
+        let lock = self.lock_for(&w.path);
+        let _held = lock.lock().await;
+        let path = w.path.clone();
+        let mut rounds = Rounds::new(w);
+        loop {
+            let me = self.clone();
+            let (back, step) = tokio::task::spawn_blocking(move || {
+                let step = rounds.prepare(&me, &mut |_| {});
+                (rounds, step)
+            })
+            .await
+            .map_err(|e| WriteError::Io { path: path.clone(), source: std::io::Error::other(e.to_string()) })?;
+            rounds = back;
+            let replaced = match step? {
+                Step::Done(outcome) => return Ok(outcome),
+                Step::Commit(p) => self.commits.commit_async(p).await?,
+            };
+            match rounds.settle(self, replaced) {
+                Next::Done(outcome) => return Ok(outcome),
+                Next::Again => {}
+                Next::Wait(pause) => tokio::time::sleep(pause).await,
+            }
+        }
+    }
+
+    /// `before_write(attempt)` runs between the read and the write: tests use it to play a
+    /// user saving the file at the worst moment.
+    fn write_with(&self, w: StatusWrite, mut before_write: impl FnMut(usize)) -> Result<WriteOutcome, WriteError> {
+        let lock = self.lock_for(&w.path);
+        let _held = lock.blocking_lock();
+        let mut rounds = Rounds::new(w);
+        loop {
+            let replaced = match rounds.prepare(self, &mut before_write)? {
+                Step::Done(outcome) => return Ok(outcome),
+                Step::Commit(p) => self.commits.commit(p)?,
+            };
+            match rounds.settle(self, replaced) {
+                Next::Done(outcome) => return Ok(outcome),
+                Next::Again => {}
+                Next::Wait(pause) => std::thread::sleep(pause),
+            }
+        }
     }
 
     /// How many group commits ran so far, and how many writes they held.
@@ -175,9 +283,7 @@ impl StatusWriter {
     /// The last write to `path` as parsed when it was made, if `bytes` are exactly that
     /// write; given out once.
     pub fn take_echo(&self, path: &Path, bytes: &[u8]) -> Option<ManifestFile> {
-        let mut echoes = self.echoes.lock();
-        let file = echoes.remove(path)?;
-        (file.text.as_bytes() == bytes).then_some(file)
+        self.echoes.take(path, bytes)
     }
 }
 

@@ -43,7 +43,11 @@ pub fn locate(ctx: &Context, kind: Kind, name: &str) -> Found {
             losers.push((path, index));
             continue;
         }
-        match document::read(&path) {
+        let read = document::read_bytes(&path).and_then(|bytes| match ctx.status.loaded.take(&path, &bytes) {
+            Some(file) => Ok(file),
+            None => document::parse_bytes(&path, bytes),
+        });
+        match read {
             Ok(file) => {
                 let hit = file
                     .docs
