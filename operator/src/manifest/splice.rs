@@ -156,8 +156,11 @@ fn past_empty_nodes(text: &str, from: usize, until: usize, before_key: bool, tab
         }
         // A blank or comment line with a tab in its indentation stays with the node before
         // it: after a status line at the root's column that tab would be indentation, which
-        // YAML refuses. Only where a status goes in: the lines after a status are the user's.
-        let tabbed = tabs_stay && raw[..raw.len() - line.len()].contains('\t');
+        // YAML refuses. Where a status is replaced, only a blank one (a plain scalar's
+        // trailing whitespace, which a new value would not take in): a comment after a
+        // status is the user's.
+        let indentation = &raw[..raw.len() - line.len()];
+        let tabbed = indentation.contains('\t') && (tabs_stay || line.is_empty());
         if (!line.is_empty() && !line.starts_with('#')) || tabbed {
             end = line_end;
         }
@@ -480,6 +483,9 @@ spec: {}
             "a: x\n  \t\n",
             // Found by the mutation run (tests/fuzz_corpus.rs): the same with a comment.
             "!pi-Vb\n:ma:\n am     \n        \t # c",
+            // Found by `cargo fuzz run splice_status`: a status whose plain scalar took in a
+            // last blank line holding a tab.
+            "a: 1\n! status:\n fm  ] \n\n fm   tu\n     t     \n  \t",
             // Found by `cargo fuzz run splice_status`: a block scalar that ends the file
             // without a line break, whose value a status after it would change.
             "apon: |\n  cluf:/x-uses/187mainApplicationFile: (../apps/app.py\n  restartPolicy:\n    backoffSeconds: .:\n  kJo",
