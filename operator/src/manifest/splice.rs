@@ -24,6 +24,10 @@ pub enum SpliceError {
     NoMetadata { line: usize },
     #[error("cannot render the value: {0}")]
     Render(String),
+    /// A tab-indented comment after a status that is a plain scalar belongs to the user, and
+    /// after any other status value YAML would refuse it: the status is left as it is.
+    #[error("line {line}: the comment after `status:` is indented with a tab; indent it with spaces so that the status can be written")]
+    TabIndentedComment { line: usize },
 }
 
 /// The non-empty documents of `text`, numbered as `Document::index` numbers them.
@@ -187,6 +191,9 @@ fn splice_block(
     match (root.get("status"), rendered) {
         (Some((key, value)), Some(block)) => {
             let (start, end) = status_extent(text, root, key, value, doc_end);
+            if let Some(line) = tab_indented_comment_after(text, root, start, end, doc_end) {
+                return Err(SpliceError::TabIndentedComment { line });
+            }
             Ok(replace(text, start, end, &block))
         }
         (Some((key, value)), None) => {
@@ -261,6 +268,24 @@ fn entry_line_start(text: &str, root: &Node) -> Option<usize> {
         let prefix = text.get(start..key.start.byte)?;
         prefix.bytes().all(|b| b == b' ' || b == b'?').then_some(start)
     })
+}
+
+/// The 1-based line of a comment indented with a tab between the status entry (ending at
+/// `end`) and what follows it.
+fn tab_indented_comment_after(text: &str, root: &Node, start: usize, end: usize, doc_end: usize) -> Option<usize> {
+    let entries = root.entries().unwrap_or_default();
+    let next = entries.iter().map(|(k, _)| k.start.byte).filter(|b| *b > start).min();
+    let until = next.map_or(doc_end, |b| line_start_of(text, b)).clamp(end, text.len());
+    let mut line_no = text[..end].matches('\n').count() + 1;
+    for raw in text[end..until].split('\n').skip(1) {
+        line_no += 1;
+        let raw = raw.trim_end_matches('\r');
+        let line = raw.trim_start_matches([' ', '\t']);
+        if line.starts_with('#') && raw[..raw.len() - line.len()].contains('\t') {
+            return Some(line_no);
+        }
+    }
+    None
 }
 
 /// The status entry's extent, with the lines of empty nodes at its end, up to the next entry.
@@ -539,6 +564,12 @@ spec: {}
             );
         }
         assert!(splice_status("&a {}\n", 0, Some(&json!(1))).is_ok());
+        // Found by `cargo fuzz run splice_status`: a tab-indented comment after a status.
+        let text = "a=: 1\nb: >\n! status:\n fm  ] \n\n fm   tu\n     t     \n  \t#####foxt";
+        assert_eq!(
+            splice_status(text, 0, Some(&json!({"phase": "X"}))),
+            Err(SpliceError::TabIndentedComment { line: 8 })
+        );
     }
 
     #[test]
