@@ -29,9 +29,28 @@ pub fn use_test_jvm_options() {
     std::env::set_var("SPARKSWARM_JVM_OPTIONS", jvm_options());
 }
 
-/// Where pip put pyspark, with Spark's examples and their data.
+/// Where pip put pyspark, with Spark's examples and their data. Installed first when no
+/// test has done so yet: a swarm or digitalocean test may be the first to want it.
 pub fn pyspark_dir() -> PathBuf {
     let dir = spark_cache().join("venv/lib/python3.11/site-packages/pyspark");
+    if !dir.join("examples/src/main/python/ml").is_dir() {
+        // On a thread of its own: the caller may be inside a runtime already.
+        let cache = spark_cache();
+        let installed = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+            rt.block_on(sparkswarm::runtime::local::spark_dist::ensure_in(&cache, &|l: &str| {
+                eprintln!("[spark install] {l}")
+            }))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+        })
+        .join();
+        match installed {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => panic!("installing pyspark under {}: {e}", spark_cache().display()),
+            Err(_) => panic!("installing pyspark under {} panicked", spark_cache().display()),
+        }
+    }
     assert!(
         dir.join("examples/src/main/python/ml").is_dir(),
         "no pyspark with examples under {} (run scripts/setup.sh, or set SPARKSWARM_SPARK_CACHE)",
