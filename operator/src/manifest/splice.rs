@@ -61,6 +61,19 @@ fn ambiguous_anchor(before: &str) -> bool {
         .any(|name| !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
 }
 
+/// The column of the last `?` indicator in `head` (a root's lines from the start of its
+/// properties' line to its first key) that stands on a line of its own making: at the line's start after spaces, and
+/// followed by a blank or the line's end.
+fn explicit_key_column(head: &str) -> Option<usize> {
+    head.split(['\n', '\r'])
+        .filter_map(|line| {
+            let col = line.len() - line.trim_start_matches(' ').len();
+            let rest = &line[col..];
+            (rest.starts_with('?') && rest[1..].chars().next().is_none_or(|c| c == ' ' || c == '\t')).then_some(col)
+        })
+        .last()
+}
+
 /// How a document's root mapping is written, which is how its status is written too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RootStyle {
@@ -98,7 +111,11 @@ fn editable_root<'d>(text: &str, docs: &'d [Doc], index: usize) -> Result<(&'d N
                 // anchor on the line before (`!t` then `  a: 1`) does not: the keys' column is
                 // the mapping's.
                 let property_above = text[root.start.byte..].starts_with(['!', '&']) && k.start.line > root.start.line;
-                if property_above {
+                let head = text.get(line_start_of(text, root.start.byte)..k.start.byte).unwrap_or_default();
+                if let Some(col) = explicit_key_column(head) {
+                    // `!t` then `?` then the key further down: the `?` opens the entry.
+                    col.min(line_indent)
+                } else if property_above {
                     line_indent
                 } else {
                     line_indent.min(root.start.col)
@@ -502,6 +519,9 @@ spec: {}
             "status:\n-\n?\n  b\n: 2\n",
             // Found by `cargo fuzz run splice_status`: a tag on the line above an indented root.
             "!t\n  a: 1\n  b: x\n",
+            // Found by `cargo fuzz run splice_status`: a tag, then `?` alone, the key below it.
+            "!pi\r?\r\r\r S \t",
+            "!t\n?\n  k\n: v\n",
             "&x\n  a: 1\n",
             // Found by `cargo fuzz run splice_status`: a last blank line holding a tab.
             "!pi-Vb\nma:\n am     \n        \t",
