@@ -71,7 +71,7 @@ fn explicit_key_column(head: &str) -> Option<usize> {
             let rest = &line[col..];
             (rest.starts_with('?') && rest[1..].chars().next().is_none_or(|c| c == ' ' || c == '\t')).then_some(col)
         })
-        .last()
+        .next_back()
 }
 
 /// How a document's root mapping is written, which is how its status is written too.
