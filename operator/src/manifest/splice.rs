@@ -113,8 +113,9 @@ fn editable_root<'d>(text: &str, docs: &'d [Doc], index: usize) -> Result<(&'d N
                 let property_above = text[root.start.byte..].starts_with(['!', '&']) && k.start.line > root.start.line;
                 let head = text.get(line_start_of(text, root.start.byte)..k.start.byte).unwrap_or_default();
                 if let Some(col) = explicit_key_column(head) {
-                    // `!t` then `?` then the key further down: the `?` opens the entry.
-                    col.min(line_indent)
+                    // `!t` then `?` then the key further down (or none: an empty key): the
+                    // `?` opens the entry.
+                    col
                 } else if property_above {
                     line_indent
                 } else {
@@ -522,6 +523,7 @@ spec: {}
             // Found by `cargo fuzz run splice_status`: a tag, then `?` alone, the key below it.
             "!pi\r?\r\r\r S \t",
             "!t\n?\n  k\n: v\n",
+            "!/\r    ?\r",
             "&x\n  a: 1\n",
             // Found by `cargo fuzz run splice_status`: a last blank line holding a tab.
             "!pi-Vb\nma:\n am     \n        \t",
