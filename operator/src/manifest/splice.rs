@@ -294,10 +294,12 @@ fn tab_indented_comment_after(text: &str, root: &Node, start: usize, end: usize,
     let entries = root.entries().unwrap_or_default();
     let next = entries.iter().map(|(k, _)| k.start.byte).filter(|b| *b > start).min();
     let until = next.map_or(doc_end, |b| line_start_of(text, b)).clamp(end, text.len());
-    let mut line_no = text[..end].matches('\n').count() + 1;
-    for raw in text[end..until].split('\n').skip(1) {
+    // Lines end at LF, CRLF or a lone CR, as YAML's do.
+    let breaks = |t: &str| t.replace("\r\n", "\n").matches(['\n', '\r']).count();
+    let mut line_no = breaks(&text[..end]) + 1;
+    let rest = text[end..until].replace("\r\n", "\n").replace('\r', "\n");
+    for raw in rest.split('\n').skip(1) {
         line_no += 1;
-        let raw = raw.trim_end_matches('\r');
         let line = raw.trim_start_matches([' ', '\t']);
         if line.starts_with('#') && raw[..raw.len() - line.len()].contains('\t') {
             return Some(line_no);
@@ -591,6 +593,11 @@ spec: {}
         assert_eq!(
             splice_status(text, 0, Some(&json!({"phase": "X"}))),
             Err(SpliceError::TabIndentedComment { line: 8 })
+        );
+        let text = "\n! status:\n )   \r \t # c";
+        assert_eq!(
+            splice_status(text, 0, Some(&json!({"phase": "X"}))),
+            Err(SpliceError::TabIndentedComment { line: 4 })
         );
     }
 
