@@ -294,18 +294,20 @@ fn tab_indented_comment_after(text: &str, root: &Node, start: usize, end: usize,
     let entries = root.entries().unwrap_or_default();
     let next = entries.iter().map(|(k, _)| k.start.byte).filter(|b| *b > start).min();
     let until = next.map_or(doc_end, |b| line_start_of(text, b)).clamp(end, text.len());
-    // Lines end at LF, CRLF or a lone CR, as YAML's do.
+    // Lines end at LF, CRLF or a lone CR, as YAML's do; the text is only copied to count
+    // them once such a comment is found (this runs on every status write).
     let breaks = |t: &str| t.replace("\r\n", "\n").matches(['\n', '\r']).count();
-    let mut line_no = breaks(&text[..end]) + 1;
-    let rest = text[end..until].replace("\r\n", "\n").replace('\r', "\n");
-    for raw in rest.split('\n').skip(1) {
-        line_no += 1;
+    let rest = &text[end..until];
+    let tabbed = |raw: &str| {
         let line = raw.trim_start_matches([' ', '\t']);
-        if line.starts_with('#') && raw[..raw.len() - line.len()].contains('\t') {
-            return Some(line_no);
-        }
+        line.starts_with('#') && raw[..raw.len() - line.len()].contains('\t')
+    };
+    if !rest.split(['\n', '\r']).skip(1).any(tabbed) {
+        return None;
     }
-    None
+    let rest = rest.replace("\r\n", "\n").replace('\r', "\n");
+    let at = rest.split('\n').skip(1).position(tabbed)?;
+    Some(breaks(&text[..end]) + 2 + at)
 }
 
 /// The status entry's extent, with the lines of empty nodes at its end, up to the next entry.
