@@ -280,12 +280,36 @@ fn ends_in_unbroken_block_scalar(text: &str, root: &Node) -> bool {
 /// byte order mark that starts the file.
 fn entry_line_start(text: &str, root: &Node) -> Option<usize> {
     let entries = root.entries()?;
-    entries.iter().rev().find_map(|(key, _)| {
-        let start = line_start_of(text, key.start.byte);
+    entries.iter().enumerate().rev().find_map(|(i, (key, _))| {
+        let key_line = line_start_of(text, key.start.byte);
+        // A `?` on a line above the key (`?` then `  key`, or an empty key and its `:` further
+        // down) opens the entry on its own line: a line between them would cut the key off.
+        let above = match i.checked_sub(1).and_then(|p| entries.get(p)) {
+            Some((k, v)) => v.content_end.or(k.content_end).unwrap_or(k.start.byte),
+            None => root.start.byte,
+        };
+        let start = explicit_key_line(text, above.min(key_line), key_line).unwrap_or(key_line);
         let start = if start == 0 && text.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { start };
+        // On the key's own line, nothing but indentation (or its `?`) may stand before it.
         let prefix = text.get(start..key.start.byte)?;
-        prefix.bytes().all(|b| b == b' ' || b == b'?').then_some(start)
+        (start != key_line || prefix.bytes().all(|b| b == b' ' || b == b'?')).then_some(start)
     })
+}
+
+/// The start of the last line in `text[from..to]` that begins with a `?` indicator after its
+/// indentation (between two entries only blank lines, comments and indicators stand).
+fn explicit_key_line(text: &str, from: usize, to: usize) -> Option<usize> {
+    let region = text.get(from..to)?;
+    let mut at = from;
+    let mut found = None;
+    for line in region.split_inclusive(['\n', '\r']) {
+        // The region's first piece may be the rest of a line that began before it.
+        if at == line_start_of(text, at) && line.trim_start_matches(' ').starts_with('?') {
+            found = Some(at);
+        }
+        at += line.len();
+    }
+    found
 }
 
 /// The 1-based line of a comment indented with a tab between the status entry (ending at
@@ -555,6 +579,14 @@ spec: {}
             // Found by the mutation run (tests/fuzz_corpus.rs): a byte order mark after the end.
             "a: 1\n\u{feff}",
             "? a\n:\n\u{feff}",
+            // Found by `cargo fuzz run splice_status`: the last entry's key opened by a `?`
+            // on a line above it; the status goes in front of the entry before.
+            "a: 1\n?\n  k\n: |\n  x",
+            "a: 1\n?\r\r: >\n  t",
+            "?\n  k\n: |\n  x",
+            "!pi$lur2\r?\r\r\r\r\r: >\n  t#x!r3r23  o/v.",
+            "a: 1\n  # c\n?\n  # d\n  k\n: |\n  x",
+            "a: 1\n? # c\n  k\n: |\n  x",
         ] {
             let before = values(text);
             let set = splice(text, 0, Some(&status));
