@@ -242,10 +242,14 @@ fn splice_block(
                 line: root.start.line,
                 what: "a document that ends in a block scalar without a final line break".into(),
             })?;
-            // Before the line break that ends the line above, as removal takes it away again.
+            // Before the line break that ends the line above, as removal takes it away again,
+            // and with that same break: after a lone CR, an LF would join it into one CR LF.
             let before = &text[..at];
             match before.strip_suffix("\r\n").or_else(|| before.strip_suffix(['\n', '\r'])) {
-                Some(above) => Ok(replace(text, above.len(), above.len(), &format!("{le}{pad}{block}"))),
+                Some(above) => {
+                    let line_break = &before[above.len()..];
+                    Ok(replace(text, above.len(), above.len(), &format!("{line_break}{pad}{block}")))
+                }
                 None => Ok(replace(text, at, at, &format!("{pad}{block}{le}"))),
             }
         }
@@ -587,6 +591,10 @@ spec: {}
             "!pi$lur2\r?\r\r\r\r\r: >\n  t#x!r3r23  o/v.",
             "a: 1\n  # c\n?\n  # d\n  k\n: |\n  x",
             "a: 1\n? # c\n  k\n: |\n  x",
+            // Found by `cargo fuzz run splice_status`: blank lines ended by lone CRs above the
+            // entry, in a file whose first line ends with LF.
+            "!pi-Vb\n:ma:\n ur1\r?\r\r\r\r\r:: >\n  t#xam   se c",
+            "a: 1\n\r\rb: |\n  x",
         ] {
             let before = values(text);
             let set = splice(text, 0, Some(&status));
