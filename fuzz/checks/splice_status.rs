@@ -42,6 +42,9 @@ pub fn check(data: &[u8]) {
             // name ends, so one sees a mapping and the other a scalar; the write is refused
             // with an error rather than guessed.
             Err(SpliceError::NotBlockMapping { .. }) if text.contains(['&', '!']) => continue,
+            // A byte order mark after the file's start, in front of the root's keys: libyaml
+            // counts it as a column and saphyr does not, so the write is refused too.
+            Err(SpliceError::NotBlockMapping { .. }) if text[1..].contains('\u{feff}') => continue,
             // Refused with the line to fix, rather than written unparseable.
             Err(SpliceError::TabIndentedComment { .. }) => continue,
             Err(e) => panic!("no status for mapping document {i}: {e}\n{text:?}"),

@@ -99,19 +99,34 @@ fn editable_root<'d>(text: &str, docs: &'d [Doc], index: usize) -> Result<(&'d N
     if ambiguous_anchor(text.get(line_start_of(text, root.start.byte)..head_end).unwrap_or_default()) {
         return Err(not_a_mapping());
     }
+    // A byte order mark that does not start the file, on a line of the root's head: libyaml
+    // counts it as a column there and saphyr does not, so the two readers put the root's keys
+    // in different columns and no status line is at both: refused rather than guessed.
+    // A flow mapping's status goes inside its braces, where columns do not matter.
+    if let NodeKind::Mapping { flow: false, entries } = &root.kind {
+        let first_key = entries.first().map_or(head_end, |(k, _)| k.start.byte);
+        let head_start = line_start_of(text, root.start.byte.min(first_key));
+        let head = text.get(head_start..first_key).unwrap_or_default();
+        if head.char_indices().any(|(i, c)| c == '\u{feff}' && head_start + i > 0) {
+            return Err(not_a_mapping());
+        }
+    }
     match &root.kind {
         NodeKind::Mapping { flow: true, .. } => Ok((root, RootStyle::Flow)),
         NodeKind::Mapping { flow: false, entries } => {
             // The indentation of the first key's line, not the key's column: `? key` and a
             // tag in front of the key put it further right.
             let indent = entries.first().map_or(0, |(k, _)| {
-                let line_start = line_start_of(text, k.start.byte);
+                // A byte order mark that starts the file is no column to either reader.
+                let line_start = skip_file_bom(text, line_start_of(text, k.start.byte));
                 let line_indent = text[line_start..k.start.byte].bytes().take_while(|b| *b == b' ').count();
                 // A `?` on the line before its key starts the mapping there; a tag or an
                 // anchor on the line before (`!t` then `  a: 1`) does not: the keys' column is
                 // the mapping's.
                 let property_above = text[root.start.byte..].starts_with(['!', '&']) && k.start.line > root.start.line;
-                let head = text.get(line_start_of(text, root.start.byte)..k.start.byte).unwrap_or_default();
+                let head = text
+                    .get(skip_file_bom(text, line_start_of(text, root.start.byte))..k.start.byte)
+                    .unwrap_or_default();
                 if let Some(col) = explicit_key_column(head) {
                     // `!t` then `?` then the key further down (or none: an empty key): the
                     // `?` opens the entry.
@@ -405,6 +420,15 @@ fn flow_entry_end(text: &str, key: &Node, value: &Node) -> usize {
 }
 
 /// The byte where the line holding `at` starts.
+/// `at`, or past the byte order mark when `at` is the start of a file that opens with one.
+fn skip_file_bom(text: &str, at: usize) -> usize {
+    if at == 0 && text.starts_with('\u{feff}') {
+        '\u{feff}'.len_utf8()
+    } else {
+        at
+    }
+}
+
 fn line_start_of(text: &str, at: usize) -> usize {
     text[..at].rfind(['\n', '\r']).map_or(0, |i| i + 1)
 }
@@ -595,6 +619,14 @@ spec: {}
             // entry, in a file whose first line ends with LF.
             "!pi-Vb\n:ma:\n ur1\r?\r\r\r\r\r:: >\n  t#xam   se c",
             "a: 1\n\r\rb: |\n  x",
+            // A byte order mark that starts the file is no column: the keys' line is indented.
+            "\u{feff}  a: 1\n  b: 2\n",
+            "\u{feff}  ? a\n  : 1\n",
+            "\u{feff}? a\n: 1\n",
+            "\u{feff}!t\n  a: 1\n",
+            // A mark alone on a line above the root, or in front of a flow root, is harmless.
+            "\n\u{feff}\n  a: 1\n",
+            "\n\u{feff}{a: 1}\n",
         ] {
             let before = values(text);
             let set = splice(text, 0, Some(&status));
@@ -630,6 +662,15 @@ spec: {}
             );
         }
         assert!(splice_status("&a {}\n", 0, Some(&json!(1))).is_ok());
+        // Found by `cargo fuzz run splice_status`: a byte order mark after the file's start in
+        // front of the root's keys, a column to libyaml and none to saphyr.
+        for text in ["\n\u{feff}  -: fo", "\n\u{feff}a: 1\n", "\n\u{feff}? a\n: 1\n", "x: 1\n...\n\u{feff}  a: 1\n"] {
+            let index = usize::from(text.starts_with('x'));
+            assert!(
+                matches!(splice_status(text, index, Some(&json!(1))), Err(SpliceError::NotBlockMapping { .. })),
+                "{text:?}"
+            );
+        }
         // Found by `cargo fuzz run splice_status`: a tab-indented comment after a status.
         let text = "a=: 1\nb: >\n! status:\n fm  ] \n\n fm   tu\n     t     \n  \t#####foxt";
         assert_eq!(
