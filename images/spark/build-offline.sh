@@ -24,6 +24,24 @@ hash=$(printf 'pyspark=%s numpy=%s packages=%s\n' "$SPARK_VERSION" "$NUMPY_VERSI
   | cat - "$here/../common.sh" "$here/build-offline.sh" "$here/Dockerfile.offline" "$here/entrypoint.sh" \
   | sha256sum | cut -c1-16)
 
+# What a standalone master or worker and a PySpark driver never load, about 160 MB of the
+# image (BENCHMARKS.md, issue 15), which every droplet would otherwise be sent: RocksDB's JNI
+# (state stores of streaming queries and the history server's disk store, 69 MB), the
+# Kubernetes backend and its client, pip and setuptools in the venv (a job's deps are built by
+# the operator, not in a container), locales, docs and man pages. Hive, Spark Connect and
+# the Scala compiler stay: a user's job may ask for them by configuration.
+trim() {
+  local root=$1 site="$1/opt/sparkswarm/venv/lib/python3.11/site-packages"
+  rm -f "$site"/pyspark/jars/rocksdbjni-*.jar "$site"/pyspark/jars/spark-kubernetes_*.jar \
+    "$site"/pyspark/jars/kubernetes-*.jar "$site"/pyspark/jars/volcano-*.jar \
+    "$site"/pyspark/jars/vertx-*.jar "$site"/pyspark/jars/zjsonpatch-*.jar
+  rm -rf "$site"/pip "$site"/pip-*.dist-info "$site"/setuptools "$site"/setuptools-*.dist-info \
+    "$site"/pkg_resources "$site"/_distutils_hack "$site"/distutils-precedence.pth \
+    "$root"/opt/sparkswarm/venv/bin/pip "$root"/opt/sparkswarm/venv/bin/pip3*
+  find "$root/usr/share/locale" -mindepth 1 -maxdepth 1 ! -name 'C.*' -exec rm -rf {} +
+  rm -rf "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/info/*
+}
+
 # Python packages into a venv, from the wheels found on this machine first.
 customize() {
   local root=$1
@@ -46,6 +64,7 @@ customize() {
   in_root "$root" /opt/sparkswarm/venv/bin/pip install -q --no-cache-dir --disable-pip-version-check \
     --cert /tmp/host-ca.crt --find-links /tmp/wheels "pyspark==$SPARK_VERSION" "numpy==$NUMPY_VERSION" >&2
   rm -rf "$root/tmp/wheels" "$root/tmp/host-ca.crt" "$root/root/.cache"
+  trim "$root"
   : > "$root/etc/resolv.conf"
   mkdir -p "$root/opt/sparkswarm/work"
 }

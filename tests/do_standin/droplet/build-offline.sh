@@ -12,7 +12,7 @@ images=$(cd "$here/../../../images" && pwd)
 . "$images/common.sh"
 
 TAG="sparkswarm/test-droplet:1"
-PACKAGES="openssh-server docker.io iptables iproute2 ca-certificates procps"
+PACKAGES="openssh-server docker.io iptables iproute2 ca-certificates procps zstd"
 
 force=0
 [ "${1:-}" = "--force" ] && force=1

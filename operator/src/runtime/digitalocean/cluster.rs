@@ -358,15 +358,16 @@ impl DigitalOceanRuntime {
                             if let Some(d) = kept.iter().find(|d| d.name == done.name) {
                                 self.loaded.lock().insert((name.to_string(), d.id), archive.id.clone());
                             }
-                            if let preload::Loaded::Sent { bytes, took } = loaded {
+                            if let preload::Loaded::Sent { bytes, compressed, took } = loaded {
                                 notes.push(Note {
                                     warning: false,
                                     reason: "ImageLoaded",
                                     message: format!(
-                                        "{}: {} loaded over SSH ({} MB in {:.1} s)",
+                                        "{}: {} loaded over SSH ({} MB{} in {:.1} s)",
                                         done.name,
                                         archive.image,
                                         bytes / 1_000_000,
+                                        if *compressed { " compressed" } else { "" },
                                         took.as_secs_f64()
                                     ),
                                 });

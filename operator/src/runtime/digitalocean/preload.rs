@@ -1,7 +1,10 @@
 //! The Spark image on every droplet without a registry: saved once from this machine's
-//! engine into an archive under the state directory (started while the droplets boot), then
-//! streamed into each droplet's engine (`docker load`) over that droplet's own SSH session,
-//! all droplets at once, each as soon as its Docker runs. Nothing is pushed or pulled: the
+//! engine into a zstd-compressed archive under the state directory (started while the
+//! droplets boot), then streamed into each droplet's engine (`docker load`) over that
+//! droplet's own SSH session, all droplets at once, each as soon as its Docker runs. A
+//! droplet with `zstd` (DigitalOcean's images have it) is sent the compressed bytes, about
+//! two thirds of the image, and decompresses them itself; to one without, the archive is
+//! decompressed here on the way. Nothing is pushed or pulled: the
 //! services run the image by its ID (`ClusterTarget::image_on_nodes`).
 //!
 //! The scripts are pure and unit-tested; a droplet that has the image already (same ID) is
@@ -12,8 +15,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use async_compression::tokio::bufread::ZstdDecoder;
+use async_compression::tokio::write::ZstdEncoder;
+use async_compression::Level;
 use futures::StreamExt;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWriteExt};
 
 use super::bootstrap::Node;
 use super::error::DoError;
@@ -26,7 +32,9 @@ pub struct Archive {
     pub image: String,
     /// Its ID on this machine's engine (`sha256:...`), which `docker load` keeps.
     pub id: String,
+    /// The saved image, compressed with zstd.
     pub path: PathBuf,
+    /// The compressed archive's size.
     pub bytes: u64,
 }
 
@@ -35,30 +43,45 @@ pub struct Archive {
 pub enum Loaded {
     /// The droplet had the image (same ID) already.
     Present,
+    /// `bytes` went over the SSH session, compressed or not.
     Sent {
         bytes: u64,
+        compressed: bool,
         took: Duration,
     },
 }
 
-/// Prints the ID of `id` when the engine has it; nothing (and success) when not.
+/// Prints the ID of `id` when the engine has it, then `zstd` when the droplet can
+/// decompress; nothing (and success) for what it lacks.
 pub fn has_image(id: &str) -> String {
-    format!("docker image inspect --format '{{{{.Id}}}}' {id} 2>/dev/null || true\n")
+    format!(
+        "docker image inspect --format '{{{{.Id}}}}' {id} 2>/dev/null || true\n\
+         command -v zstd >/dev/null 2>&1 && echo zstd || true\n"
+    )
 }
 
 /// Loads the image archive streamed to stdin.
 pub const LOAD: &str = "set -eu\ndocker load -q\n";
+
+/// Loads the zstd-compressed image archive streamed to stdin. A stream cut short ends the tar
+/// early, which fails `docker load`; the image is then checked by its ID in any case.
+pub const LOAD_ZSTD: &str = "set -eu\nzstd -dcq | docker load -q\n";
 
 /// True when the output of [`has_image`] says the engine has `id`.
 pub fn present(output: &str, id: &str) -> bool {
     output.lines().any(|l| l.trim() == id)
 }
 
+/// True when the output of [`has_image`] says the droplet has `zstd`.
+pub fn can_decompress(output: &str) -> bool {
+    output.lines().any(|l| l.trim() == "zstd")
+}
+
 /// The archive's file name for an image ID: the hex digits only (`sha256:` is no part of a
 /// portable file name).
 pub fn file_name(id: &str) -> Option<String> {
     let hex = id.strip_prefix("sha256:").unwrap_or(id);
-    (!hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit())).then(|| format!("{hex}.tar"))
+    (!hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit())).then(|| format!("{hex}.tar.zst"))
 }
 
 /// Loads `archive` into the droplet's engine unless it has the image already.
@@ -72,7 +95,16 @@ pub async fn load(node: &Node, archive: &Archive) -> Result<Loaded, DoError> {
         .await
         .map_err(|e| DoError::ImageLoadFailed(format!("opening {}: {e}", archive.path.display())))?;
     let input = tokio::io::BufReader::with_capacity(1 << 20, file);
-    node.run_with_input(&format!("loading {}", archive.image), LOAD, input).await?;
+    let step = format!("loading {}", archive.image);
+    let compressed = can_decompress(&seen.stdout);
+    let bytes = if compressed {
+        node.run_with_input(&step, LOAD_ZSTD, input).await?;
+        archive.bytes
+    } else {
+        let mut raw = Counted { inner: ZstdDecoder::new(input), bytes: 0 };
+        node.run_with_input(&step, LOAD, &mut raw).await?;
+        raw.bytes
+    };
     let seen = node.run("checking for the Spark image", &has_image(&archive.id), None).await?;
     if !present(&seen.stdout, &archive.id) {
         return Err(DoError::ImageLoadFailed(format!(
@@ -80,7 +112,26 @@ pub async fn load(node: &Node, archive: &Archive) -> Result<Loaded, DoError> {
             node.name, archive.image, archive.id
         )));
     }
-    Ok(Loaded::Sent { bytes: archive.bytes, took: started.elapsed() })
+    Ok(Loaded::Sent { bytes, compressed, took: started.elapsed() })
+}
+
+/// A reader that counts what went through it.
+struct Counted<R> {
+    inner: R,
+    bytes: u64,
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for Counted<R> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        self.bytes += (buf.filled().len() - before) as u64;
+        polled
+    }
 }
 
 /// The archives of this operator run, one per image, each made once (concurrent callers wait
@@ -158,9 +209,13 @@ async fn make(swarm: &SwarmRuntime, dir: &Path, image: &str) -> Result<Archive, 
     ));
     let started = Instant::now();
     let written = async {
-        let mut out = tokio::io::BufWriter::with_capacity(
-            1 << 20,
-            tokio::fs::File::create(&tmp).await.map_err(|e| fail(&format!("creating {}", tmp.display()), &e))?,
+        // Level 1: as fast as the engine saves (BENCHMARKS.md, issue 15), two thirds the bytes.
+        let mut out = ZstdEncoder::with_quality(
+            tokio::io::BufWriter::with_capacity(
+                1 << 20,
+                tokio::fs::File::create(&tmp).await.map_err(|e| fail(&format!("creating {}", tmp.display()), &e))?,
+            ),
+            Level::Precise(1),
         );
         let mut tar = std::pin::pin!(local.export_image(image));
         let mut bytes = 0u64;
@@ -169,11 +224,11 @@ async fn make(swarm: &SwarmRuntime, dir: &Path, image: &str) -> Result<Archive, 
             bytes += chunk.len() as u64;
             out.write_all(&chunk).await.map_err(|e| fail(&format!("writing {}", tmp.display()), &e))?;
         }
-        out.flush().await.map_err(|e| fail(&format!("writing {}", tmp.display()), &e))?;
+        out.shutdown().await.map_err(|e| fail(&format!("writing {}", tmp.display()), &e))?;
         Ok::<u64, DoError>(bytes)
     }
     .await;
-    let bytes = match written {
+    let raw = match written {
         Ok(b) => b,
         Err(e) => {
             let _ = tokio::fs::remove_file(&tmp).await;
@@ -181,7 +236,8 @@ async fn make(swarm: &SwarmRuntime, dir: &Path, image: &str) -> Result<Archive, 
         }
     };
     tokio::fs::rename(&tmp, &path).await.map_err(|e| fail(&format!("renaming {}", tmp.display()), &e))?;
-    tracing::info!(image, %id, bytes, secs = started.elapsed().as_secs_f64(), "saved the image for the droplets");
+    let bytes = tokio::fs::metadata(&path).await.map_err(|e| fail(&format!("reading {}", path.display()), &e))?.len();
+    tracing::info!(image, %id, raw, bytes, secs = started.elapsed().as_secs_f64(), "saved the image for the droplets");
     Ok(Archive { image: image.to_string(), id, path, bytes })
 }
 
@@ -207,15 +263,18 @@ mod tests {
         let id = "sha256:0123abcd";
         let s = has_image(id);
         assert!(s.contains("--format '{{.Id}}' sha256:0123abcd"), "{s}");
-        assert!(s.trim_end().ends_with("|| true"), "a missing image is an answer, not a failure: {s}");
+        assert!(s.lines().all(|l| l.trim_end().ends_with("|| true")), "what is missing is an answer, not a failure: {s}");
         assert!(present("sha256:0123abcd\n", id));
+        assert!(present("sha256:0123abcd\nzstd\n", id));
         assert!(!present("", id));
         assert!(!present("sha256:0123abcdef\n", id));
+        assert!(can_decompress("zstd\n") && can_decompress("sha256:0123abcd\nzstd\n"));
+        assert!(!can_decompress("sha256:0123abcd\n") && !can_decompress(""));
     }
 
     #[test]
     fn archive_names_are_the_hex_of_the_id() {
-        assert_eq!(file_name("sha256:00ff").as_deref(), Some("00ff.tar"));
+        assert_eq!(file_name("sha256:00ff").as_deref(), Some("00ff.tar.zst"));
         assert_eq!(file_name("sha256:../x"), None);
         assert_eq!(file_name(""), None);
     }
