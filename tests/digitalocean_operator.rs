@@ -252,6 +252,10 @@ async fn droplets_become_a_swarm_that_runs_jobs_and_sparks_examples_scale_to_fou
     let described = p.cli(&["describe", "sparkcluster", &name]);
     let text = String::from_utf8_lossy(&described.stdout);
     assert!(text.contains(&format!("sparkswarm-{name}-1")) && text.contains("SwarmInitialised"), "{text}");
+    // The image went to every droplet compressed: the droplets have `zstd`.
+    let loads: Vec<&str> = text.lines().filter(|l| l.contains("ImageLoaded")).collect();
+    assert_eq!(loads.len(), 3, "one ImageLoaded per droplet:\n{text}");
+    assert!(loads.iter().all(|l| l.contains("MB compressed in")), "{loads:#?}");
 
     // The two workers are spread over the droplets: at least one runs apart from the driver.
     let with_workers = standin

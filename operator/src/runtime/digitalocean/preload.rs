@@ -44,11 +44,7 @@ pub enum Loaded {
     /// The droplet had the image (same ID) already.
     Present,
     /// `bytes` went over the SSH session, compressed or not.
-    Sent {
-        bytes: u64,
-        compressed: bool,
-        took: Duration,
-    },
+    Sent { bytes: u64, compressed: bool, took: Duration },
 }
 
 /// Prints the ID of `id` when the engine has it, then `zstd` when the droplet can
@@ -263,13 +259,33 @@ mod tests {
         let id = "sha256:0123abcd";
         let s = has_image(id);
         assert!(s.contains("--format '{{.Id}}' sha256:0123abcd"), "{s}");
-        assert!(s.lines().all(|l| l.trim_end().ends_with("|| true")), "what is missing is an answer, not a failure: {s}");
+        assert!(
+            s.lines().all(|l| l.trim_end().ends_with("|| true")),
+            "what is missing is an answer, not a failure: {s}"
+        );
         assert!(present("sha256:0123abcd\n", id));
         assert!(present("sha256:0123abcd\nzstd\n", id));
         assert!(!present("", id));
         assert!(!present("sha256:0123abcdef\n", id));
         assert!(can_decompress("zstd\n") && can_decompress("sha256:0123abcd\nzstd\n"));
         assert!(!can_decompress("sha256:0123abcd\n") && !can_decompress(""));
+    }
+
+    /// The path to a droplet without `zstd`: the archive is decompressed here on the way, and
+    /// what went over the session is counted as sent.
+    #[tokio::test]
+    async fn an_archive_decompresses_on_the_way_to_what_was_saved() {
+        let image: Vec<u8> = (0..300_000u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
+        let mut enc = ZstdEncoder::with_quality(Vec::new(), Level::Precise(1));
+        enc.write_all(&image).await.expect("compress");
+        enc.shutdown().await.expect("finish");
+        let archive = enc.into_inner();
+        assert!(archive.len() < image.len() / 2, "{} of {}", archive.len(), image.len());
+        let mut raw = Counted { inner: ZstdDecoder::new(tokio::io::BufReader::new(&archive[..])), bytes: 0 };
+        let mut out = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut raw, &mut out).await.expect("decompress");
+        assert_eq!(out, image);
+        assert_eq!(raw.bytes, image.len() as u64);
     }
 
     #[test]
