@@ -55,6 +55,16 @@ struct Run {
     swarm_formed: f64,
     ready: f64,
     api_requests: usize,
+    /// The slowest droplet's image load and the MB it was sent, from its `ImageLoaded` event.
+    slowest_load: Option<(f64, u64)>,
+}
+
+/// `(seconds, MB)` from an `ImageLoaded` message: `... loaded over SSH (627 MB compressed in 9.8 s)`.
+fn load_figures(message: &str) -> Option<(f64, u64)> {
+    let inside = message.rsplit_once('(')?.1.strip_suffix(')')?;
+    let mb = inside.split_whitespace().next()?.parse().ok()?;
+    let secs = inside.rsplit_once(" in ")?.1.strip_suffix(" s")?.parse().ok()?;
+    Some((secs, mb))
 }
 
 async fn one(bin: &Path, nodes: u32, boot: Duration) -> Run {
@@ -104,8 +114,14 @@ async fn one(bin: &Path, nodes: u32, boot: Duration) -> Run {
     // is written once the whole pass, image copy included, is done).
     let events = std::fs::read_to_string(root.path().join(format!(".sparkswarm/events/sparkcluster/{name}.jsonl")))
         .unwrap_or_default();
+    let mut slowest_load = None::<(f64, u64)>;
     for line in events.lines() {
         let Ok(e) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        if e["reason"] == "ImageLoaded" {
+            if let Some(l) = e["message"].as_str().and_then(load_figures) {
+                slowest_load = Some(slowest_load.map_or(l, |s| if l.0 > s.0 { l } else { s }));
+            }
+        }
         if e["reason"] == "SwarmInitialised" || e["reason"] == "NodeJoined" {
             if let Some(at) = e["firstTimestamp"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()) {
                 let secs = (at.with_timezone(&chrono::Utc) - wall0).num_milliseconds() as f64 / 1000.0;
@@ -127,6 +143,7 @@ async fn one(bin: &Path, nodes: u32, boot: Duration) -> Run {
         swarm_formed: swarm_formed.unwrap_or(f64::NAN),
         ready,
         api_requests,
+        slowest_load,
     }
 }
 
@@ -144,15 +161,16 @@ async fn main() {
     }
     builds.push(("this", std::path::PathBuf::from(BIN)));
     println!(
-        "{:>9} {:>6} {:>12} {:>14} {:>9} {:>13}",
-        "build", "nodes", "all active", "swarm formed", "Ready", "API requests"
+        "{:>9} {:>6} {:>12} {:>14} {:>9} {:>13} {:>22}",
+        "build", "nodes", "all active", "swarm formed", "Ready", "API requests", "slowest image load"
     );
     for n in counts {
         for (label, bin) in &builds {
             let r = one(bin, n, boot).await;
+            let load = r.slowest_load.map_or_else(|| "-".to_string(), |(s, mb)| format!("{s:.1} s, {mb} MB"));
             println!(
-                "{:>9} {:>6} {:>11.1}s {:>13.1}s {:>8.1}s {:>13}",
-                label, r.nodes, r.all_active, r.swarm_formed, r.ready, r.api_requests
+                "{:>9} {:>6} {:>11.1}s {:>13.1}s {:>8.1}s {:>13} {:>22}",
+                label, r.nodes, r.all_active, r.swarm_formed, r.ready, r.api_requests, load
             );
         }
     }
