@@ -2,7 +2,7 @@
 //! droplets, against the DigitalOcean stand-in with a 20 s simulated boot delay. The droplets
 //! are real hosts (containers with OpenSSH and their own Docker engine, see
 //! `tests/do_standin`), so the time includes the SSH bootstrap, the swarm, the Spark image
-//! copied to the manager and pushed into the cluster's registry, and Spark starting.
+//! loaded into every droplet over its SSH session (`preload.rs`), and Spark starting.
 //!
 //! Run: `cargo bench --bench do_bringup` (needs the images `.ci/run` builds). Set
 //! `BENCH_NODES=1,3` to choose the counts, `BENCH_BOOT_SECS` for the boot delay, and
