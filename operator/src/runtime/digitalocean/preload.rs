@@ -197,7 +197,7 @@ async fn make(swarm: &SwarmRuntime, dir: &Path, image: &str) -> Result<Archive, 
         return Ok(Archive { image: image.to_string(), id, path, bytes: meta.len() });
     }
     tokio::fs::create_dir_all(dir).await.map_err(|e| fail(&format!("creating {}", dir.display()), &e))?;
-    remove_partials(dir).await;
+    remove_leftovers(dir).await;
     let tmp = dir.join(format!(
         ".{}.{}.partial",
         std::process::id(),
@@ -238,16 +238,23 @@ async fn make(swarm: &SwarmRuntime, dir: &Path, image: &str) -> Result<Archive, 
 }
 
 /// Removes what an operator killed while saving left behind (one operator per state
-/// directory: no other is writing one now).
-async fn remove_partials(dir: &Path) {
+/// directory: no other is writing one now), and the uncompressed `<id>.tar` archives of
+/// earlier versions, which nothing reads any more and which are an image's size each.
+async fn remove_leftovers(dir: &Path) {
     let Ok(mut rd) = tokio::fs::read_dir(dir).await else { return };
     while let Ok(Some(e)) = rd.next_entry().await {
         let name = e.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with('.') && name.ends_with(".partial") {
+        if is_leftover(&name.to_string_lossy()) {
             let _ = tokio::fs::remove_file(e.path()).await;
         }
     }
+}
+
+fn is_leftover(name: &str) -> bool {
+    let partial = name.starts_with('.') && name.ends_with(".partial");
+    let uncompressed =
+        name.strip_suffix(".tar").is_some_and(|hex| !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()));
+    partial || uncompressed
 }
 
 #[cfg(test)]
@@ -286,6 +293,14 @@ mod tests {
         tokio::io::AsyncReadExt::read_to_end(&mut raw, &mut out).await.expect("decompress");
         assert_eq!(out, image);
         assert_eq!(raw.bytes, image.len() as u64);
+    }
+
+    #[test]
+    fn leftovers_are_partials_and_uncompressed_archives_only() {
+        assert!(is_leftover(".123.00ff.tar.zst.partial"));
+        assert!(is_leftover("00ff.tar"));
+        assert!(!is_leftover("00ff.tar.zst"));
+        assert!(!is_leftover("notes.tar") && !is_leftover(".tar") && !is_leftover("keys"));
     }
 
     #[test]
