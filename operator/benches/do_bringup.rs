@@ -5,7 +5,8 @@
 //! loaded into every droplet over its SSH session (`preload.rs`), and Spark starting.
 //!
 //! Run: `cargo bench --bench do_bringup` (needs the images `.ci/run` builds). Set
-//! `BENCH_NODES=1,3` to choose the counts, `BENCH_BOOT_SECS` for the boot delay, and
+//! `BENCH_NODES=1,3` to choose the counts, `BENCH_BOOT_SECS` for the boot delay,
+//! `BENCH_LOG_DIR` to keep each run's operator log and events there, and
 //! `BENCH_BASELINE_BIN` to another build's `sparkswarm` binary to run it side by side (before
 //! this build, for each count).
 
@@ -128,6 +129,14 @@ async fn one(bin: &Path, nodes: u32, boot: Duration) -> Run {
                 swarm_formed = Some(swarm_formed.map_or(secs, |s: f64| s.max(secs)));
             }
         }
+    }
+    // Where the time went, for whoever reads the operator's log and events afterwards.
+    if let Some(dir) = std::env::var_os("BENCH_LOG_DIR") {
+        let dir = Path::new(&dir);
+        let stem = format!("{}-{nodes}", bin.file_name().and_then(|n| n.to_str()).unwrap_or("sparkswarm"));
+        std::fs::create_dir_all(dir).expect("BENCH_LOG_DIR");
+        std::fs::copy(root.path().join("operator.log"), dir.join(format!("{stem}.log"))).expect("copy the log");
+        std::fs::write(dir.join(format!("{stem}.events.jsonl")), &events).expect("copy the events");
     }
     std::fs::remove_file(&file).expect("rm");
     let gone = Instant::now() + Duration::from_secs(300);
