@@ -12,6 +12,25 @@ own_ip() {
   python3 -c 'import socket; print(socket.gethostbyname(socket.gethostname()))'
 }
 
+# Until the master accepts connections (at most SPARKSWARM_MASTER_WAIT_SECS, 120 s): a worker
+# whose first registration fails tries again only 5 to 15 s later (Spark's fixed, fuzzed
+# retry interval), and on a swarm the workers' tasks often start before the master listens.
+wait_for_master() {
+  python3 - "$1" "${SPARKSWARM_MASTER_WAIT_SECS:-120}" <<'PY' || true
+import socket, sys, time
+masters = [m.rsplit(":", 1) for m in sys.argv[1].split("://", 1)[-1].split(",")]
+deadline = time.monotonic() + float(sys.argv[2])
+while time.monotonic() < deadline:
+    for host, port in masters:
+        try:
+            socket.create_connection((host, int(port)), timeout=1).close()
+            sys.exit(0)
+        except (OSError, ValueError):
+            pass
+    time.sleep(0.2)
+PY
+}
+
 case "${1:-}" in
   master)
     shift
@@ -24,6 +43,7 @@ case "${1:-}" in
     [ $# -ge 1 ] || { echo "usage: worker <master-url>" >&2; exit 64; }
     url=$1
     shift
+    wait_for_master "$url"
     ip=$(own_ip)
     exec "$SPARK_HOME/bin/spark-class" org.apache.spark.deploy.worker.Worker \
       --host "$ip" --cores "${SPARK_WORKER_CORES:-1}" --memory "${SPARK_WORKER_MEMORY:-1g}" \

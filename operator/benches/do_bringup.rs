@@ -6,7 +6,8 @@
 //!
 //! Run: `cargo bench --bench do_bringup` (needs the images `.ci/run` builds). Set
 //! `BENCH_NODES=1,3` to choose the counts, `BENCH_BOOT_SECS` for the boot delay,
-//! `BENCH_LOG_DIR` to keep each run's operator log and events there, and
+//! `BENCH_LOG_DIR` to keep each run's operator log and events there, `BENCH_IMAGE` for
+//! another Spark image than the default, and
 //! `BENCH_BASELINE_BIN` to another build's `sparkswarm` binary to run it side by side (before
 //! this build, for each count).
 
@@ -22,8 +23,10 @@ use do_standin::{Config, HostsConfig, Standin};
 const BIN: &str = env!("CARGO_BIN_EXE_sparkswarm");
 
 fn cluster(name: &str, nodes: u32) -> String {
+    // `BENCH_IMAGE`: another Spark image, e.g. an earlier build of images/spark kept under a tag.
+    let image = std::env::var("BENCH_IMAGE").map(|i| format!("  image: {i}\n")).unwrap_or_default();
     format!(
-        "apiVersion: sparkswarm.io/v1alpha1\nkind: SparkCluster\nmetadata:\n  name: {name}\nspec:\n  provider:\n    digitalocean:\n      tokenFrom: {{env: DIGITALOCEAN_TOKEN}}\n      nodes: {nodes}\n  workers: {{replicas: 2, cores: 1, memory: 1g}}\n  registry: {{enabled: true}}\n"
+        "apiVersion: sparkswarm.io/v1alpha1\nkind: SparkCluster\nmetadata:\n  name: {name}\nspec:\n{image}  provider:\n    digitalocean:\n      tokenFrom: {{env: DIGITALOCEAN_TOKEN}}\n      nodes: {nodes}\n  workers: {{replicas: 2, cores: 1, memory: 1g}}\n  registry: {{enabled: true}}\n"
     )
 }
 
