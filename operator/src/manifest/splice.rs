@@ -249,7 +249,10 @@ fn splice_block(
             let last = root.content_end.unwrap_or(root.start.byte);
             let at = past_empty_nodes(text, tree::line_end(text, last), doc_end, false, true);
             if !ends_in_unbroken_block_scalar(text, root) {
-                return Ok(replace(text, at, at, &format!("{le}{pad}{block}")));
+                // Behind a lone CR (a blank line ended by one), an LF would join it into one
+                // CR LF, and removing the status would take both: a CR goes in instead.
+                let line_break = if le == "\n" && text[..at].ends_with('\r') { "\r" } else { le };
+                return Ok(replace(text, at, at, &format!("{line_break}{pad}{block}")));
             }
             // A status after it would give the scalar's last line a line break, which its
             // value would then hold: the status goes in front of an entry instead.
@@ -619,6 +622,13 @@ spec: {}
             // entry, in a file whose first line ends with LF.
             "!pi-Vb\n:ma:\n ur1\r?\r\r\r\r\r:: >\n  t#xam   se c",
             "a: 1\n\r\rb: |\n  x",
+            // Found by `cargo fuzz run splice_status` (58 min): a literal block scalar whose
+            // last lines end with lone CRs, in a file whose first line ends with LF; the status
+            // goes behind a CR.
+            "apon: |\nnA/R-uses/187ma apon: |\n  cluf:8pplicatx-useslunApplicat&\r\r\r  \n  ",
+            "a: |\n  x\r\r  \n  ",
+            "a: |\n  x\r\r",
+            "a: |\n  x\r\r\n",
             // A byte order mark that starts the file is no column: the keys' line is indented.
             "\u{feff}  a: 1\n  b: 2\n",
             "\u{feff}  ? a\n  : 1\n",
