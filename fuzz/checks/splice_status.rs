@@ -44,7 +44,11 @@ pub fn check(data: &[u8]) {
             Err(SpliceError::NotBlockMapping { .. }) if text.contains(['&', '!']) => continue,
             // A byte order mark after the file's start, in front of the root's keys: libyaml
             // counts it as a column and saphyr does not, so the write is refused too.
-            Err(SpliceError::NotBlockMapping { .. }) if text[1..].contains('\u{feff}') => continue,
+            Err(SpliceError::NotBlockMapping { .. })
+                if text.char_indices().any(|(at, c)| at > 0 && c == '\u{feff}') =>
+            {
+                continue
+            }
             // Refused with the line to fix, rather than written unparseable.
             Err(SpliceError::TabIndentedComment { .. }) => continue,
             Err(e) => panic!("no status for mapping document {i}: {e}\n{text:?}"),

@@ -256,7 +256,7 @@ fn splice_block(
             }
             // A status after it would give the scalar's last line a line break, which its
             // value would then hold: the status goes in front of an entry instead.
-            let at = entry_line_start(text, root).ok_or_else(|| SpliceError::NotBlockMapping {
+            let at = entry_line_start(text, root, indent).ok_or_else(|| SpliceError::NotBlockMapping {
                 line: root.start.line,
                 what: "a document that ends in a block scalar without a final line break".into(),
             })?;
@@ -300,7 +300,7 @@ fn ends_in_unbroken_block_scalar(text: &str, root: &Node) -> bool {
 /// Where a line of the root mapping can go in front of one of its entries: the start of the
 /// last entry's line that holds nothing but indentation (or a `?`) before its key, after a
 /// byte order mark that starts the file.
-fn entry_line_start(text: &str, root: &Node) -> Option<usize> {
+fn entry_line_start(text: &str, root: &Node, indent: usize) -> Option<usize> {
     let entries = root.entries()?;
     entries.iter().enumerate().rev().find_map(|(i, (key, _))| {
         let key_line = line_start_of(text, key.start.byte);
@@ -310,7 +310,7 @@ fn entry_line_start(text: &str, root: &Node) -> Option<usize> {
             Some((k, v)) => v.content_end.or(k.content_end).unwrap_or(k.start.byte),
             None => root.start.byte,
         };
-        let start = explicit_key_line(text, above.min(key_line), key_line).unwrap_or(key_line);
+        let start = explicit_key_line(text, above.min(key_line), key_line, indent).unwrap_or(key_line);
         let start = if start == 0 && text.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { start };
         // On the key's own line, nothing but indentation (or its `?`) may stand before it.
         let prefix = text.get(start..key.start.byte)?;
@@ -318,15 +318,17 @@ fn entry_line_start(text: &str, root: &Node) -> Option<usize> {
     })
 }
 
-/// The start of the last line in `text[from..to]` that begins with a `?` indicator after its
-/// indentation (between two entries only blank lines, comments and indicators stand).
-fn explicit_key_line(text: &str, from: usize, to: usize) -> Option<usize> {
+/// The start of the last line in `text[from..to]` that begins with a `?` indicator at the
+/// mapping's column `indent` (between two entries only blank lines, comments and indicators
+/// stand; a `?` further right opens a key of a nested mapping, not this one's).
+fn explicit_key_line(text: &str, from: usize, to: usize, indent: usize) -> Option<usize> {
     let region = text.get(from..to)?;
     let mut at = from;
     let mut found = None;
     for line in region.split_inclusive(['\n', '\r']) {
         // The region's first piece may be the rest of a line that began before it.
-        if at == line_start_of(text, at) && line.trim_start_matches(' ').starts_with('?') {
+        let rest = line.trim_start_matches(' ');
+        if at == line_start_of(text, at) && line.len() - rest.len() == indent && rest.starts_with('?') {
             found = Some(at);
         }
         at += line.len();
@@ -629,6 +631,16 @@ spec: {}
             "a: |\n  x\r\r  \n  ",
             "a: |\n  x\r\r",
             "a: |\n  x\r\r\n",
+            // Found by the mutation run (tests/fuzz_corpus.rs): a `?` of a nested mapping on a
+            // line above the last key is not the one that opens it.
+            "!pi-Vb\n:ma:\n ?\r\r\r\r\r3: >\n  t#x|am   se c",
+            "a:\n  ?\n3: |\n  x",
+            // Found by `cargo fuzz run splice_status`: a block scalar with an indentation
+            // indicator whose only line is spaces beyond it, which are its value.
+            "b :  >1\n       ",
+            "b: |1\n   \n   ",
+            "a: 1\nb: >2\n\n     \nc: 2\n",
+            "a: 1\nb: |1\n    ",
             // A byte order mark that starts the file is no column: the keys' line is indented.
             "\u{feff}  a: 1\n  b: 2\n",
             "\u{feff}  ? a\n  : 1\n",

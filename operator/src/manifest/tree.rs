@@ -338,7 +338,21 @@ fn scalar_content_end(text: &str, offsets: &Offsets, span: &Span, value: &str, s
             let body = text.get(a..b.max(a)).unwrap_or("");
             let trimmed = body.trim_end_matches([' ', '\t', '\r', '\n']);
             if trimmed.is_empty() {
-                return None;
+                // Only lines of spaces beyond an explicit indentation (`>1` over `"      "`):
+                // they are the value, one line each, the first where the span starts.
+                let lines = value.trim_end_matches('\n');
+                if lines.is_empty() {
+                    return None;
+                }
+                let mut end = line_end(text, a);
+                for _ in 0..lines.matches('\n').count() {
+                    let next = end + if text[end..].starts_with("\r\n") { 2 } else { 1 };
+                    if next > b {
+                        break;
+                    }
+                    end = line_end(text, next);
+                }
+                return Some(end.min(b.max(a)));
             }
             // Lines of spaces beyond the block's indentation are content too (`"  "`); the
             // value has one line per such line after its last visible character, which
