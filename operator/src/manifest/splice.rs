@@ -311,7 +311,7 @@ fn entry_line_start(text: &str, root: &Node, indent: usize) -> Option<usize> {
             None => root.start.byte,
         };
         let start = explicit_key_line(text, above.min(key_line), key_line, indent).unwrap_or(key_line);
-        let start = if start == 0 && text.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { start };
+        let start = skip_file_bom(text, start);
         // On the key's own line, nothing but indentation (or its `?`) may stand before it.
         let prefix = text.get(start..key.start.byte)?;
         (start != key_line || prefix.bytes().all(|b| b == b' ' || b == b'?')).then_some(start)
