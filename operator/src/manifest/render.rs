@@ -175,9 +175,13 @@ fn plain_as_serde_yaml_would(v: &Value) -> Option<String> {
 /// serde_yaml follows YAML 1.2 and leaves these plain, but YAML 1.1 readers (PyYAML, older
 /// yq) would read them as booleans: a user scripting against the status must get strings.
 fn is_yaml11_bool(s: &str) -> bool {
-    const WORDS: [&str; 11] = ["y", "yes", "n", "no", "on", "off", "true", "false", "Y", "N", "~"];
+    // Each word as YAML 1.1 spells it: lower case, capitalised, upper case. A fixed list:
+    // this runs for every scalar of every status written.
+    const WORDS: [&str; 23] = [
+        "y", "Y", "n", "N", "~", "yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF", "true",
+        "True", "TRUE", "false", "False", "FALSE",
+    ];
     WORDS.contains(&s)
-        || ["yes", "no", "on", "off", "true", "false"].iter().any(|w| s == w.to_uppercase() || s == capitalized(w))
 }
 
 /// YAML 1.1 readers (PyYAML) turn a plain `2024-01-02` or `2024-01-02T03:04:05Z` into a
@@ -202,11 +206,6 @@ pub(crate) fn document(value: &Value) -> Result<String, String> {
         }
         other => Ok(scalar(other)? + "\n"),
     }
-}
-
-fn capitalized(w: &str) -> String {
-    let mut c = w.chars();
-    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
 /// A YAML double-quoted scalar: every character that is not printable, or that YAML 1.1
@@ -254,6 +253,23 @@ mod tests {
             assert!(!text.contains('\n') || !text.contains("|"), "{text}");
             let back: Value = serde_yaml::from_str(&text).expect("parse");
             assert_eq!(back, json!({"status": v}), "{text}");
+        }
+    }
+
+    #[test]
+    fn yaml11_booleans_are_quoted_in_each_spelling_yaml11_knows() {
+        for word in ["yes", "no", "on", "off", "true", "false"] {
+            let capital = word[..1].to_uppercase() + &word[1..];
+            for s in [word.to_string(), capital, word.to_uppercase()] {
+                assert_eq!(scalar(&json!(s)).expect("render"), format!("'{s}'"));
+            }
+        }
+        for s in ["y", "Y", "n", "N", "~"] {
+            assert_eq!(scalar(&json!(s)).expect("render"), format!("'{s}'"));
+        }
+        // Mixed case is no boolean to a YAML 1.1 reader either.
+        for s in ["yES", "oN", "tRUE", "Nope"] {
+            assert_eq!(scalar(&json!(s)).expect("render"), s);
         }
     }
 
