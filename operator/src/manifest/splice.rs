@@ -641,6 +641,11 @@ spec: {}
             "b: |1\n   \n   ",
             "a: 1\nb: >2\n\n     \nc: 2\n",
             "a: 1\nb: |1\n    ",
+            // Found by `cargo fuzz run splice_status`: the same behind a tag.
+            "b : ! >1\n       ",
+            "b: !t |1\n    ",
+            "b: !!str >1\n     \n     ",
+            "b: &x >1\n     ",
             // A byte order mark that starts the file is no column: the keys' line is indented.
             "\u{feff}  a: 1\n  b: 2\n",
             "\u{feff}  ? a\n  : 1\n",

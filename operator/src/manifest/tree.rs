@@ -337,14 +337,18 @@ fn scalar_content_end(text: &str, offsets: &Offsets, span: &Span, value: &str, s
         ScalarStyle::Literal | ScalarStyle::Folded => {
             let body = text.get(a..b.max(a)).unwrap_or("");
             let trimmed = body.trim_end_matches([' ', '\t', '\r', '\n']);
-            if trimmed.is_empty() {
+            // Behind a tag or an anchor the span starts at it, not at the first content line.
+            let header = decorated_block_header(body);
+            let content = &body[header..];
+            let spaces_only = !content.is_empty() && content.trim_end_matches([' ', '\t', '\r', '\n']).is_empty();
+            if trimmed.is_empty() || (header > 0 && spaces_only) {
                 // Only lines of spaces beyond an explicit indentation (`>1` over `"      "`):
-                // they are the value, one line each, the first where the span starts.
+                // they are the value, one line each, the first where the content starts.
                 let lines = value.trim_end_matches('\n');
                 if lines.is_empty() {
                     return None;
                 }
-                let mut end = line_end(text, a);
+                let mut end = line_end(text, a + header);
                 for _ in 0..lines.matches('\n').count() {
                     let next = end + if text[end..].starts_with("\r\n") { 2 } else { 1 };
                     if next > b {
@@ -378,6 +382,45 @@ fn scalar_content_end(text: &str, offsets: &Offsets, span: &Span, value: &str, s
         ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => Some(quoted_end(text, a, style).unwrap_or(b)),
         _ => Some(b),
     }
+}
+
+/// Where the content of a block scalar whose span starts at a tag or an anchor begins: after
+/// the line holding its `|` or `>` (the decorations may sit on lines above it). 0 when the
+/// span does not start at a decoration, or no indicator line ends inside it.
+fn decorated_block_header(body: &str) -> usize {
+    if !body.starts_with(['!', '&']) {
+        return 0;
+    }
+    let bytes = body.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            // A tag or an anchor: up to the next blank.
+            b'!' | b'&' => {
+                while i < bytes.len() && !matches!(bytes[i], b' ' | b'\t' | b'\r' | b'\n') {
+                    i += 1;
+                }
+            }
+            b' ' | b'\t' | b'\r' | b'\n' => i += 1,
+            b'#' => {
+                while i < bytes.len() && !matches!(bytes[i], b'\r' | b'\n') {
+                    i += 1;
+                }
+            }
+            b'|' | b'>' => {
+                while i < bytes.len() && !matches!(bytes[i], b'\r' | b'\n') {
+                    i += 1;
+                }
+                return match bytes.get(i..) {
+                    Some([b'\r', b'\n', ..]) => i + 2,
+                    Some([_, ..]) => i + 1,
+                    _ => 0,
+                };
+            }
+            _ => return 0,
+        }
+    }
+    0
 }
 
 /// The byte after the closing quote of the quoted scalar whose span starts at `from`.
