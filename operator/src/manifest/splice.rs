@@ -646,6 +646,9 @@ spec: {}
             "b: !t |1\n    ",
             "b: !!str >1\n     \n     ",
             "b: &x >1\n     ",
+            "a: |\r\r ! |\r\r  \n  \n---\nb: 1\n",
+            "'ma apon\u{fffb}': |\r\r ! |\r\r  \n  \n---\n---\n",
+            "---'ma apon\u{fffb}: |\r\r ! |\r\r  \n  \n---\n---\n",
             // A byte order mark that starts the file is no column: the keys' line is indented.
             "\u{feff}  a: 1\n  b: 2\n",
             "\u{feff}  ? a\n  : 1\n",

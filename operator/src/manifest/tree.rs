@@ -351,7 +351,7 @@ fn scalar_content_end(text: &str, offsets: &Offsets, span: &Span, value: &str, s
                 let mut end = line_end(text, a + header);
                 for _ in 0..lines.matches('\n').count() {
                     let next = end + if text[end..].starts_with("\r\n") { 2 } else { 1 };
-                    if next > b {
+                    if next > b || !blank_line(text, next) {
                         break;
                     }
                     end = line_end(text, next);
@@ -371,7 +371,9 @@ fn scalar_content_end(text: &str, offsets: &Offsets, span: &Span, value: &str, s
             for _ in 0..spaced + kept.saturating_sub(1) {
                 let lb = line_end(text, end);
                 let next = lb + if text[lb..].starts_with("\r\n") { 2 } else { 1 };
-                if next > b {
+                // The lines counted here hold nothing but blanks: a `---` or a key below is
+                // never one of them, however the two parsers count lone CRs.
+                if next > b || !blank_line(text, next) {
                     break;
                 }
                 end = line_end(text, next);
@@ -483,6 +485,12 @@ fn attach(stack: &mut [Frame], current: &mut Option<DocState>, node: Node) -> Re
 }
 
 /// The byte where the line holding `at` ends, before its line break.
+/// Whether the line that starts at `at` holds only spaces and tabs (or nothing).
+fn blank_line(text: &str, at: usize) -> bool {
+    let at = at.min(text.len());
+    text[at..line_end(text, at)].bytes().all(|c| c == b' ' || c == b'\t')
+}
+
 pub(crate) fn line_end(text: &str, at: usize) -> usize {
     let at = at.min(text.len());
     text.as_bytes()[at..].iter().position(|b| *b == b'\n' || *b == b'\r').map_or(text.len(), |i| at + i)
