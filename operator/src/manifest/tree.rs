@@ -484,13 +484,13 @@ fn attach(stack: &mut [Frame], current: &mut Option<DocState>, node: Node) -> Re
     Ok(())
 }
 
-/// The byte where the line holding `at` ends, before its line break.
 /// Whether the line that starts at `at` holds only spaces and tabs (or nothing).
 fn blank_line(text: &str, at: usize) -> bool {
     let at = at.min(text.len());
     text[at..line_end(text, at)].bytes().all(|c| c == b' ' || c == b'\t')
 }
 
+/// The byte where the line holding `at` ends, before its line break.
 pub(crate) fn line_end(text: &str, at: usize) -> usize {
     let at = at.min(text.len());
     text.as_bytes()[at..].iter().position(|b| *b == b'\n' || *b == b'\r').map_or(text.len(), |i| at + i)
