@@ -649,6 +649,18 @@ spec: {}
             "a: |\r\r ! |\r\r  \n  \n---\nb: 1\n",
             "'ma apon\u{fffb}': |\r\r ! |\r\r  \n  \n---\n---\n",
             "---'ma apon\u{fffb}: |\r\r ! |\r\r  \n  \n---\n---\n",
+            // Found by `cargo fuzz run splice_status` (37 min): keep chomping over lines ended
+            // by lone CRs, at the end of a file with no final line break.
+            "po0: |+\r \r      \n  ",
+            "a: |+\n \n      \n  ",
+            "a: |+\n\n\n",
+            "a: >+\r\r\r  ",
+            "a: |+\n  \n\nb: 1\n",
+            "a: !t |+\n \n      \n  ",
+            "a: !t |+\r \r      \n  ",
+            "a: &x |+\n\n\n",
+            "a: !t\n  |+\n\n\n  ",
+            "a: |-\n\n\n  ",
             // A byte order mark that starts the file is no column: the keys' line is indented.
             "\u{feff}  a: 1\n  b: 2\n",
             "\u{feff}  ? a\n  : 1\n",

@@ -345,11 +345,14 @@ fn scalar_content_end(text: &str, offsets: &Offsets, span: &Span, value: &str, s
                 // Only lines of spaces beyond an explicit indentation (`>1` over `"      "`):
                 // they are the value, one line each, the first where the content starts.
                 let lines = value.trim_end_matches('\n');
-                if lines.is_empty() {
-                    return None;
-                }
+                // With keep chomping and no line but blanks, one line per kept break.
+                let more = if lines.is_empty() {
+                    value.matches('\n').count().checked_sub(1)?
+                } else {
+                    lines.matches('\n').count()
+                };
                 let mut end = line_end(text, a + header);
-                for _ in 0..lines.matches('\n').count() {
+                for _ in 0..more {
                     let next = end + if text[end..].starts_with("\r\n") { 2 } else { 1 };
                     if next > b || !blank_line(text, next) {
                         break;
@@ -367,8 +370,19 @@ fn scalar_content_end(text: &str, offsets: &Offsets, span: &Span, value: &str, s
             // With keep chomping (`|+`) trailing blank lines are part of the value: one per
             // newline beyond the one ending the last text line.
             let kept = value.len() - text_part.len();
+            // When no line below the header holds more than blanks (`|+` over blank lines),
+            // each line of the value is one line below it; the header's own break is not one.
+            let header_line = match header {
+                0 if body.starts_with(['|', '>']) => line_end(body, 0),
+                _ => header,
+            };
+            let steps = if header_line > 0 && trimmed.len() <= header_line {
+                value.matches('\n').count() + usize::from(!value.is_empty() && !value.ends_with('\n'))
+            } else {
+                spaced + kept.saturating_sub(1)
+            };
             let mut end = a + trimmed.len();
-            for _ in 0..spaced + kept.saturating_sub(1) {
+            for _ in 0..steps {
                 let lb = line_end(text, end);
                 let next = lb + if text[lb..].starts_with("\r\n") { 2 } else { 1 };
                 // The lines counted here hold nothing but blanks: a `---` or a key below is
