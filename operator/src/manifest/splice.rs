@@ -661,6 +661,12 @@ spec: {}
             "a: &x |+\n\n\n",
             "a: !t\n  |+\n\n\n  ",
             "a: |-\n\n\n  ",
+            // Found by `cargo fuzz run splice_status`: the same ended by a `---` after a lone
+            // CR, where saphyr's span of the scalar is empty, at the marker.
+            "po0: |+\r \r---\n---\n",
+            "a: |+\r\r...\rb: 1\r",
+            "a: |\r  x\r\r---\r",
+            "a: >+\r \r--- # c\n",
             // A byte order mark that starts the file is no column: the keys' line is indented.
             "\u{feff}  a: 1\n  b: 2\n",
             "\u{feff}  ? a\n  : 1\n",

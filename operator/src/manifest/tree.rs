@@ -347,7 +347,15 @@ fn scalar_content_end(text: &str, offsets: &Offsets, span: &Span, value: &str, s
                 let lines = value.trim_end_matches('\n');
                 // With keep chomping and no line but blanks, one line per kept break.
                 let more = if lines.is_empty() {
-                    value.matches('\n').count().checked_sub(1)?
+                    let more = value.matches('\n').count().checked_sub(1)?;
+                    if a == b {
+                        // An empty span sits where the next token starts (a `---` after a
+                        // lone CR): the kept lines are the ones above it.
+                        let above = &text[..a];
+                        let lb = if above.ends_with("\r\n") { 2 } else { usize::from(above.ends_with(['\r', '\n'])) };
+                        return Some(a - lb);
+                    }
+                    more
                 } else {
                     lines.matches('\n').count()
                 };
