@@ -12,9 +12,11 @@
 //! 2. puts each replacement in place, one after the other, with the compare under a lease
 //!    and the exchange of [`super::write`] (a user's save is never lost, and a file is only
 //!    ever the old or the new content: the temp is durable before its rename);
-//! 3. syncs each directory that got a rename, once, before any writer is told `Written`.
+//! 3. tells its writers once their renames are durable: when another batch is queued, its
+//!    `syncfs` (step 1) does that for both; otherwise one sync of each directory that got a
+//!    rename. No writer is told `Written` before then.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::os::unix::fs::MetadataExt;
 use std::sync::mpsc;
 
@@ -74,7 +76,24 @@ impl GroupCommit {
         let (tx, rx) = mpsc::channel::<Queued>();
         let counts = self.counts.clone();
         let committer = move || {
-            while let Ok(first) = rx.recv() {
+            // The batch renamed last, not yet durable: the next batch's `syncfs` makes it so,
+            // or, when no batch follows at once, a sync of its directories.
+            let mut unsynced: Option<Renamed> = None;
+            loop {
+                let first = match unsynced.take() {
+                    None => rx.recv(),
+                    Some(renamed) => match rx.try_recv() {
+                        Ok(first) => {
+                            unsynced = Some(renamed);
+                            Ok(first)
+                        }
+                        Err(_) => {
+                            renamed.sync_and_answer();
+                            rx.recv()
+                        }
+                    },
+                };
+                let Ok(first) = first else { break };
                 let batch: Vec<Queued> = std::iter::once(first).chain(rx.try_iter()).collect();
                 {
                     let mut c = counts.lock();
@@ -82,10 +101,14 @@ impl GroupCommit {
                     c.1 += batch.len() as u64;
                 }
                 let (prepared, replies): (Vec<Prepared>, Vec<_>) = batch.into_iter().map(|(p, r)| (*p, r)).unzip();
-                for (outcome, reply) in run_batch(prepared).into_iter().zip(replies) {
-                    // A writer that stopped waiting (its reconcile was dropped) needs no answer.
-                    let _ = reply.send(outcome);
+                let (synced, covered) = sync_temps(&prepared);
+                if let Some(previous) = unsynced.take() {
+                    previous.answer_if_covered(&covered);
                 }
+                unsynced = Some(rename_all(prepared, synced, replies));
+            }
+            if let Some(renamed) = unsynced {
+                renamed.sync_and_answer();
             }
         };
         match std::thread::Builder::new().name("status-commit".into()).spawn(committer) {
@@ -109,13 +132,52 @@ fn lost() -> WriteError {
 
 /// A write that is its own batch, on the caller's thread.
 fn alone(prepared: Box<Prepared>) -> Outcome {
-    run_batch(vec![*prepared]).pop().unwrap_or_else(|| Err(lost()))
+    let (synced, _) = sync_temps(std::slice::from_ref(&*prepared));
+    let mut renamed = rename_all(vec![*prepared], synced, vec![]);
+    renamed.sync_dirs();
+    renamed.outcomes.pop().unwrap_or_else(|| Err(lost()))
 }
 
-fn run_batch(batch: Vec<Prepared>) -> Vec<Outcome> {
-    let synced = sync_temps(&batch);
+/// A batch put in place, its writers not told yet: the renames are durable once the file
+/// system or their directories are synced.
+struct Renamed {
+    outcomes: Vec<Outcome>,
+    replies: Vec<oneshot::Sender<Outcome>>,
+    /// Directories that got a rename, by (device, inode): each synced once.
+    dirs: HashMap<(u64, u64), std::fs::File>,
+}
+
+impl Renamed {
+    fn sync_dirs(&mut self) {
+        for dir in self.dirs.values() {
+            sync_dir(dir);
+        }
+        self.dirs.clear();
+    }
+
+    /// `covered`: the devices a `syncfs` ran on since the renames; their directories need
+    /// no sync of their own.
+    fn answer_if_covered(mut self, covered: &HashSet<u64>) {
+        self.dirs.retain(|(dev, _), _| !covered.contains(dev));
+        self.sync_and_answer();
+    }
+
+    fn sync_and_answer(mut self) {
+        self.sync_dirs();
+        for (outcome, reply) in self.outcomes.into_iter().zip(self.replies) {
+            // A writer that stopped waiting (its reconcile was dropped) needs no answer.
+            let _ = reply.send(outcome);
+        }
+    }
+}
+
+/// Puts each (synced) replacement in place, one after the other.
+fn rename_all(
+    batch: Vec<Prepared>,
+    synced: Vec<std::io::Result<()>>,
+    replies: Vec<oneshot::Sender<Outcome>>,
+) -> Renamed {
     let mut outcomes = Vec::with_capacity(batch.len());
-    // Directories to sync, by (device, inode): each once, after all the renames into it.
     let mut dirs: HashMap<(u64, u64), std::fs::File> = HashMap::new();
     for (prepared, synced) in batch.into_iter().zip(synced) {
         let outcome = match synced {
@@ -133,16 +195,14 @@ fn run_batch(batch: Vec<Prepared>) -> Vec<Outcome> {
         };
         outcomes.push(outcome);
     }
-    for dir in dirs.values() {
-        sync_dir(dir);
-    }
-    outcomes
+    Renamed { outcomes, replies, dirs }
 }
 
-/// Makes every temp file of the batch durable; one result per write, in order.
-fn sync_temps(batch: &[Prepared]) -> Vec<std::io::Result<()>> {
+/// Makes every temp file of the batch durable; one result per write, in order, and the
+/// devices that got a `syncfs` (which made every rename before it durable too).
+fn sync_temps(batch: &[Prepared]) -> (Vec<std::io::Result<()>>, HashSet<u64>) {
     if let [only] = batch {
-        return vec![only.temp_file().sync_all()];
+        return (vec![only.temp_file().sync_all()], HashSet::new());
     }
     // One syncfs per file system the temp files are on.
     let mut by_device: HashMap<u64, std::io::Result<()>> = HashMap::new();
@@ -159,7 +219,8 @@ fn sync_temps(batch: &[Prepared]) -> Vec<std::io::Result<()>> {
         };
         results.push(result);
     }
-    results
+    let covered = by_device.into_iter().filter(|(_, r)| r.is_ok()).map(|(dev, _)| dev).collect();
+    (results, covered)
 }
 
 fn syncfs(file: &std::fs::File) -> std::io::Result<()> {

@@ -92,8 +92,6 @@ struct Rounds {
     attempt: usize,
     patience: Instant,
     pause: Duration,
-    /// What the round in flight writes: its text's hash and that text parsed.
-    pending: Option<(u64, ManifestFile)>,
 }
 
 /// What a round's blocking part ends with.
@@ -113,7 +111,7 @@ impl Rounds {
     fn new(mut w: StatusWrite) -> Self {
         let known = w.read.take();
         let patience = Instant::now() + BUSY_PATIENCE;
-        Rounds { w, known, attempt: 0, patience, pause: Duration::from_millis(5), pending: None }
+        Rounds { w, known, attempt: 0, patience, pause: Duration::from_millis(5) }
     }
 
     fn not_found(&self) -> WriteError {
@@ -158,10 +156,16 @@ impl Rounds {
                 .map_err(|source| WriteError::Splice { path: path.clone(), source })?;
             let after = check_only_status_changed(&path, &file, doc.index, &spliced, &w.status)?;
             before_write(self.attempt);
-            self.pending = Some((content_hash(spliced.as_bytes()), after));
             match prepare(&path, &file.text, &spliced)? {
-                Prepare::Ready(p) => return Ok(Step::Commit(p)),
-                Prepare::Done(r) => match self.settle(writer, r) {
+                Prepare::Ready(p) => {
+                    // Before the rename: its watch event may be read before the commit
+                    // answers. The echo of a write that lost its compare never comes, and
+                    // what was offered for it is not taken: its bytes are not the file's.
+                    writer.own.lock().insert(path.clone(), content_hash(spliced.as_bytes()));
+                    writer.echoes.offer(&path, after);
+                    return Ok(Step::Commit(p));
+                }
+                Prepare::Done(r) => match self.settle(r) {
                     Next::Done(outcome) => return Ok(Step::Done(outcome)),
                     Next::Again => continue,
                     // Not from prepare: nothing is open for writing before the lease is asked.
@@ -172,16 +176,9 @@ impl Rounds {
     }
 
     /// What a replace's outcome means for the write.
-    fn settle(&mut self, writer: &StatusWriter, replaced: Replace) -> Next {
+    fn settle(&mut self, replaced: Replace) -> Next {
         match replaced {
-            Replace::Written => {
-                if let Some((hash, after)) = self.pending.take() {
-                    let path = &self.w.path;
-                    writer.own.lock().insert(path.clone(), hash);
-                    writer.echoes.offer(path, after);
-                }
-                Next::Done(WriteOutcome::Written)
-            }
+            Replace::Written => Next::Done(WriteOutcome::Written),
             Replace::Unchanged => Next::Done(WriteOutcome::Unchanged),
             Replace::Changed => {
                 self.attempt += 1;
@@ -243,7 +240,7 @@ impl StatusWriter {
                 Step::Done(outcome) => return Ok(outcome),
                 Step::Commit(p) => self.commits.commit_async(p).await?,
             };
-            match rounds.settle(self, replaced) {
+            match rounds.settle(replaced) {
                 Next::Done(outcome) => return Ok(outcome),
                 Next::Again => {}
                 Next::Wait(pause) => tokio::time::sleep(pause).await,
@@ -262,7 +259,7 @@ impl StatusWriter {
                 Step::Done(outcome) => return Ok(outcome),
                 Step::Commit(p) => self.commits.commit(p)?,
             };
-            match rounds.settle(self, replaced) {
+            match rounds.settle(replaced) {
                 Next::Done(outcome) => return Ok(outcome),
                 Next::Again => {}
                 Next::Wait(pause) => std::thread::sleep(pause),

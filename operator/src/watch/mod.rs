@@ -2,13 +2,13 @@
 //! this file again"; overflow or a watcher error says "look at everything again".
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use notify::event::{AccessKind, AccessMode};
-use notify::{EventKind, RecursiveMode};
-use notify_debouncer_full::{new_debouncer, DebounceEventResult, Debouncer, RecommendedCache};
+use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
+pub mod debounce;
 pub mod loader;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,45 +19,84 @@ pub enum WatchEvent {
     Relist,
 }
 
-/// Keeps the watch alive; dropping it stops watching.
+/// Keeps the watch alive; dropping it stops watching (and the debounce thread with it).
 pub struct ManifestWatcher {
-    _debouncer: Debouncer<notify::RecommendedWatcher, RecommendedCache>,
+    _watcher: RecommendedWatcher,
 }
 
 /// Debounce window: an editor's save (write temp, rename, chmod) arrives as one hint, yet
 /// well inside the 50 ms budget from a file's close to its status being written.
 const DEBOUNCE: Duration = Duration::from_millis(10);
+/// A file written to without a pause of `DEBOUNCE` is looked at after this all the same.
+const LONGEST_WAIT: Duration = Duration::from_millis(100);
 
 pub fn start(dir: &Path, tx: mpsc::UnboundedSender<WatchEvent>) -> notify::Result<ManifestWatcher> {
     let watched = dir.to_path_buf();
-    let mut debouncer =
-        new_debouncer(DEBOUNCE, Some(Duration::from_millis(5)), move |result: DebounceEventResult| match result {
-            Ok(events) => {
-                for event in events {
-                    if !is_change(&event.kind) {
-                        continue;
-                    }
-                    if event.need_rescan() {
-                        let _ = tx.send(WatchEvent::Relist);
-                        continue;
-                    }
-                    for path in &event.paths {
-                        if is_manifest_path(&watched, path) {
-                            crate::metrics::watch_event();
-                            let _ = tx.send(WatchEvent::Changed(path.clone()));
-                        }
-                    }
+    let (paths_tx, paths_rx) = std::sync::mpsc::channel::<PathBuf>();
+    let relist = tx.clone();
+    let mut watcher = notify::recommended_watcher(move |result: notify::Result<notify::Event>| match result {
+        Ok(event) if event.need_rescan() => {
+            let _ = relist.send(WatchEvent::Relist);
+        }
+        Ok(event) if is_change(&event.kind) => {
+            for path in event.paths {
+                if is_manifest_path(&watched, &path) {
+                    let _ = paths_tx.send(path);
                 }
             }
-            Err(errors) => {
-                for e in errors {
-                    tracing::warn!(error = %e, "watcher error; relisting");
+        }
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "watcher error; relisting");
+            let _ = relist.send(WatchEvent::Relist);
+        }
+    })?;
+    std::thread::Builder::new()
+        .name("watch-debounce".into())
+        .spawn(move || debounce_paths(&paths_rx, &tx))
+        .map_err(|e| notify::Error::io(e))?;
+    watcher.watch(dir, RecursiveMode::NonRecursive)?;
+    Ok(ManifestWatcher { _watcher: watcher })
+}
+
+/// Hands on each changed path once it is due; ends when the watcher is dropped.
+fn debounce_paths(rx: &std::sync::mpsc::Receiver<PathBuf>, tx: &mpsc::UnboundedSender<WatchEvent>) {
+    use std::sync::mpsc::RecvTimeoutError;
+    let mut pending = debounce::Pending::new(DEBOUNCE, LONGEST_WAIT);
+    loop {
+        let received = match pending.next_due() {
+            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            Some(due) => rx.recv_timeout(due.saturating_duration_since(Instant::now())),
+        };
+        match received {
+            Ok(path) => {
+                let now = Instant::now();
+                pending.note(path, now);
+                for path in rx.try_iter() {
+                    pending.note(path, now);
                 }
-                let _ = tx.send(WatchEvent::Relist);
             }
-        })?;
-    debouncer.watch(dir, RecursiveMode::NonRecursive)?;
-    Ok(ManifestWatcher { _debouncer: debouncer })
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => {
+                send_all(tx, pending.take_all());
+                return;
+            }
+        }
+        if !send_all(tx, pending.take_due(Instant::now())) {
+            return;
+        }
+    }
+}
+
+/// False once nobody listens.
+fn send_all(tx: &mpsc::UnboundedSender<WatchEvent>, paths: Vec<PathBuf>) -> bool {
+    for path in paths {
+        crate::metrics::watch_event();
+        if tx.send(WatchEvent::Changed(path)).is_err() {
+            return false;
+        }
+    }
+    true
 }
 
 /// Whether an event can mean new content. Opening or reading a file is not a change, and
