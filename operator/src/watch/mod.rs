@@ -54,7 +54,7 @@ pub fn start(dir: &Path, tx: mpsc::UnboundedSender<WatchEvent>) -> notify::Resul
     std::thread::Builder::new()
         .name("watch-debounce".into())
         .spawn(move || debounce_paths(&paths_rx, &tx))
-        .map_err(|e| notify::Error::io(e))?;
+        .map_err(notify::Error::io)?;
     watcher.watch(dir, RecursiveMode::NonRecursive)?;
     Ok(ManifestWatcher { _watcher: watcher })
 }
