@@ -110,7 +110,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     let status_write_batches = Gauge::default();
     own.register(
         "status_write_batches",
-        "Group commits of status writes (each one sync of the file system and of each directory)",
+        "Group commits of status writes (each one sync of the file system, which also makes the batch before it durable)",
         status_write_batches.clone(),
     );
     Metrics {
