@@ -338,6 +338,28 @@ mod tests {
         StatusWrite::object(p, Kind::SparkJob, name, 0, status.clone())
     }
 
+    /// Echoes nobody read (their event was coalesced or lost) must not keep the next
+    /// write's parse from its echo: the bound drops the oldest.
+    #[test]
+    fn the_newest_echo_is_kept_past_the_bound() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let w = StatusWriter::default();
+        let s = json!({"phase": "Pending"});
+        let mut last = None;
+        for i in 0..MAX_ECHOES + 10 {
+            let p = dir.path().join(format!("m{i}.yaml"));
+            fs::write(&p, JOB).expect("write");
+            assert_eq!(w.write(job(&p, "a", &s)).expect("ok"), WriteOutcome::Written);
+            last = Some(p);
+        }
+        let p = last.expect("a file");
+        let text = fs::read_to_string(&p).expect("read");
+        assert!(w.take_echo(&p, text.as_bytes()).is_some(), "the last write's parse is there for its echo");
+        let first = dir.path().join("m0.yaml");
+        let text = fs::read_to_string(&first).expect("read");
+        assert!(w.take_echo(&first, text.as_bytes()).is_none(), "the oldest went");
+    }
+
     #[test]
     fn finds_the_document_and_splices() {
         let dir = tempfile::tempdir().expect("tempdir");
