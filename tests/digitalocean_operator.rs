@@ -296,7 +296,13 @@ async fn droplets_become_a_swarm_that_runs_jobs_and_sparks_examples_scale_to_fou
     ready_with(&p, "cluster.yaml", 4, &op, &standin);
     let after = standin.droplets();
     assert_eq!(after.len(), 4);
-    assert!(ids_before.iter().all(|id| after.iter().any(|d| d.id == *id)), "scaling up replaced droplets");
+    assert!(
+        ids_before.iter().all(|id| after.iter().any(|d| d.id == *id)),
+        "scaling up replaced droplets: {ids_before:?} before, {:?} after\n{}\noperator log (tail):\n{}",
+        after.iter().map(|d| (d.id, d.name.clone())).collect::<Vec<_>>(),
+        p.read("cluster.yaml"),
+        tail(&op.log(), 80)
+    );
 
     // And back to three: node 4 is drained, leaves the swarm and is deleted; the swarm
     // forgets it and Spark keeps its workers.
