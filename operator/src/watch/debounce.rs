@@ -39,19 +39,27 @@ impl Pending {
         self.paths.values().map(|times| self.due_at(*times)).min()
     }
 
-    /// Takes the paths due at `now`, in no particular order.
+    /// Takes the paths due at `now`, in the order of their first event: files are looked at
+    /// in the order they were changed.
     pub fn take_due(&mut self, now: Instant) -> Vec<PathBuf> {
-        let due: Vec<PathBuf> =
-            self.paths.iter().filter(|(_, times)| self.due_at(**times) <= now).map(|(p, _)| p.clone()).collect();
-        for p in &due {
+        let mut due: Vec<(Instant, PathBuf)> = self
+            .paths
+            .iter()
+            .filter(|(_, times)| self.due_at(**times) <= now)
+            .map(|(p, (first, _))| (*first, p.clone()))
+            .collect();
+        due.sort();
+        for (_, p) in &due {
             self.paths.remove(p);
         }
-        due
+        due.into_iter().map(|(_, p)| p).collect()
     }
 
-    /// Everything still waiting (the watch is ending).
+    /// Everything still waiting (the watch is ending), in the order of the first events.
     pub fn take_all(&mut self) -> Vec<PathBuf> {
-        self.paths.drain().map(|(p, _)| p).collect()
+        let mut all: Vec<(Instant, PathBuf)> = self.paths.drain().map(|(p, (first, _))| (first, p)).collect();
+        all.sort();
+        all.into_iter().map(|(_, p)| p).collect()
     }
 }
 
@@ -85,6 +93,17 @@ mod tests {
         }
         assert_eq!(p.next_due(), Some(t + 30 * MS));
         assert_eq!(p.take_due(t + 30 * MS), vec![a]);
+    }
+
+    #[test]
+    fn paths_due_together_come_in_the_order_they_changed() {
+        let t = Instant::now();
+        let mut p = Pending::new(10 * MS, 100 * MS);
+        let names: Vec<PathBuf> = (0..50).map(|i| PathBuf::from(format!("/m/{:02}.yaml", 49 - i))).collect();
+        for (i, n) in names.iter().enumerate() {
+            p.note(n.clone(), t + Duration::from_micros(i as u64));
+        }
+        assert_eq!(p.take_due(t + 20 * MS), names);
     }
 
     #[test]
