@@ -459,3 +459,33 @@ fn cluster_volumes_that_cannot_work_are_invalid_with_field_and_line() {
     let escape = p.field("escape.yaml", "/status/conditions").map(|c| c.to_string()).unwrap_or_default();
     assert!(escape.contains("outside the allowed roots"), "{escape}");
 }
+
+/// Files already there at start-up are read on every core before any reconcile starts: each
+/// gets its own status, and none is reconciled against a store that misses another's file.
+#[test]
+fn every_file_there_at_start_up_gets_its_status() {
+    let p = Project::new();
+    p.write_app("app.py", "print('hi')\n");
+    let n = 300;
+    for i in 0..n {
+        let name = format!("job-{i:03}");
+        // Every job depends on the one before it, which lives in another file.
+        let after = if i == 0 { String::new() } else { format!("  dependsOn: [job-{:03}]\n", i - 1) };
+        p.drop_manifest(&format!("{name}.yaml"), &Project::job_yaml(&name, "missing", "app.py", &after));
+    }
+    let op = p.start(&[]);
+    for i in 0..n {
+        let file = format!("job-{i:03}.yaml");
+        eventually(
+            Duration::from_secs(60),
+            &format!("{file}: a status"),
+            || (!p.phase(&file).is_empty()).then_some(()),
+            || format!("{}\n{}", p.read(&file), op.log()),
+        );
+        let text = p.read(&file);
+        assert!(
+            !text.contains("DependencyNotFound"),
+            "{file} was reconciled before its upstream's file was read:\n{text}"
+        );
+    }
+}

@@ -318,12 +318,12 @@ fn refresh_all(ctx: &Context, paths: &[&PathBuf]) {
         paths.iter().for_each(|path| refresh(ctx, path));
         return;
     }
+    let share = |t: usize| paths.iter().skip(t).step_by(threads).for_each(|path| refresh(ctx, path));
     std::thread::scope(|scope| {
         for t in 0..threads {
-            let share = move || paths.iter().skip(t).step_by(threads).for_each(|path| refresh(ctx, path));
-            if let Err(e) = std::thread::Builder::new().name("relist".into()).spawn_scoped(scope, share) {
+            if let Err(e) = std::thread::Builder::new().name("relist".into()).spawn_scoped(scope, move || share(t)) {
                 tracing::debug!(error = %e, "cannot start a relist thread; reading its share here");
-                paths.iter().skip(t).step_by(threads).for_each(|path| refresh(ctx, path));
+                share(t);
             }
         }
     });
