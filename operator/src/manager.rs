@@ -206,11 +206,11 @@ fn refresh(ctx: &Context, path: &Path) {
 }
 
 fn apply(ctx: &Context, path: &Path, loaded: Loaded) {
-    let parsed = match loaded {
+    let (parsed, own) = match loaded {
         // The documents' hashes tell whether anything but a status changed: `update` hints
         // only the objects whose spec or identity did.
-        Loaded::OwnWrite(file) => Some(Ok(file)),
-        Loaded::Read(parsed) => parsed,
+        Loaded::OwnWrite(file) => (Some(Ok(file)), true),
+        Loaded::Read(parsed) => (parsed, false),
     };
     if let Some(Err(e)) = &parsed {
         tracing::warn!(path = %path.display(), "{e}");
@@ -231,9 +231,12 @@ fn apply(ctx: &Context, path: &Path, loaded: Loaded) {
         return;
     }
     let invalid = invalid_objects(path, parsed.as_ref());
-    if let Some(Ok(file)) = parsed {
+    match parsed {
         // The reconciles hinted below read the file again; the same bytes need no new parse.
-        ctx.status.loaded.offer(path, file);
+        // Not the echo of a write: its positions may be those of the text before the status
+        // (`ManifestFile::with_values`), and a reconcile names fields by line.
+        Some(Ok(file)) if !own => ctx.status.loaded.offer(path, file),
+        _ => {}
     }
     for (key, gone) in keys.into_iter().zip(gone) {
         if gone {

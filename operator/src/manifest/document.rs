@@ -328,6 +328,57 @@ pub fn parse(path: &Path, text: &str) -> Result<ManifestFile, ParseError> {
     Ok(ManifestFile { path: path.to_path_buf(), text: text.to_string(), docs })
 }
 
+/// The values of the non-empty documents of `text`, read by libyaml as one stream: none of
+/// [`parse`]'s second tree, positions, limits or integer patching. Only for text that is an
+/// edit the operator made of text [`parse`] accepted (the status writer's check of its own
+/// splice), where that tree would cost as much as the values. None where this reading could
+/// differ from [`parse`]'s (a byte order mark) or where libyaml refuses the stream: the
+/// caller then parses in full. Documents that read as null are left out, as [`parse`]
+/// leaves out empty ones; a caller that expects a null document sees one fewer.
+pub fn stream_values(text: &str) -> Option<Vec<Value>> {
+    use serde::Deserialize as _;
+    if text.contains('\u{feff}') {
+        return None;
+    }
+    let mut values = Vec::new();
+    for doc in serde_yaml::Deserializer::from_str(text) {
+        let mut yaml = serde_yaml::Value::deserialize(doc).ok()?;
+        if yaml.is_null() {
+            continue;
+        }
+        yaml.apply_merge().ok()?;
+        values.push(to_json(yaml).ok()?);
+    }
+    Some(values)
+}
+
+impl ManifestFile {
+    /// This file with `text` and, document by document, `values` in place of its own: the
+    /// echo of a status write, whose text was checked to read as these values. Positions
+    /// are this file's: right up to the status, which comes last unless the user put it
+    /// elsewhere. Only for what needs no line of a field (the reflector's view).
+    pub(crate) fn with_values(&self, text: &str, values: Vec<Value>) -> ManifestFile {
+        let docs = self
+            .docs
+            .iter()
+            .zip(values)
+            .map(|(d, value)| Document {
+                index: d.index,
+                start_line: d.start_line,
+                value,
+                positions: d.positions.clone(),
+                big_integers: d.big_integers.clone(),
+            })
+            .collect();
+        ManifestFile { path: self.path.clone(), text: text.to_string(), docs }
+    }
+
+    /// Whether a document holds an integer beyond 64 bits (a string in its value).
+    pub(crate) fn has_big_integers(&self) -> bool {
+        self.docs.iter().any(|d| !d.big_integers.is_empty())
+    }
+}
+
 /// Plain scalars that YAML reads as integers but no 64-bit integer holds.
 fn find_big_integers(
     node: &Node,
@@ -498,6 +549,19 @@ mod tests {
 
     fn p(text: &str) -> ManifestFile {
         parse(Path::new("m.yaml"), text).expect("parses")
+    }
+
+    /// The stream reading leaves out what the full parse leaves out, and gives up where
+    /// the two could differ.
+    #[test]
+    fn the_stream_reads_what_the_full_parse_reads() {
+        for text in ["a: 1\n---\n---\n# c\n---\nb: [x, 'y']\n", "x: &a {k: v}\ny: {<<: *a, j: 2}\n", "a: |+\n  k\n\n"] {
+            let full: Vec<Value> = p(text).docs.into_iter().map(|d| d.value).collect();
+            assert_eq!(stream_values(text), Some(full), "{text:?}");
+        }
+        assert_eq!(stream_values("\u{feff}a: 1\n"), None, "a byte order mark");
+        assert_eq!(stream_values("a: [\n"), None, "libyaml refuses it");
+        assert_eq!(stream_values("~\n---\na: 1\n"), Some(vec![json!({"a": 1})]), "a null document is left out");
     }
 
     /// Found by `cargo fuzz run parse_validate`: errors at the end of the input named a line
