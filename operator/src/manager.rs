@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api::job::JobPhase;
 use crate::api::Kind;
 use crate::controller::backoff::Backoff;
-use crate::controller::store::{stamp_of, Key, Store};
+use crate::controller::store::{stamp_of, Key, Store, Update};
 use crate::controller::{self, Hint};
 use crate::manifest::{document, paths::Roots, scan};
 use crate::reconcile::{self, Context};
@@ -218,8 +218,9 @@ fn apply(ctx: &Context, path: &Path, loaded: Loaded) {
         ctx.events.warning("File", &name, e.reason(), e.to_string());
     }
     let (keys, gone): (Vec<Key>, Vec<bool>) = {
+        let update = Update::of(path, parsed.as_ref());
         let mut store = ctx.store.lock();
-        let keys = store.update(path, parsed.as_ref());
+        let keys = store.apply(path, update);
         let gone = keys
             .iter()
             .map(|key| matches!(key, Key::Object(kind, name) if store.locations(*kind, name).is_empty()))

@@ -125,19 +125,48 @@ pub fn stamp_of(path: &Path) -> Option<(SystemTime, u64)> {
     Some((md.modified().ok()?, md.len()))
 }
 
+/// A file's new view, made before the store's lock is taken: the summaries (a hash per
+/// document) and the typed objects are the costly part, and every reconcile waits on that
+/// lock.
+pub struct Update {
+    stamp: Option<(SystemTime, u64)>,
+    content: Content,
+}
+
+enum Content {
+    Gone,
+    Broken(Box<ParseError>),
+    Read { docs: Vec<DocSummary>, clusters: Vec<(usize, Arc<SparkCluster>)>, jobs: Vec<(usize, Arc<SparkJob>)> },
+}
+
+impl Update {
+    pub fn of(path: &Path, parsed: Option<&Result<ManifestFile, ParseError>>) -> Update {
+        let stamp = stamp_of(path);
+        let content = match parsed {
+            None => Content::Gone,
+            Some(Err(error)) => Content::Broken(Box::new(error.clone())),
+            Some(Ok(file)) => {
+                Content::Read { docs: summarize(file), clusters: typed_clusters(file), jobs: typed_jobs(file) }
+            }
+        };
+        Update { stamp, content }
+    }
+}
+
 impl Store {
     /// Records a file's new content (`None`: the file is gone) and returns the keys whose
     /// documents changed. A file that no longer parses keeps its last good documents: the
     /// user may be in the middle of an edit, and their cluster must not vanish meanwhile.
     pub fn update(&mut self, path: &Path, parsed: Option<&Result<ManifestFile, ParseError>>) -> Vec<Key> {
-        let stamp = stamp_of(path);
-        let old = self.files.get(path).map(|f| f.docs.clone()).unwrap_or_default();
-        let new = match parsed {
-            None => {
-                self.files.remove(path);
-                Vec::new()
-            }
-            Some(Err(error)) => {
+        self.apply(path, Update::of(path, parsed))
+    }
+
+    /// [`Self::update`] with the new view already made ([`Update::of`], outside the lock).
+    pub fn apply(&mut self, path: &Path, update: Update) -> Vec<Key> {
+        let Update { stamp, content } = update;
+        let (old, new) = match content {
+            Content::Gone => (self.files.remove(path).map(|f| f.docs).unwrap_or_default(), Vec::new()),
+            Content::Broken(error) => {
                 let view = self.files.entry(path.to_path_buf()).or_insert(FileView {
                     docs: vec![],
                     clusters: vec![],
@@ -145,19 +174,19 @@ impl Store {
                     error: None,
                     stamp,
                 });
-                view.error = Some(error.clone());
+                view.error = Some(*error);
                 view.stamp = stamp;
                 return Vec::new();
             }
-            Some(Ok(file)) => {
-                let docs = summarize(file);
-                let clusters = typed_clusters(file);
-                let jobs = typed_jobs(file);
-                self.files
-                    .insert(path.to_path_buf(), FileView { docs: docs.clone(), clusters, jobs, error: None, stamp });
-                docs
+            Content::Read { docs, clusters, jobs } => {
+                let view = FileView { docs: docs.clone(), clusters, jobs, error: None, stamp };
+                (self.files.insert(path.to_path_buf(), view).map(|f| f.docs).unwrap_or_default(), docs)
             }
         };
+        if old == new {
+            // The echo of a status write, a touch: the indexes are built from the summaries.
+            return Vec::new();
+        }
         let mut changed = BTreeSet::new();
         for d in &old {
             if let (Some(k), Some(n)) = (d.kind, &d.name) {

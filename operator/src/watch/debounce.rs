@@ -26,8 +26,9 @@ impl Pending {
         Pending { quiet, longest, paths: HashMap::new() }
     }
 
-    pub fn note(&mut self, path: PathBuf, now: Instant) {
-        self.paths.entry(path).and_modify(|(_, last)| *last = now).or_insert((now, now));
+    /// A change of `path` seen at `at`.
+    pub fn note(&mut self, path: PathBuf, at: Instant) {
+        self.paths.entry(path).and_modify(|(_, last)| *last = (*last).max(at)).or_insert((at, at));
     }
 
     fn due_at(&self, (first, last): (Instant, Instant)) -> Instant {

@@ -29,19 +29,23 @@ pub struct ManifestWatcher {
 const DEBOUNCE: Duration = Duration::from_millis(10);
 /// A file written to without a pause of `DEBOUNCE` is looked at after this all the same.
 const LONGEST_WAIT: Duration = Duration::from_millis(100);
+/// The shortest time between two hand-ons: a burst of writes wakes the debounce thread and
+/// the manager a few hundred times a second, not twice per write.
+const GATHER: Duration = Duration::from_millis(2);
 
 pub fn start(dir: &Path, tx: mpsc::UnboundedSender<WatchEvent>) -> notify::Result<ManifestWatcher> {
     let watched = dir.to_path_buf();
-    let (paths_tx, paths_rx) = std::sync::mpsc::channel::<PathBuf>();
+    let (paths_tx, paths_rx) = std::sync::mpsc::channel::<(PathBuf, Instant)>();
     let relist = tx.clone();
     let mut watcher = notify::recommended_watcher(move |result: notify::Result<notify::Event>| match result {
         Ok(event) if event.need_rescan() => {
             let _ = relist.send(WatchEvent::Relist);
         }
         Ok(event) if is_change(&event.kind) => {
+            let seen = Instant::now();
             for path in event.paths {
                 if is_manifest_path(&watched, &path) {
-                    let _ = paths_tx.send(path);
+                    let _ = paths_tx.send((path, seen));
                 }
             }
         }
@@ -60,29 +64,44 @@ pub fn start(dir: &Path, tx: mpsc::UnboundedSender<WatchEvent>) -> notify::Resul
 }
 
 /// Hands on each changed path once it is due; ends when the watcher is dropped.
-fn debounce_paths(rx: &std::sync::mpsc::Receiver<PathBuf>, tx: &mpsc::UnboundedSender<WatchEvent>) {
-    use std::sync::mpsc::RecvTimeoutError;
+///
+/// While paths wait, the thread sleeps until the first is due rather than waking for every
+/// event (a status write alone makes two): an event only ever makes a due time later, and it
+/// carries the time it was seen. Paths due within `GATHER` of each other go on together.
+fn debounce_paths(rx: &std::sync::mpsc::Receiver<(PathBuf, Instant)>, tx: &mpsc::UnboundedSender<WatchEvent>) {
+    use std::sync::mpsc::TryRecvError;
     let mut pending = debounce::Pending::new(DEBOUNCE, LONGEST_WAIT);
+    let mut handed_on: Option<Instant> = None;
     loop {
-        let received = match pending.next_due() {
-            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-            Some(due) => rx.recv_timeout(due.saturating_duration_since(Instant::now())),
-        };
-        match received {
-            Ok(path) => {
+        match pending.next_due() {
+            None => match rx.recv() {
+                Ok((path, seen)) => pending.note(path, seen),
+                Err(_) => return,
+            },
+            Some(due) => {
+                let wake = handed_on.map_or(due, |last| due.max(last + GATHER));
                 let now = Instant::now();
-                pending.note(path, now);
-                for path in rx.try_iter() {
-                    pending.note(path, now);
+                if wake > now {
+                    std::thread::sleep(wake - now);
                 }
             }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => {
-                send_all(tx, pending.take_all());
-                return;
+        }
+        loop {
+            match rx.try_recv() {
+                Ok((path, seen)) => pending.note(path, seen),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    send_all(tx, pending.take_all());
+                    return;
+                }
             }
         }
-        if !send_all(tx, pending.take_due(Instant::now())) {
+        let now = Instant::now();
+        let due = pending.take_due(now);
+        if !due.is_empty() {
+            handed_on = Some(now);
+        }
+        if !send_all(tx, due) {
             return;
         }
     }
