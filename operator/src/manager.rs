@@ -364,7 +364,10 @@ async fn hint_orphans(ctx: &Context) {
 }
 
 fn flush_generations(ctx: &Context) {
-    if let Err(e) = ctx.generations.lock().flush() {
+    // Copied under the lock, written outside it: reconciles wait on that lock.
+    let Some(changes) = ctx.generations.lock().take_changes() else { return };
+    if let Err(e) = changes.write() {
+        ctx.generations.lock().mark_dirty();
         tracing::warn!(error = %e, "cannot persist generations");
     }
 }

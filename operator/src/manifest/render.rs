@@ -11,61 +11,109 @@ use serde_json::Value;
 /// `key:` followed by the value, indented by `indent` spaces per level, lines joined by `le`,
 /// without a final line break.
 pub(crate) fn keyed_block(key: &str, value: &Value, le: &str) -> Result<String, String> {
-    let key = scalar(&Value::String(key.to_string()))?;
-    let mut lines = Vec::new();
+    let mut out = Lines::new(le);
     match value {
-        Value::Object(m) if !m.is_empty() => {
-            lines.push(format!("{key}:"));
-            mapping(m, 2, &mut lines)?;
-        }
+        // At the top, unlike inside a mapping, the items are indented under the key.
         Value::Array(a) if !a.is_empty() => {
-            lines.push(format!("{key}:"));
-            sequence(a, 2, &mut lines)?;
+            out.line(0);
+            push_key(key, &mut out.text)?;
+            sequence(a, 2, &mut out)?;
         }
-        other => lines.push(format!("{key}: {}", scalar(other)?)),
+        _ => entry(key, value, 0, &mut out)?,
     }
-    Ok(lines.join(le))
+    Ok(out.text)
 }
 
-fn mapping(m: &serde_json::Map<String, Value>, indent: usize, out: &mut Vec<String>) -> Result<(), String> {
-    let pad = " ".repeat(indent);
-    for (k, v) in m {
-        let key = scalar(&Value::String(k.clone()))?;
-        match v {
-            Value::Object(inner) if !inner.is_empty() => {
-                out.push(format!("{pad}{key}:"));
-                mapping(inner, indent + 2, out)?;
-            }
-            // serde_yaml's (and kubectl's) style: a sequence sits at its key's indentation.
-            Value::Array(items) if !items.is_empty() => {
-                out.push(format!("{pad}{key}:"));
-                sequence(items, indent, out)?;
-            }
-            other => out.push(format!("{pad}{key}: {}", scalar(other)?)),
+/// Block YAML written line by line into one string: a status is some thirty lines, each
+/// of which was a string of its own, then joined.
+struct Lines<'a> {
+    text: String,
+    le: &'a str,
+}
+
+impl<'a> Lines<'a> {
+    fn new(le: &'a str) -> Self {
+        Lines { text: String::with_capacity(1024), le }
+    }
+
+    /// Starts a line indented by `indent` spaces.
+    fn line(&mut self, indent: usize) {
+        if !self.text.is_empty() {
+            self.text.push_str(self.le);
         }
+        self.text.extend(std::iter::repeat_n(' ', indent));
+    }
+}
+
+/// A mapping entry at `indent`: `key: scalar`, or `key:` and the collection below it.
+fn entry(key: &str, value: &Value, indent: usize, out: &mut Lines) -> Result<(), String> {
+    out.line(indent);
+    push_key(key, &mut out.text)?;
+    match value {
+        Value::Object(inner) if !inner.is_empty() => mapping(inner, indent + 2, out),
+        // serde_yaml's (and kubectl's) style: a sequence sits at its key's indentation.
+        Value::Array(items) if !items.is_empty() => sequence(items, indent, out),
+        other => {
+            out.text.push(' ');
+            out.text.push_str(&scalar(other)?);
+            Ok(())
+        }
+    }
+}
+
+/// `key:`, the key quoted as a scalar would be.
+fn push_key(key: &str, text: &mut String) -> Result<(), String> {
+    if plain_word(key) {
+        text.push_str(key);
+    } else {
+        text.push_str(&scalar(&Value::String(key.to_string()))?);
+    }
+    text.push(':');
+    Ok(())
+}
+
+fn mapping(m: &serde_json::Map<String, Value>, indent: usize, out: &mut Lines) -> Result<(), String> {
+    for (k, v) in m {
+        entry(k, v, indent, out)?;
     }
     Ok(())
 }
 
-fn sequence(items: &[Value], indent: usize, out: &mut Vec<String>) -> Result<(), String> {
-    let pad = " ".repeat(indent);
+fn sequence(items: &[Value], indent: usize, out: &mut Lines) -> Result<(), String> {
     for item in items {
-        let nested_start = out.len();
-        match item {
-            Value::Object(inner) if !inner.is_empty() => mapping(inner, indent + 2, out)?,
-            Value::Array(inner) if !inner.is_empty() => sequence(inner, indent + 2, out)?,
-            other => {
-                out.push(format!("{pad}- {}", scalar(other)?));
+        let nested = match item {
+            Value::Object(inner) if !inner.is_empty() => Some(inner),
+            Value::Array(inner) if !inner.is_empty() => {
+                let start = out.text.len() + if out.text.is_empty() { 0 } else { out.le.len() };
+                sequence(inner, indent + 2, out)?;
+                dash(out, start, indent);
                 continue;
             }
-        }
-        // The item's first line carries the dash in place of two of its indentation spaces.
-        if let Some(first) = out.get_mut(nested_start) {
-            let rest = first.get(indent + 2..).unwrap_or("").to_string();
-            *first = format!("{pad}- {rest}");
+            _ => None,
+        };
+        match nested {
+            Some(inner) => {
+                let start = out.text.len() + if out.text.is_empty() { 0 } else { out.le.len() };
+                mapping(inner, indent + 2, out)?;
+                dash(out, start, indent);
+            }
+            None => {
+                out.line(indent);
+                out.text.push_str("- ");
+                out.text.push_str(&scalar(item)?);
+            }
         }
     }
     Ok(())
+}
+
+/// The item whose first line starts at `start` carries the dash in place of two of its
+/// indentation spaces.
+fn dash(out: &mut Lines, start: usize, indent: usize) {
+    let at = start + indent;
+    if out.text.get(at..at + 2) == Some("  ") {
+        out.text.replace_range(at..at + 2, "- ");
+    }
 }
 
 /// `key: value` in flow style, on one line, for a document written as a flow mapping. Strings
@@ -157,19 +205,21 @@ fn plain_as_serde_yaml_would(v: &Value) -> Option<String> {
         Value::Null => Some("null".into()),
         Value::Number(n) if n.is_i64() || n.is_u64() => Some(n.to_string()),
         Value::String(s) if s.is_empty() => Some("''".into()),
-        Value::String(s) => {
-            let b = s.as_bytes();
-            let wordy = b.first().is_some_and(u8::is_ascii_alphabetic)
-                && b.last().is_some_and(|c| *c != b' ')
-                && b.iter().all(|c| c.is_ascii_alphanumeric() || b"_-./ \"'(),=+".contains(c))
-                && !s.contains("  ");
-            let special = ["null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE"]
-                .contains(&s.as_str())
-                || is_yaml11_bool(s);
-            (wordy && !special).then(|| s.clone())
-        }
+        Value::String(s) => plain_word(s).then(|| s.clone()),
         _ => None,
     }
+}
+
+/// Whether serde_yaml writes the string `s` as it is (see [`plain_as_serde_yaml_would`]).
+fn plain_word(s: &str) -> bool {
+    let b = s.as_bytes();
+    let wordy = b.first().is_some_and(u8::is_ascii_alphabetic)
+        && b.last().is_some_and(|c| *c != b' ')
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || b"_-./ \"'(),=+".contains(c))
+        && !s.contains("  ");
+    let special =
+        ["null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE"].contains(&s) || is_yaml11_bool(s);
+    wordy && !special
 }
 
 /// serde_yaml follows YAML 1.2 and leaves these plain, but YAML 1.1 readers (PyYAML, older
@@ -200,9 +250,9 @@ fn looks_like_yaml11_timestamp(s: &str) -> bool {
 pub(crate) fn document(value: &Value) -> Result<String, String> {
     match value {
         Value::Object(m) if !m.is_empty() => {
-            let mut lines = Vec::new();
-            mapping(m, 0, &mut lines)?;
-            Ok(lines.join("\n") + "\n")
+            let mut out = Lines::new("\n");
+            mapping(m, 0, &mut out)?;
+            Ok(out.text + "\n")
         }
         other => Ok(scalar(other)? + "\n"),
     }
@@ -322,5 +372,10 @@ mod tests {
         assert_eq!(keyed_block("status", &json!({}), "\n").as_deref(), Ok("status: {}"));
         assert_eq!(keyed_block("status", &json!("yes"), "\n").as_deref(), Ok("status: 'yes'"));
         assert_eq!(keyed_block("status", &json!("Off"), "\n").as_deref(), Ok("status: 'Off'"));
+        // A sequence at the top is indented under its key; inside a mapping it is not.
+        assert_eq!(
+            keyed_block("k", &json!([1, {"a": [2, [3]]}]), "\n").as_deref(),
+            Ok("k:\n  - 1\n  - a:\n    - 2\n    - - 3")
+        );
     }
 }

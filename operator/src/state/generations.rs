@@ -80,11 +80,38 @@ impl Generations {
     /// Persists if anything changed. Called once per batch, not per object, so that
     /// loading 10,000 files writes this file once.
     pub fn flush(&mut self) -> std::io::Result<()> {
-        if self.dirty {
-            atomic::write_json(&self.path, &self.records)?;
-            self.dirty = false;
+        match self.take_changes() {
+            Some(changes) => changes.write().inspect_err(|_| self.mark_dirty()),
+            None => Ok(()),
         }
-        Ok(())
+    }
+
+    /// The records to persist, if anything changed since they last were: a copy, so that
+    /// the caller writes them without holding whatever guards this (every reconcile
+    /// observes its generation through it, and the write syncs the disk).
+    pub fn take_changes(&mut self) -> Option<Changes> {
+        if !self.dirty {
+            return None;
+        }
+        self.dirty = false;
+        Some(Changes { path: self.path.clone(), records: self.records.clone() })
+    }
+
+    /// The changes taken could not be written: the next flush writes them.
+    pub fn mark_dirty(&mut self) {
+        self.dirty = true;
+    }
+}
+
+/// A copy of the records, to be written.
+pub struct Changes {
+    path: std::path::PathBuf,
+    records: BTreeMap<String, Record>,
+}
+
+impl Changes {
+    pub fn write(&self) -> std::io::Result<()> {
+        atomic::write_json(&self.path, &self.records)
     }
 }
 
