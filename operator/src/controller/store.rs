@@ -8,6 +8,8 @@ use std::time::SystemTime;
 
 use std::sync::Arc;
 
+use serde::Deserialize as _;
+
 use crate::api::cluster::SparkCluster;
 use crate::api::job::{SparkJob, SparkJobStatus};
 use crate::api::Kind;
@@ -94,7 +96,7 @@ fn typed_clusters(file: &ManifestFile) -> Vec<(usize, Arc<SparkCluster>)> {
     file.docs
         .iter()
         .filter(|d| d.kind() == Some(Kind::SparkCluster.as_str()))
-        .filter_map(|d| serde_json::from_value::<SparkCluster>(d.value.clone()).ok().map(|c| (d.index, Arc::new(c))))
+        .filter_map(|d| SparkCluster::deserialize(&d.value).ok().map(|c| (d.index, Arc::new(c))))
         .collect()
 }
 
@@ -105,6 +107,11 @@ fn typed_jobs(file: &ManifestFile) -> Vec<(usize, Arc<SparkJob>)> {
         .iter()
         .filter(|d| d.kind() == Some(Kind::SparkJob.as_str()))
         .filter_map(|d| {
+            // From the document as it is, status and all, when that status fits (nearly
+            // always): no copy of the value.
+            if let Ok(job) = SparkJob::deserialize(&d.value) {
+                return Some((d.index, Arc::new(job)));
+            }
             let mut v = d.value.clone();
             let status = v.as_object_mut().and_then(|m| m.remove("status"));
             let mut job = serde_json::from_value::<SparkJob>(v).ok()?;
