@@ -374,7 +374,7 @@ impl ManifestFile {
     }
 
     /// Whether a document holds an integer beyond 64 bits (a string in its value).
-    pub(crate) fn has_big_integers(&self) -> bool {
+    pub fn has_big_integers(&self) -> bool {
         self.docs.iter().any(|d| !d.big_integers.is_empty())
     }
 }
