@@ -36,6 +36,15 @@ impl<'a> Lines<'a> {
         Lines { text: String::with_capacity(1024), le }
     }
 
+    /// Where the next line's first character will be.
+    fn next_line_start(&self) -> usize {
+        if self.text.is_empty() {
+            0
+        } else {
+            self.text.len() + self.le.len()
+        }
+    }
+
     /// Starts a line indented by `indent` spaces.
     fn line(&mut self, indent: usize) {
         if !self.text.is_empty() {
@@ -81,39 +90,24 @@ fn mapping(m: &serde_json::Map<String, Value>, indent: usize, out: &mut Lines) -
 
 fn sequence(items: &[Value], indent: usize, out: &mut Lines) -> Result<(), String> {
     for item in items {
-        let nested = match item {
-            Value::Object(inner) if !inner.is_empty() => Some(inner),
-            Value::Array(inner) if !inner.is_empty() => {
-                let start = out.text.len() + if out.text.is_empty() { 0 } else { out.le.len() };
-                sequence(inner, indent + 2, out)?;
-                dash(out, start, indent);
-                continue;
-            }
-            _ => None,
-        };
-        match nested {
-            Some(inner) => {
-                let start = out.text.len() + if out.text.is_empty() { 0 } else { out.le.len() };
-                mapping(inner, indent + 2, out)?;
-                dash(out, start, indent);
-            }
-            None => {
+        let first = out.next_line_start();
+        match item {
+            Value::Object(inner) if !inner.is_empty() => mapping(inner, indent + 2, out)?,
+            Value::Array(inner) if !inner.is_empty() => sequence(inner, indent + 2, out)?,
+            other => {
                 out.line(indent);
                 out.text.push_str("- ");
-                out.text.push_str(&scalar(item)?);
+                out.text.push_str(&scalar(other)?);
+                continue;
             }
+        }
+        // The item's first line carries the dash in place of two of its indentation spaces.
+        let at = first + indent;
+        if out.text.get(at..at + 2) == Some("  ") {
+            out.text.replace_range(at..at + 2, "- ");
         }
     }
     Ok(())
-}
-
-/// The item whose first line starts at `start` carries the dash in place of two of its
-/// indentation spaces.
-fn dash(out: &mut Lines, start: usize, indent: usize) {
-    let at = start + indent;
-    if out.text.get(at..at + 2) == Some("  ") {
-        out.text.replace_range(at..at + 2, "- ");
-    }
 }
 
 /// `key: value` in flow style, on one line, for a document written as a flow mapping. Strings
