@@ -40,6 +40,14 @@ impl Pending {
         self.paths.values().map(|times| self.due_at(*times)).min()
     }
 
+    /// When to look again, paths having last been handed on at `last`: when the next one
+    /// falls due, but no sooner than `gather` after `last`, so that a burst of changes goes
+    /// on in a few hand-ons rather than one per path. `None`: nothing waits.
+    pub fn wake_at(&self, last: Option<Instant>, gather: Duration) -> Option<Instant> {
+        let due = self.next_due()?;
+        Some(last.map_or(due, |last| due.max(last + gather)))
+    }
+
     /// Takes the paths due at `now`, in the order of their first event: files are looked at
     /// in the order they were changed.
     pub fn take_due(&mut self, now: Instant) -> Vec<PathBuf> {
@@ -117,5 +125,19 @@ mod tests {
         assert_eq!(p.take_due(t + 10 * MS), vec![a]);
         assert_eq!(p.next_due(), Some(t + 16 * MS));
         assert_eq!(p.take_all(), vec![b]);
+    }
+
+    #[test]
+    fn a_burst_is_gathered_but_a_lone_change_is_not_held() {
+        let t = Instant::now();
+        let mut p = Pending::new(10 * MS, 100 * MS);
+        assert_eq!(p.wake_at(None, 2 * MS), None, "nothing waits");
+        p.note(PathBuf::from("/m/a.yaml"), t);
+        assert_eq!(p.wake_at(None, 2 * MS), Some(t + 10 * MS), "the first hand-on is not held");
+        assert_eq!(p.wake_at(Some(t + 9 * MS), 2 * MS), Some(t + 11 * MS), "held to 2 ms after the last");
+        assert_eq!(p.wake_at(Some(t), 2 * MS), Some(t + 10 * MS), "long after the last: when due");
+        // A later event only ever makes it later.
+        p.note(PathBuf::from("/m/b.yaml"), t + 5 * MS);
+        assert_eq!(p.wake_at(None, 2 * MS), Some(t + 10 * MS));
     }
 }

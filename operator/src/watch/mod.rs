@@ -73,18 +73,12 @@ fn debounce_paths(rx: &std::sync::mpsc::Receiver<(PathBuf, Instant)>, tx: &mpsc:
     let mut pending = debounce::Pending::new(DEBOUNCE, LONGEST_WAIT);
     let mut handed_on: Option<Instant> = None;
     loop {
-        match pending.next_due() {
+        match pending.wake_at(handed_on, GATHER) {
             None => match rx.recv() {
                 Ok((path, seen)) => pending.note(path, seen),
                 Err(_) => return,
             },
-            Some(due) => {
-                let wake = handed_on.map_or(due, |last| due.max(last + GATHER));
-                let now = Instant::now();
-                if wake > now {
-                    std::thread::sleep(wake - now);
-                }
-            }
+            Some(wake) => std::thread::sleep(wake.saturating_duration_since(Instant::now())),
         }
         loop {
             match rx.try_recv() {
