@@ -83,6 +83,15 @@ pub struct StatusWriter {
     pub loaded: Handoff,
     /// Writes ready at the same moment share their syncs.
     commits: GroupCommit,
+    /// Rounds being prepared at once. The preparation is CPU (the splice, the safety check)
+    /// and short file I/O: a few threads keep the cores busy, where one blocking thread per
+    /// waiting reconcile (up to 64) only adds wake-ups and switches between them.
+    preparing: tokio::sync::Semaphore,
+}
+
+/// Two rounds per core prepared at once: one can wait on the disk while the other computes.
+fn max_preparing() -> usize {
+    2 * std::thread::available_parallelism().map_or(2, usize::from).clamp(1, 8)
 }
 
 /// One status write's compare-and-swap rounds so far.
@@ -204,6 +213,7 @@ impl Default for StatusWriter {
             echoes: Handoff::new(MAX_ECHOES),
             loaded: Handoff::new(MAX_LOADED),
             commits: GroupCommit::default(),
+            preparing: tokio::sync::Semaphore::new(max_preparing()),
         }
     }
 }
@@ -229,12 +239,18 @@ impl StatusWriter {
         let mut rounds = Rounds::new(w);
         loop {
             let me = self.clone();
+            let lost = |e: &dyn std::fmt::Display| WriteError::Io {
+                path: path.clone(),
+                source: std::io::Error::other(e.to_string()),
+            };
+            let turn = self.preparing.acquire().await.map_err(|e| lost(&e))?;
             let (back, step) = tokio::task::spawn_blocking(move || {
                 let step = rounds.prepare(&me, &mut |_| {});
                 (rounds, step)
             })
             .await
-            .map_err(|e| WriteError::Io { path: path.clone(), source: std::io::Error::other(e.to_string()) })?;
+            .map_err(|e| lost(&e))?;
+            drop(turn);
             rounds = back;
             let replaced = match step? {
                 Step::Done(outcome) => return Ok(outcome),
@@ -411,6 +427,29 @@ mod tests {
         }
         let unchanged_status = check_only_status_changed(path, &before, 1, &good, &json!({"phase": "Pending"}));
         assert!(unchanged_status.is_err(), "the status landed in the other document");
+    }
+
+    /// More writes than may be prepared at once: each waits its turn, none is lost.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_beyond_the_preparing_bound_all_land() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let w = Arc::new(StatusWriter::default());
+        let s = json!({"phase": "Pending"});
+        let n = 4 * max_preparing() + 3;
+        let writes = (0..n).map(|i| {
+            let p = dir.path().join(format!("m{i}.yaml"));
+            fs::write(&p, JOB).expect("write");
+            let (w, s) = (w.clone(), s.clone());
+            tokio::spawn(async move { w.write_async(job(&p, "a", &s)).await })
+        });
+        for outcome in futures::future::join_all(writes.collect::<Vec<_>>()).await {
+            assert_eq!(outcome.expect("joined").expect("written"), WriteOutcome::Written);
+        }
+        for i in 0..n {
+            let text = fs::read_to_string(dir.path().join(format!("m{i}.yaml"))).expect("read");
+            assert!(text.contains("status:\n  phase: Pending\n"), "m{i}.yaml: {text}");
+        }
+        assert_eq!(w.preparing.available_permits(), max_preparing(), "every turn was given back");
     }
 
     /// Echoes nobody read (their event was coalesced or lost) must not keep the next
