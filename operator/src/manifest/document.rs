@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -20,6 +21,9 @@ pub struct ManifestFile {
     pub path: PathBuf,
     pub text: String,
     pub docs: Vec<Document>,
+    /// The positions' tree of `text`'s non-empty documents, kept from the parse for a
+    /// status write's splice into this very text; not kept where files wait in numbers.
+    trees: Option<Arc<Vec<tree::Doc>>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -296,8 +300,9 @@ pub fn parse(path: &Path, text: &str) -> Result<ManifestFile, ParseError> {
         let (line, column) = on_a_line(text, e.line, e.column);
         ParseError::new(path, line, column, kind, message)
     })?;
+    let trees: Vec<tree::Doc> = trees.into_iter().filter(|t| !t.root.is_nothing()).collect();
     let mut docs = Vec::new();
-    for t in trees.iter().filter(|t| !t.root.is_nothing()) {
+    for t in &trees {
         // libyaml (behind serde_yaml) takes a byte order mark for the start of a new document.
         let slice = text.get(t.slice.0..t.slice.1).unwrap_or("").trim_start_matches('\u{feff}');
         let offset = t.slice_line - 1;
@@ -325,7 +330,7 @@ pub fn parse(path: &Path, text: &str) -> Result<ManifestFile, ParseError> {
         record_positions(&t.root, &mut String::new(), (t.root.start.line, t.root.start.col + 1), &mut positions);
         docs.push(Document { index: docs.len(), start_line: t.root.start.line, value, positions, big_integers });
     }
-    Ok(ManifestFile { path: path.to_path_buf(), text: text.to_string(), docs })
+    Ok(ManifestFile { path: path.to_path_buf(), text: text.to_string(), docs, trees: Some(Arc::new(trees)) })
 }
 
 /// The values of the non-empty documents of `text`, read by libyaml as one stream: none of
@@ -370,7 +375,18 @@ impl ManifestFile {
                 big_integers: d.big_integers.clone(),
             })
             .collect();
-        ManifestFile { path: self.path.clone(), text: text.to_string(), docs }
+        ManifestFile { path: self.path.clone(), text: text.to_string(), docs, trees: None }
+    }
+
+    /// The tree [`parse`] read `text` into, if it was kept.
+    pub(crate) fn trees(&self) -> Option<&[tree::Doc]> {
+        self.trees.as_deref().map(Vec::as_slice)
+    }
+
+    /// This file without its tree: for a file that waits (a hand-off holds thousands).
+    pub(crate) fn without_trees(mut self) -> ManifestFile {
+        self.trees = None;
+        self
     }
 
     /// Whether a document holds an integer beyond 64 bits (a string in its value).

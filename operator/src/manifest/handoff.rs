@@ -38,7 +38,7 @@ impl Handoff {
         let mut inner = self.inner.lock();
         inner.offered += 1;
         let n = inner.offered;
-        inner.files.insert(path.to_path_buf(), (n, file));
+        inner.files.insert(path.to_path_buf(), (n, file.without_trees()));
         inner.order.push_back((n, path.to_path_buf()));
         while inner.files.len() > self.bound {
             let Some((n, oldest)) = inner.order.pop_front() else { break };

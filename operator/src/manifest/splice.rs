@@ -156,8 +156,17 @@ pub(crate) fn entry_extent(text: &str, key: &Node, value: &Node) -> (usize, usiz
 
 /// Sets (`Some`) or removes (`None`) the top-level `status` of document `doc_index`.
 pub fn splice_status(text: &str, doc_index: usize, status: Option<&Value>) -> Result<String, SpliceError> {
-    let docs = documents(text)?;
-    let (root, style) = editable_root(text, &docs, doc_index)?;
+    splice_status_in(text, &documents(text)?, doc_index, status)
+}
+
+/// [`splice_status`] with `text` already read into its non-empty documents' trees.
+pub(crate) fn splice_status_in(
+    text: &str,
+    docs: &[Doc],
+    doc_index: usize,
+    status: Option<&Value>,
+) -> Result<String, SpliceError> {
+    let (root, style) = editable_root(text, docs, doc_index)?;
     match style {
         RootStyle::Block { indent } => {
             let doc_end = docs.get(doc_index).map_or(text.len(), |d| d.slice.1);

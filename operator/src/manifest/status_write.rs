@@ -17,7 +17,7 @@ use serde_json::Value;
 use super::document::{self, Document, ManifestFile, ParseErrorKind};
 use super::group_commit::GroupCommit;
 use super::handoff::Handoff;
-use super::splice::splice_status;
+use super::splice::{splice_status, splice_status_in};
 use super::write::{prepare, Prepare, Prepared, Replace, WriteError, WriteOutcome};
 use crate::api::Kind;
 
@@ -161,8 +161,11 @@ impl Rounds {
             if doc.status() == Some(&w.status) {
                 return Ok(Step::Done(WriteOutcome::Unchanged));
             }
-            let spliced = splice_status(&file.text, doc.index, Some(&w.status))
-                .map_err(|source| WriteError::Splice { path: path.clone(), source })?;
+            let spliced = match file.trees() {
+                Some(trees) => splice_status_in(&file.text, trees, doc.index, Some(&w.status)),
+                None => splice_status(&file.text, doc.index, Some(&w.status)),
+            }
+            .map_err(|source| WriteError::Splice { path: path.clone(), source })?;
             let after = check_only_status_changed(&path, &file, doc.index, &spliced, &w.status)?;
             before_write(self.attempt);
             match prepare(&path, &file.text, &spliced)? {
@@ -395,6 +398,22 @@ mod tests {
             assert_eq!(checked.text, new);
             let values = |f: &ManifestFile| f.docs.iter().map(|d| (d.index, d.value.clone())).collect::<Vec<_>>();
             assert_eq!(values(&checked), values(&full), "{text:?}");
+        }
+    }
+
+    /// The splice into the tree kept from the parse is the splice into the text.
+    #[test]
+    fn the_kept_tree_splices_as_the_text_does() {
+        let status = json!({"phase": "Pending", "attempts": 0});
+        for text in SHAPES {
+            let file = document::parse(Path::new("m.yaml"), text).expect("parses");
+            let trees = file.trees().expect("the parse keeps its tree");
+            for d in &file.docs {
+                let kept = splice_status_in(text, trees, d.index, Some(&status)).map_err(|e| e.to_string());
+                let read = splice_status(text, d.index, Some(&status)).map_err(|e| e.to_string());
+                assert_eq!(kept, read, "{text:?}, document {}", d.index);
+            }
+            assert!(file.without_trees().trees().is_none());
         }
     }
 
