@@ -396,6 +396,7 @@ mod tests {
             let checked = check_only_status_changed(path, &before, index, &new, &status).expect("only the status");
             let full = document::parse(path, &new).expect("the written text parses");
             assert_eq!(checked.text, new);
+            assert!(checked.trees().is_none(), "settled by the stream reading, not the full parse: {text:?}");
             let values = |f: &ManifestFile| f.docs.iter().map(|d| (d.index, d.value.clone())).collect::<Vec<_>>();
             assert_eq!(values(&checked), values(&full), "{text:?}");
         }

@@ -77,18 +77,10 @@ impl Generations {
         self.records.keys()
     }
 
-    /// Persists if anything changed. Called once per batch, not per object, so that
-    /// loading 10,000 files writes this file once.
-    pub fn flush(&mut self) -> std::io::Result<()> {
-        match self.take_changes() {
-            Some(changes) => changes.write().inspect_err(|_| self.mark_dirty()),
-            None => Ok(()),
-        }
-    }
-
     /// The records to persist, if anything changed since they last were: a copy, so that
     /// the caller writes them without holding whatever guards this (every reconcile
-    /// observes its generation through it, and the write syncs the disk).
+    /// observes its generation through it, and the write syncs the disk). Taken once per
+    /// batch, not per object, so that loading 10,000 files writes the file once.
     pub fn take_changes(&mut self) -> Option<Changes> {
         if !self.dirty {
             return None;
@@ -127,7 +119,8 @@ mod tests {
         assert_eq!(g.observe("SparkJob/a", "h1").generation, 1);
         assert_eq!(g.observe("SparkJob/a", "h1").generation, 1);
         assert_eq!(g.observe("SparkJob/a", "h2").generation, 2);
-        g.flush().unwrap();
+        g.take_changes().expect("new records to write").write().unwrap();
+        assert!(g.take_changes().is_none(), "nothing new since");
         let mut again = Generations::load(&state).unwrap();
         assert_eq!(again.observe("SparkJob/a", "h2").generation, 2);
         assert_eq!(again.observe("SparkJob/a", "h3").generation, 3);
